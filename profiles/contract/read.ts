@@ -1,0 +1,116 @@
+/** Readers for the run folder: every failure names the file and says what is wrong with it. */
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { RunFolderError } from './errors.js';
+import {
+  LAB_FILES,
+  RUN_FILES,
+  type BlockingFile,
+  type EventLoopSample,
+  type FindingsFile,
+  type JaegerFile,
+  type LabFile,
+  type RunFileKey,
+  type RunInfo,
+  type Summary,
+} from './types.js';
+import { validateBlocking, validateLab, validateRunInfo, validateSummary } from './validate.js';
+
+function readText(path: string): string {
+  if (!existsSync(path)) throw new RunFolderError('RUN_FILE_MISSING', path, `${path} is missing`);
+  return readFileSync(path, 'utf8');
+}
+
+function readJson(path: string): unknown {
+  const text = readText(path);
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw new RunFolderError('RUN_FILE_CORRUPT', path, `${path} is not valid JSON (${(err as Error).message})`);
+  }
+}
+
+function checked<T>(path: string, value: unknown, validate: (v: unknown) => string | null): T {
+  const problem = validate(value);
+  if (problem) throw new RunFolderError('RUN_FILE_INVALID', path, `${path} does not match the run-folder contract: ${problem}`);
+  return value as T;
+}
+
+export function hasFile(dir: string, key: RunFileKey): boolean {
+  return existsSync(join(dir, RUN_FILES[key]));
+}
+
+export function isRunFolder(dir: string): boolean {
+  return existsSync(join(dir, RUN_FILES.run));
+}
+
+export function isLabFolder(dir: string): boolean {
+  return existsSync(join(dir, LAB_FILES.lab));
+}
+
+export function readRunInfo(dir: string): RunInfo {
+  const path = join(dir, RUN_FILES.run);
+  return checked<RunInfo>(path, readJson(path), validateRunInfo);
+}
+
+export function readSummary(dir: string): Summary {
+  const path = join(dir, RUN_FILES.summary);
+  return checked<Summary>(path, readJson(path), validateSummary);
+}
+
+export function readBlocking(dir: string): BlockingFile {
+  const path = join(dir, RUN_FILES.blocking);
+  return checked<BlockingFile>(path, readJson(path), validateBlocking);
+}
+
+export function readLab(dir: string): LabFile {
+  const path = join(dir, LAB_FILES.lab);
+  return checked<LabFile>(path, readJson(path), validateLab);
+}
+
+export function readEventLoop(dir: string): EventLoopSample[] {
+  const path = join(dir, RUN_FILES.eventloop);
+  const lines = readText(path).split('\n').filter((l) => l.trim() !== '');
+  return lines.map((line, i) => {
+    try {
+      return JSON.parse(line) as EventLoopSample;
+    } catch {
+      throw new RunFolderError('RUN_FILE_CORRUPT', path, `${path} line ${i + 1} is not valid JSON`);
+    }
+  });
+}
+
+export function readJaeger(dir: string): JaegerFile {
+  const path = join(dir, RUN_FILES.tracesJaeger);
+  const value = readJson(path) as JaegerFile;
+  if (!value || !Array.isArray(value.data)) {
+    throw new RunFolderError('RUN_FILE_INVALID', path, `${path} has no "data" array (expected the Jaeger JSON-file format)`);
+  }
+  return value;
+}
+
+export function readOtlpTraces(dir: string): unknown {
+  return readJson(join(dir, RUN_FILES.tracesOtlp));
+}
+
+export function readFolded(dir: string): string {
+  return readText(join(dir, RUN_FILES.folded));
+}
+
+export function readCpuProfile(dir: string): unknown {
+  return readJson(join(dir, RUN_FILES.cpuprofile));
+}
+
+export function readFindings(dir: string): FindingsFile {
+  return readJson(join(dir, RUN_FILES.findings)) as FindingsFile;
+}
+
+/** Run folders directly under a parent (e.g. profiles/ or a lab folder), newest first by name. */
+export function listRunFolders(parent: string): string[] {
+  if (!existsSync(parent)) return [];
+  return readdirSync(parent)
+    .map((name) => join(parent, name))
+    .filter((p) => statSync(p).isDirectory() && (isRunFolder(p) || isLabFolder(p)))
+    .sort()
+    .reverse();
+}

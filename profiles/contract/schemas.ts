@@ -1,0 +1,179 @@
+/**
+ * JSON Schemas (draft 2020-12) of the run-folder files. The .schema.json files beside this module are generated
+ * from these objects (`npm run schemas`) for other tools; a test keeps them identical.
+ */
+const num = { type: 'number' } as const;
+const nonNeg = { type: 'number', minimum: 0 } as const;
+const str = { type: 'string' } as const;
+
+const latencyMs = {
+  type: 'object',
+  required: ['p50', 'p90', 'p95', 'p99', 'max'],
+  properties: { p50: nonNeg, p90: nonNeg, p95: nonNeg, p99: nonNeg, max: nonNeg },
+} as const;
+
+const requestStats = {
+  type: 'object',
+  required: ['requests', 'rps', 'latencyMs', 'non2xx', 'errors'],
+  properties: {
+    requests: { type: 'integer', minimum: 0 },
+    rps: nonNeg,
+    latencyMs,
+    non2xx: { type: 'integer', minimum: 0 },
+    errors: { type: 'integer', minimum: 0 },
+  },
+} as const;
+
+export const summarySchema = {
+  $schema: 'https://json-schema.org/draft/2020-12/schema',
+  $id: 'https://looplens.dev/schemas/summary.schema.json',
+  title: 'looplens run summary (summary.json)',
+  type: 'object',
+  required: ['overall', 'routes', 'eventLoop', 'blocking'],
+  properties: {
+    overall: requestStats,
+    routes: { type: 'object', additionalProperties: requestStats },
+    eventLoop: {
+      type: 'object',
+      required: ['delayMs', 'utilization'],
+      properties: {
+        delayMs: {
+          type: 'object',
+          required: ['p50', 'p99', 'max'],
+          properties: { p50: nonNeg, p99: nonNeg, max: nonNeg },
+        },
+        utilization: { type: 'number', minimum: 0, maximum: 1 },
+      },
+    },
+    blocking: {
+      type: 'object',
+      required: ['count', 'totalMs', 'msPerRequest'],
+      properties: { count: { type: 'integer', minimum: 0 }, totalMs: nonNeg, msPerRequest: nonNeg },
+    },
+    db: { type: 'object', required: ['queriesPerRequest'], properties: { queriesPerRequest: nonNeg } },
+    upstream: {
+      type: 'object',
+      required: ['calls', 'failures'],
+      properties: { calls: { type: 'integer', minimum: 0 }, failures: { type: 'integer', minimum: 0 } },
+    },
+    spread: {
+      type: 'object',
+      additionalProperties: { type: 'array', items: num, minItems: 2, maxItems: 2 },
+    },
+  },
+} as const;
+
+const frame = {
+  type: 'object',
+  required: ['functionName', 'url', 'lineNumber', 'columnNumber'],
+  properties: { functionName: str, url: str, lineNumber: { type: 'integer' }, columnNumber: { type: 'integer' } },
+} as const;
+
+const nullableStr = { type: ['string', 'null'] } as const;
+
+export const blockingSchema = {
+  $schema: 'https://json-schema.org/draft/2020-12/schema',
+  $id: 'https://looplens.dev/schemas/blocking.schema.json',
+  title: 'looplens blocking events (blocking.json)',
+  type: 'object',
+  required: ['thresholdMs', 'events'],
+  properties: {
+    thresholdMs: nonNeg,
+    events: {
+      type: 'array',
+      items: {
+        type: 'object',
+        required: ['startMs', 'durationMs', 'route', 'traceId', 'spanId', 'topFrame', 'frames'],
+        properties: {
+          startMs: num,
+          durationMs: nonNeg,
+          route: nullableStr,
+          traceId: nullableStr,
+          spanId: nullableStr,
+          topFrame: str,
+          frames: { type: 'array', items: frame },
+        },
+      },
+    },
+  },
+} as const;
+
+const loadSettings = {
+  type: 'object',
+  required: ['durationS', 'warmupS', 'connections'],
+  properties: {
+    durationS: nonNeg,
+    warmupS: nonNeg,
+    connections: { type: 'integer', minimum: 1 },
+    rate: nonNeg,
+    paths: { type: 'array', items: str },
+    scenario: str,
+    runs: { type: 'integer', minimum: 1 },
+  },
+} as const;
+
+const profiler = { enum: ['none', '0x', 'doctor', 'flame', 'bubbleprof'] } as const;
+
+export const runInfoSchema = {
+  $schema: 'https://json-schema.org/draft/2020-12/schema',
+  $id: 'https://looplens.dev/schemas/run.schema.json',
+  title: 'looplens run description (run.json)',
+  type: 'object',
+  required: ['schemaVersion', 'id', 'command', 'profiler', 'load', 'node', 'platform', 'cpu', 'startedAt', 'complete'],
+  properties: {
+    schemaVersion: { const: 1 },
+    id: str,
+    command: { type: 'array', items: str },
+    stage: str,
+    profiler,
+    load: loadSettings,
+    workers: { type: 'integer', minimum: 1 },
+    gitSha: str,
+    node: str,
+    platform: str,
+    cpu: { type: 'object', required: ['model', 'cores'], properties: { model: str, cores: { type: 'integer' } } },
+    memoryGiB: num,
+    startedAt: str,
+    endedAt: str,
+    complete: { type: 'boolean' },
+    reason: str,
+    phase: str,
+    profilerOutputs: { type: 'array', items: str },
+    notes: { type: 'array', items: str },
+  },
+} as const;
+
+export const labSchema = {
+  $schema: 'https://json-schema.org/draft/2020-12/schema',
+  $id: 'https://looplens.dev/schemas/lab.schema.json',
+  title: 'looplens lab (lab.json)',
+  type: 'object',
+  required: ['id', 'startedAt', 'complete', 'settings', 'stages'],
+  properties: {
+    id: str,
+    startedAt: str,
+    endedAt: str,
+    complete: { type: 'boolean' },
+    reason: str,
+    settings: {
+      type: 'object',
+      required: ['profiler', 'load'],
+      properties: { profiler, load: loadSettings, workers: { type: 'integer' }, scale: num },
+    },
+    stages: {
+      type: 'array',
+      items: {
+        type: 'object',
+        required: ['stage', 'run', 'summary'],
+        properties: { stage: str, run: str, summary: summarySchema },
+      },
+    },
+  },
+} as const;
+
+export const SCHEMA_FILES = {
+  'summary.schema.json': summarySchema,
+  'blocking.schema.json': blockingSchema,
+  'run.schema.json': runInfoSchema,
+  'lab.schema.json': labSchema,
+} as const;

@@ -1,0 +1,223 @@
+/**
+ * The run folder: the one contract every part of looplens reads or writes.
+ * Probes and the runner write through ./write.ts; analysis, compare, diagnose and dashboards read through ./read.ts.
+ * Nothing else parses these files by hand. Documented for people in profiles/README.md.
+ */
+
+/** File names inside a run folder (and a lab folder). */
+export const RUN_FILES = {
+  run: 'run.json',
+  summary: 'summary.json',
+  summaryMd: 'summary.md',
+  eventloop: 'eventloop.jsonl',
+  blocking: 'blocking.json',
+  tracesOtlp: 'traces.otlp.json',
+  tracesJaeger: 'traces.jaeger.json',
+  cpuprofile: 'profile.cpuprofile',
+  folded: 'stacks.folded',
+  flamegraph: 'flamegraph.html',
+  findings: 'findings.json',
+  db: 'db.json',
+} as const;
+
+export const LAB_FILES = {
+  lab: 'lab.json',
+  labMd: 'lab.md',
+} as const;
+
+export type RunFileKey = keyof typeof RUN_FILES;
+
+export const PROFILERS = ['none', '0x', 'doctor', 'flame', 'bubbleprof'] as const;
+export type ProfilerName = (typeof PROFILERS)[number];
+
+/** run.json — what was run, how, where; written at start (complete: false) and rewritten at the end. */
+export interface RunInfo {
+  schemaVersion: 1;
+  /** The folder's own name. */
+  id: string;
+  /** The app command as given (argv), before any profiler wrapping. */
+  command: string[];
+  /** target-app stage, when the app is target-app. */
+  stage?: string;
+  profiler: ProfilerName;
+  load: LoadSettings;
+  workers?: number;
+  gitSha?: string;
+  node: string;
+  platform: string;
+  cpu: { model: string; cores: number };
+  memoryGiB?: number;
+  startedAt: string;
+  endedAt?: string;
+  /** true only when every phase finished and every file of the contract was written. */
+  complete: boolean;
+  /** Why the run is incomplete (Ctrl-C, app crash, profiler timeout…). */
+  reason?: string;
+  /** The phase the run was in when it ended or was interrupted. */
+  phase?: string;
+  /** Profiler-owned outputs, as paths relative to the run folder (e.g. "0x/flamegraph.html", "doctor.html"). */
+  profilerOutputs?: string[];
+  /** Notes worth showing (e.g. "clinic bubbleprof timed out after 60 s: known upstream hang"). */
+  notes?: string[];
+}
+
+export interface LoadSettings {
+  durationS: number;
+  warmupS: number;
+  connections: number;
+  /** Fixed request rate (req/s) when set; otherwise closed-loop. */
+  rate?: number;
+  /** Explicit paths (--path) when used. */
+  paths?: string[];
+  /** Scenario name or file when used. */
+  scenario?: string;
+  /** How many repetitions this run folder aggregates (--runs). */
+  runs?: number;
+}
+
+export interface LatencyMs {
+  p50: number;
+  p90: number;
+  p95: number;
+  p99: number;
+  max: number;
+}
+
+export interface RequestStats {
+  requests: number;
+  rps: number;
+  latencyMs: LatencyMs;
+  non2xx: number;
+  errors: number;
+}
+
+/** summary.json — the numbers a person compares. Validated by summary.schema.json. */
+export interface Summary {
+  overall: RequestStats;
+  /** Keyed "<METHOD> <path template>", e.g. "GET /users/:id/timeline". */
+  routes: Record<string, RequestStats>;
+  eventLoop: {
+    delayMs: { p50: number; p99: number; max: number };
+    utilization: number;
+  };
+  blocking: { count: number; totalMs: number; msPerRequest: number };
+  db?: { queriesPerRequest: number };
+  /** Failures of calls to external services seen by the app (when the app reports them). */
+  upstream?: { calls: number; failures: number };
+  /** Spread across repeated runs (--runs N): per metric, [min, max] of the run medians aggregated. */
+  spread?: Record<string, [number, number]>;
+}
+
+/** One line of eventloop.jsonl: one sample per second. */
+export interface EventLoopSample {
+  /** Epoch milliseconds at the end of the interval. */
+  t: number;
+  /** Event-loop delay over the interval, timer resolution subtracted, in ms. */
+  delayMs: { min: number; mean: number; p50: number; p90: number; p99: number; max: number };
+  /** Event-loop utilization over the interval, 0..1. */
+  utilization: number;
+}
+
+export interface StackFrame {
+  functionName: string;
+  url: string;
+  /** 1-based. */
+  lineNumber: number;
+  /** 1-based. */
+  columnNumber: number;
+}
+
+/** One stretch in which the loop did not turn for longer than the threshold, charged to one request. */
+export interface BlockingEvent {
+  /** Epoch milliseconds when the blocking callback started. */
+  startMs: number;
+  durationMs: number;
+  /** "<METHOD> <route>" of the request span that ran, or null when no request was running (startup, timers). */
+  route: string | null;
+  traceId: string | null;
+  spanId: string | null;
+  /** Innermost app frame (not a Node internal or dependency), "name (file:line)". */
+  topFrame: string;
+  /** Innermost first. */
+  frames: StackFrame[];
+}
+
+export interface BlockingFile {
+  thresholdMs: number;
+  events: BlockingEvent[];
+}
+
+/** db.json — query counts the app reported (optional; target-app reports them). */
+export interface DbStats {
+  queries: number;
+  requests: number;
+}
+
+/** lab.json — one lab run across stages. */
+export interface LabFile {
+  id: string;
+  startedAt: string;
+  endedAt?: string;
+  complete: boolean;
+  reason?: string;
+  settings: { profiler: ProfilerName; load: LoadSettings; workers?: number; scale?: number };
+  stages: LabStage[];
+}
+
+export interface LabStage {
+  stage: string;
+  /** The run folder's name, relative to the lab folder. */
+  run: string;
+  summary: Summary;
+}
+
+/** findings.json — what `looplens diagnose` recognised. */
+export interface Finding {
+  kind:
+    | 'blocking-call'
+    | 'n-plus-one'
+    | 'serial-external-calls'
+    | 'unawaited-work-on-critical-path'
+    | 'connection-per-request'
+    | 'cacheable-reads'
+    | 'pool-starvation';
+  route: string | null;
+  title: string;
+  evidence: Record<string, unknown>;
+  /** Estimated ms per request a fix would save. */
+  savingMsPerRequest: number;
+  fix: string;
+  traceId?: string;
+}
+
+export interface FindingsFile {
+  findings: Finding[];
+}
+
+/** Jaeger UI JSON-file format (traces.jaeger.json). Times in microseconds. */
+export interface JaegerFile {
+  data: JaegerTrace[];
+}
+export interface JaegerTrace {
+  traceID: string;
+  spans: JaegerSpan[];
+  processes: Record<string, { serviceName: string; tags: JaegerTag[] }>;
+}
+export interface JaegerSpan {
+  traceID: string;
+  spanID: string;
+  operationName: string;
+  references: { refType: 'CHILD_OF' | 'FOLLOWS_FROM'; traceID: string; spanID: string }[];
+  startTime: number;
+  duration: number;
+  tags: JaegerTag[];
+  logs: { timestamp: number; fields: JaegerTag[] }[];
+  processID: string;
+  flags?: number;
+  warnings?: string[] | null;
+}
+export interface JaegerTag {
+  key: string;
+  type: 'string' | 'bool' | 'int64' | 'float64' | 'binary';
+  value: string | number | boolean;
+}

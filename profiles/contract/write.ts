@@ -1,0 +1,34 @@
+/**
+ * Writers for the run folder. Dependency-free on purpose: the probes load this inside the user's app.
+ * Writes are atomic (temp file + rename) so a reader never sees half a JSON file, even after Ctrl-C.
+ */
+import { appendFileSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { RUN_FILES, type RunFileKey } from './types.js';
+
+export function runFilePath(dir: string, key: RunFileKey): string {
+  return join(dir, RUN_FILES[key]);
+}
+
+/** Synchronous so it can run inside process 'exit' handlers. */
+export function writeJsonAtomic(path: string, value: unknown): void {
+  const tmp = `${path}.${process.pid}.tmp`;
+  writeFileSync(tmp, JSON.stringify(value, null, 2) + '\n');
+  renameSync(tmp, path);
+}
+
+export function writeTextAtomic(path: string, text: string): void {
+  const tmp = `${path}.${process.pid}.tmp`;
+  writeFileSync(tmp, text);
+  renameSync(tmp, path);
+}
+
+export function writeRunJson(dir: string, key: RunFileKey, value: unknown): void {
+  mkdirSync(dir, { recursive: true });
+  writeJsonAtomic(runFilePath(dir, key), value);
+}
+
+/** One JSON value per line; a line is small enough that append is effectively atomic. */
+export function appendJsonLine(path: string, value: unknown): void {
+  appendFileSync(path, JSON.stringify(value) + '\n');
+}

@@ -1,0 +1,151 @@
+/**
+ * Blocking detector: times every callback the event loop runs (async_hooks before/after, which also cover promise
+ * jobs, nextTicks and timers) and charges each stretch of synchronous work to its owner — the request span that
+ * was active. Owners can change inside one callback (a server span is created while the socket callback runs);
+ * whoever switches the active context calls switchTo() so the time is split where the switch happened.
+ *
+ * Consecutive slices of the same request (same root) merge into one run when no other request ran in between and
+ * the gap is under GAP_MS; a run of at least thresholdMs is a block. Several requests handled back to back in one
+ * late loop turn therefore give one block each, with its own duration, not one merged lump.
+ */
+import { createHook, type AsyncHook } from 'node:async_hooks';
+import { performance } from 'node:perf_hooks';
+
+/** Gap (ms) between two slices of one request that still counts as "the loop did not turn". */
+const GAP_MS = 1;
+/** Work with no owner shorter than this neither breaks a request's run nor counts as a block. */
+const UNOWNED_NOISE_MS = 1;
+
+export interface Block {
+  /** performance.now() ms. */
+  start: number;
+  end: number;
+  /** Sum of the synchronous time charged to the owner in the run (ms). */
+  busyMs: number;
+  /** The owner (span) that ran the longest slice of the run; null when no request was running. */
+  owner: object | null;
+  /** The owner's request (root span), used to tell requests apart; null when none. */
+  root: object | null;
+}
+
+export interface DetectorOptions {
+  thresholdMs: number;
+  /** The owner active right now (looked up when a callback starts). */
+  currentOwner(): object | null;
+  /** The request an owner belongs to. */
+  rootOf(owner: object): object;
+  onBlock(block: Block): void;
+}
+
+const now = () => performance.now();
+
+export class BlockDetector {
+  private readonly hook: AsyncHook;
+  private depth = 0;
+  private segStart = 0;
+  private owner: object | null = null;
+  private readonly outer: (object | null)[] = [];
+  // The run being built (fields rather than an object: this is on every callback's path).
+  private runActive = false;
+  private runRoot: object | null = null;
+  private runStart = 0;
+  private runEnd = 0;
+  private runBusy = 0;
+  private runBest: object | null = null;
+  private runBestMs = 0;
+
+  constructor(private readonly opts: DetectorOptions) {
+    this.hook = createHook({ before: () => this.before(), after: () => this.after() });
+  }
+
+  enable(): void {
+    this.hook.enable();
+  }
+
+  disable(): void {
+    this.hook.disable();
+  }
+
+  private before(): void {
+    if (this.depth++ === 0) {
+      this.segStart = now();
+      this.owner = this.opts.currentOwner();
+    } else {
+      this.outer.push(this.owner);
+      this.switchTo(this.opts.currentOwner());
+    }
+  }
+
+  private after(): void {
+    if (this.depth === 0) return;
+    if (--this.depth === 0) {
+      this.slice(this.owner, this.segStart, now());
+      this.owner = null;
+      this.outer.length = 0;
+    } else {
+      this.switchTo(this.outer.pop() ?? null);
+    }
+  }
+
+  /** Called when the active owner changes inside a callback; returns the previous owner to switch back to. */
+  switchTo(owner: object | null): object | null {
+    const previous = this.owner;
+    if (owner === previous) return previous;
+    if (this.depth > 0) {
+      const t = now();
+      this.slice(previous, this.segStart, t);
+      this.segStart = t;
+    }
+    this.owner = owner;
+    return previous;
+  }
+
+  private slice(owner: object | null, start: number, end: number): void {
+    const ms = end - start;
+    if (owner === null && ms < UNOWNED_NOISE_MS) return;
+    const root = owner === null ? null : this.opts.rootOf(owner);
+    if (this.runActive && root === this.runRoot && start - this.runEnd <= GAP_MS) {
+      this.runEnd = end;
+      this.runBusy += ms;
+      if (ms > this.runBestMs) {
+        this.runBest = owner;
+        this.runBestMs = ms;
+      }
+      return;
+    }
+    this.finishRun();
+    this.runActive = true;
+    this.runRoot = root;
+    this.runStart = start;
+    this.runEnd = end;
+    this.runBusy = ms;
+    this.runBest = owner;
+    this.runBestMs = ms;
+  }
+
+  private finishRun(): void {
+    if (!this.runActive) return;
+    this.runActive = false;
+    if (this.runBusy >= this.opts.thresholdMs) {
+      const block: Block = {
+        start: this.runStart,
+        end: this.runEnd,
+        busyMs: this.runBusy,
+        owner: this.runBest,
+        root: this.runRoot,
+      };
+      this.opts.onBlock(block);
+    }
+    this.runRoot = this.runBest = null;
+  }
+
+  /** Ends the run in progress (at shutdown, or before reporting). */
+  flush(): void {
+    if (this.depth > 0) {
+      const t = now();
+      this.slice(this.owner, this.segStart, t);
+      this.segStart = t;
+    }
+    this.finishRun();
+  }
+}

@@ -1,0 +1,167 @@
+/**
+ * Reads the JS stack that ran in a time window out of a V8 CPU profile (the .cpuprofile format).
+ * Pure functions; used by the probe at shutdown and reusable on a saved profile.
+ */
+import { relative, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { StackFrame } from '../../profiles/contract/types.js';
+
+export interface CpuProfileNode {
+  id: number;
+  callFrame: { functionName: string; url: string; lineNumber: number; columnNumber: number; scriptId?: string };
+  children?: number[];
+}
+export interface CpuProfile {
+  nodes: CpuProfileNode[];
+  startTime: number;
+  endTime: number;
+  samples?: number[];
+  timeDeltas?: number[];
+}
+
+const META = new Set(['(root)', '(program)', '(idle)', '(garbage collector)']);
+
+/** A frame of the app itself: not Node's, not a dependency's, not the probes'. */
+export function isAppUrl(url: string, excludePrefixes: readonly string[] = []): boolean {
+  if (!url || url.startsWith('node:') || url.startsWith('internal/') || url.startsWith('evalmachine')) return false;
+  if (url.includes('/node_modules/') || url.includes('\\node_modules\\')) return false;
+  return !excludePrefixes.some((p) => url.startsWith(p));
+}
+
+export interface ProfileIndex {
+  /** Absolute sample times, µs on the profile's (monotonic) clock. */
+  times: Float64Array;
+  samples: Int32Array;
+  byId: Map<number, CpuProfileNode>;
+  parent: Map<number, number>;
+}
+
+export function indexProfile(profile: CpuProfile): ProfileIndex {
+  const samples = profile.samples ?? [];
+  const deltas = profile.timeDeltas ?? [];
+  const times = new Float64Array(samples.length);
+  let t = profile.startTime;
+  for (let i = 0; i < samples.length; i++) {
+    t += deltas[i] ?? 0;
+    times[i] = t;
+  }
+  const byId = new Map<number, CpuProfileNode>();
+  const parent = new Map<number, number>();
+  for (const node of profile.nodes) {
+    byId.set(node.id, node);
+    for (const child of node.children ?? []) parent.set(child, node.id);
+  }
+  return { times, samples: Int32Array.from(samples), byId, parent };
+}
+
+function lowerBound(times: Float64Array, value: number): number {
+  let lo = 0;
+  let hi = times.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (times[mid] < value) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+function toFrame(node: CpuProfileNode): StackFrame {
+  const cf = node.callFrame;
+  return { functionName: cf.functionName, url: cf.url, lineNumber: cf.lineNumber + 1, columnNumber: cf.columnNumber + 1 };
+}
+
+/** Innermost first, without the profiler's meta nodes. */
+export function stackOf(index: ProfileIndex, leafId: number): StackFrame[] {
+  const frames: StackFrame[] = [];
+  for (let id: number | undefined = leafId; id !== undefined; id = index.parent.get(id)) {
+    const node = index.byId.get(id);
+    if (node && !META.has(node.callFrame.functionName)) frames.push(toFrame(node));
+  }
+  return frames;
+}
+
+export function displayUrl(url: string, cwd: string): string {
+  let path = url;
+  if (url.startsWith('file://')) {
+    try {
+      path = fileURLToPath(url);
+    } catch {
+      return url;
+    }
+  }
+  if (cwd && path.startsWith(cwd + sep)) return relative(cwd, path);
+  return path;
+}
+
+/** "name (file:line)" */
+export function formatFrame(frame: StackFrame, cwd: string): string {
+  return `${frame.functionName || '(anonymous)'} (${displayUrl(frame.url, cwd)}:${frame.lineNumber})`;
+}
+
+export interface WindowStack {
+  topFrame: string;
+  frames: StackFrame[];
+  /** Samples seen in the window. */
+  samples: number;
+}
+
+/**
+ * The dominant stack in [startUs, endUs]: the innermost app frame seen in most samples, and the most frequent full
+ * stack among those samples. A native call (e.g. a *Sync function) shows its JS caller, which is what gets named.
+ */
+export function stackInWindow(
+  index: ProfileIndex,
+  startUs: number,
+  endUs: number,
+  opts: { cwd: string; excludeUrlPrefixes?: readonly string[] },
+): WindowStack {
+  const exclude = opts.excludeUrlPrefixes ?? [];
+  const appFrameOfLeaf = new Map<number, string | null>();
+  const byApp = new Map<string, Map<number, number>>();
+  let seen = 0;
+  for (let i = lowerBound(index.times, startUs); i < index.times.length && index.times[i] <= endUs; i++) {
+    const leaf = index.samples[i];
+    const node = index.byId.get(leaf);
+    if (!node || node.callFrame.functionName === '(idle)' || node.callFrame.functionName === '(program)') continue;
+    seen++;
+    let key = appFrameOfLeaf.get(leaf);
+    if (key === undefined) {
+      key = null;
+      for (let id: number | undefined = leaf; id !== undefined; id = index.parent.get(id)) {
+        const cf = index.byId.get(id)?.callFrame;
+        if (cf && !META.has(cf.functionName) && isAppUrl(cf.url, exclude)) {
+          key = `${cf.functionName}\u0000${cf.url}\u0000${cf.lineNumber}`;
+          break;
+        }
+      }
+      appFrameOfLeaf.set(leaf, key);
+    }
+    const k = key ?? '';
+    let leaves = byApp.get(k);
+    if (!leaves) byApp.set(k, (leaves = new Map()));
+    leaves.set(leaf, (leaves.get(leaf) ?? 0) + 1);
+  }
+  if (seen === 0) return { topFrame: '(no samples)', frames: [], samples: 0 };
+  let bestKey = '';
+  let bestCount = -1;
+  for (const [key, leaves] of byApp) {
+    let count = 0;
+    for (const c of leaves.values()) count += c;
+    // Prefer an app frame over "no app frame" on a tie.
+    if (count > bestCount || (count === bestCount && bestKey === '' && key !== '')) {
+      bestKey = key;
+      bestCount = count;
+    }
+  }
+  let bestLeaf = -1;
+  let bestLeafCount = -1;
+  for (const [leaf, count] of byApp.get(bestKey)!) {
+    if (count > bestLeafCount) {
+      bestLeaf = leaf;
+      bestLeafCount = count;
+    }
+  }
+  const frames = stackOf(index, bestLeaf);
+  const top = frames.find((f) => isAppUrl(f.url, exclude)) ?? frames[0];
+  return { topFrame: top ? formatFrame(top, opts.cwd) : '(native)', frames, samples: seen };
+}

@@ -1,0 +1,72 @@
+/**
+ * The probes are configured by environment variables only (documented in probes/README.md).
+ * Pure: reads the env and process facts it is given, so it is testable without a child process.
+ */
+import { join } from 'node:path';
+
+export interface ProbeConfig {
+  /** Folder the run files go to; null = probes stay off. */
+  out: string | null;
+  /** Why the probes are off, when they are. */
+  offReason?: string;
+  thresholdMs: number;
+  /** The blocking detector (LOOPLENS_BLOCKING, default on; off only to measure the loop probes alone). */
+  blocking: boolean;
+  tracing: boolean;
+  cpuProfile: boolean;
+  cpuProfileIntervalUs: number;
+  serviceName: string;
+  /** OTLP/HTTP endpoint for live export (traces and runtime metrics); null = files only. */
+  otlpEndpoint: string | null;
+  /** Extra OpenTelemetry instrumentations by short name (e.g. "fs", "dns"), or "all". */
+  extraInstrumentations: string[];
+  /** Cap on spans kept in memory for the trace files. */
+  maxSpans: number;
+}
+
+export interface ProcessFacts {
+  pid: number;
+  argv: string[];
+  isMainThread: boolean;
+  isClusterWorker: boolean;
+}
+
+function num(value: string | undefined, fallback: number, min: number): number {
+  if (value === undefined || value.trim() === '') return fallback;
+  const n = Number(value);
+  return Number.isFinite(n) && n >= min ? n : fallback;
+}
+
+function flag(value: string | undefined, fallback: boolean): boolean {
+  if (value === undefined || value.trim() === '') return fallback;
+  return !['0', 'false', 'no', 'off'].includes(value.trim().toLowerCase());
+}
+
+/** Node processes that only launch the real app (package managers, the tsx CLI): probes stay out of them. */
+const WRAPPERS = [/[\\/]npm-cli\.js$/, /[\\/]npx-cli\.js$/, /[\\/]pnpm\.c?js$/, /[\\/]yarn\.c?js$/, /[\\/]tsx[\\/]dist[\\/]cli\.[cm]?js$/];
+
+export function readConfig(env: NodeJS.ProcessEnv, facts: ProcessFacts): ProbeConfig {
+  const base: Omit<ProbeConfig, 'out'> = {
+    thresholdMs: num(env.LOOPLENS_BLOCK_THRESHOLD_MS, 20, 0),
+    blocking: flag(env.LOOPLENS_BLOCKING, true),
+    tracing: flag(env.LOOPLENS_TRACING, true),
+    cpuProfile: flag(env.LOOPLENS_CPU_PROFILE, true),
+    cpuProfileIntervalUs: Math.round(num(env.LOOPLENS_CPU_PROFILE_INTERVAL_US, 1000, 50)),
+    serviceName: env.LOOPLENS_SERVICE_NAME || env.OTEL_SERVICE_NAME || 'app',
+    otlpEndpoint: env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT || env.OTEL_EXPORTER_OTLP_ENDPOINT || null,
+    extraInstrumentations: (env.LOOPLENS_OTEL_INSTRUMENTATIONS ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
+    maxSpans: Math.round(num(env.LOOPLENS_MAX_SPANS, 50_000, 0)),
+  };
+  const root = env.LOOPLENS_OUT?.trim();
+  if (!root) return { ...base, out: null, offReason: 'LOOPLENS_OUT is not set' };
+  if (!facts.isMainThread) return { ...base, out: null, offReason: 'worker thread' };
+  const script = facts.argv[1] ?? '';
+  if (WRAPPERS.some((re) => re.test(script))) return { ...base, out: null, offReason: `launcher process (${script})` };
+  let out = root;
+  if (facts.isClusterWorker) out = join(root, 'workers', String(facts.pid));
+  else if (env.LOOPLENS_PROBE_PID && env.LOOPLENS_PROBE_PID !== String(facts.pid)) out = join(root, 'children', String(facts.pid));
+  return { ...base, out };
+}

@@ -1,0 +1,25 @@
+/**
+ * CommonJS preload: `node --require looplens/probes/cjs app.js`. Built into dist/probes/preload.cjs by
+ * probes/build-cjs.mjs (esbuild; node_modules stay external). Use it where an ESM loader hook must not be
+ * registered — under clinic doctor — and for CJS apps. Without the loader hook, modules the app loads with ESM
+ * `import` are not instrumented (require()d ones are).
+ */
+import { isMainThread } from 'node:worker_threads';
+import cluster from 'node:cluster';
+import { readConfig } from './config.js';
+import { startProbes, type TracingModule } from './start.js';
+
+const config = readConfig(process.env, {
+  pid: process.pid,
+  argv: process.argv,
+  isMainThread,
+  isClusterWorker: cluster.isWorker,
+});
+
+if (config.out) {
+  // Synchronous on purpose: a --require preload must be fully set up before the app's first require.
+  const tracing = config.tracing ? (require('./tracing.js') as TracingModule) : null;
+  startProbes(config, tracing, __dirname);
+} else if (config.offReason === 'LOOPLENS_OUT is not set') {
+  process.emitWarning('looplens probes are off: set LOOPLENS_OUT to the run folder', { code: 'LOOPLENS_NO_OUT' });
+}

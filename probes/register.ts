@@ -1,0 +1,39 @@
+/**
+ * ESM preload: `node --import looplens/probes app.js` (or NODE_OPTIONS="--import …").
+ * Registers the OpenTelemetry loader hook first, so ESM imports of pg, ioredis, http… are instrumented; only the
+ * modules an instrumentation asked for are wrapped.
+ */
+import { createRequire, register } from 'node:module';
+import { dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { isMainThread } from 'node:worker_threads';
+import cluster from 'node:cluster';
+import { readConfig } from './config.js';
+import { startProbes, type TracingModule } from './start.js';
+
+const config = readConfig(process.env, {
+  pid: process.pid,
+  argv: process.argv,
+  isMainThread,
+  isClusterWorker: cluster.isWorker,
+});
+
+if (config.out) {
+  let tracing: TracingModule | null = null;
+  let acknowledged: (() => Promise<void>) | null = null;
+  if (config.tracing) {
+    // The same import-in-the-middle instance as @opentelemetry/instrumentation's, so its Hook()s reach the loader.
+    const requireFromOtel = createRequire(createRequire(import.meta.url).resolve('@opentelemetry/instrumentation'));
+    const iitm = requireFromOtel('import-in-the-middle') as {
+      createAddHookMessageChannel(): { registerOptions: object; waitForAllMessagesAcknowledged(): Promise<void> };
+    };
+    const channel = iitm.createAddHookMessageChannel();
+    register('@opentelemetry/instrumentation/hook.mjs', import.meta.url, channel.registerOptions);
+    acknowledged = channel.waitForAllMessagesAcknowledged;
+    tracing = await import('./tracing.js');
+  }
+  startProbes(config, tracing, dirname(fileURLToPath(import.meta.url)));
+  if (acknowledged) await acknowledged();
+} else if (config.offReason === 'LOOPLENS_OUT is not set') {
+  process.emitWarning('looplens probes are off: set LOOPLENS_OUT to the run folder', { code: 'LOOPLENS_NO_OUT' });
+}

@@ -1,0 +1,145 @@
+/**
+ * Starts the probes inside the app (called by the preload entries) and writes the run files at the end:
+ * eventloop.jsonl (every second), blocking.json (every few seconds, final at exit), profile.cpuprofile,
+ * traces.otlp.json and traces.jaeger.json (at exit). Everything is flushed on SIGINT, SIGTERM, beforeExit and
+ * process.exit; timers are unref()'d so the probes never keep the app alive.
+ */
+import cluster from 'node:cluster';
+import { mkdirSync } from 'node:fs';
+import { join, sep } from 'node:path';
+import type { BlockingEvent, BlockingFile } from '../profiles/contract/types.js';
+import { RUN_FILES } from '../profiles/contract/types.js';
+import { writeRunJson, writeTextAtomic } from '../profiles/contract/write.js';
+import { BlockDetector, type Block } from './blocking/detector.js';
+import { indexProfile, stackInWindow, type WindowStack } from './blocking/stacks.js';
+import type { ProbeConfig } from './config.js';
+import { CpuProfiler } from './cpu-profiler.js';
+import { EventLoopSampler } from './eventloop.js';
+import { requestChannelOwners, type OwnerModel, type ResolvedBlock } from './owners.js';
+import type { startTracing } from './tracing.js';
+
+const FLUSH_EVERY_MS = 5000;
+const PENDING = '(pending: stack resolved at exit)';
+
+export type TracingModule = { startTracing: typeof startTracing };
+
+export interface Probes {
+  /** Writes every file now and stops the probes (idempotent). */
+  finish(): void;
+}
+
+export function startProbes(config: ProbeConfig, tracingModule: TracingModule | null, probesDir: string): Probes | null {
+  const out = config.out;
+  if (!out) return null;
+  mkdirSync(out, { recursive: true });
+  // Node processes the app starts inherit NODE_OPTIONS: they see this and write into children/<pid>/.
+  process.env.LOOPLENS_PROBE_PID ??= String(process.pid);
+
+  const sampler = new EventLoopSampler(join(out, RUN_FILES.eventloop));
+  sampler.start();
+
+  const tracing = tracingModule && config.tracing ? tracingModule.startTracing(config) : null;
+  const owners: OwnerModel = tracing ?? requestChannelOwners();
+  const blocks: Block[] = [];
+  const detector = config.blocking
+    ? new BlockDetector({
+        thresholdMs: config.thresholdMs,
+        currentOwner: owners.currentOwner,
+        rootOf: owners.rootOf,
+        onBlock(block) {
+          blocks.push(block);
+          owners.onBlock?.(block);
+        },
+      })
+    : null;
+  if (detector) {
+    owners.attach(detector);
+    detector.enable();
+  }
+  const profiler = new CpuProfiler();
+  const profiling = (config.cpuProfile || detector !== null) && profiler.start(config.cpuProfileIntervalUs);
+
+  let forked = false;
+  if (cluster.isPrimary) cluster.once('fork', () => (forked = true));
+
+  const toEvent = (block: Block, stack: WindowStack | null): BlockingEvent => {
+    const ids = block.owner ? owners.describe(block.owner) : { route: null, traceId: null, spanId: null };
+    return {
+      startMs: Math.round((performance.timeOrigin + block.start) * 100) / 100,
+      durationMs: Math.round(block.busyMs * 100) / 100,
+      ...ids,
+      topFrame: stack ? stack.topFrame : PENDING,
+      frames: stack ? stack.frames : [],
+    };
+  };
+  const writeBlocking = (events: BlockingEvent[]) => {
+    const file: BlockingFile = { thresholdMs: config.thresholdMs, events };
+    writeRunJson(out, 'blocking', file);
+  };
+
+  let written = 0;
+  const flushTimer = detector
+    ? setInterval(() => {
+        if (blocks.length === written) return;
+        written = blocks.length;
+        try {
+          writeBlocking(blocks.map((b) => toEvent(b, null)));
+        } catch {
+          // best effort: the final write at exit is the one that counts
+        }
+      }, FLUSH_EVERY_MS).unref()
+    : undefined;
+
+  let finished = false;
+  const finish = () => {
+    if (finished) return;
+    finished = true;
+    clearInterval(flushTimer);
+    detector?.flush();
+    detector?.disable();
+    const profile = profiling ? profiler.stop() : null;
+    // A cluster primary only balances connections: its workers write their own files under workers/<pid>/.
+    const primaryOnly = cluster.isPrimary && forked;
+    try {
+      if (!primaryOnly) {
+        const index = profile ? indexProfile(profile) : null;
+        const cwd = process.cwd();
+        const exclude = [probesDir, `file://${probesDir}`].map((p) => (p.endsWith(sep) ? p : p + sep));
+        const resolved: ResolvedBlock[] = [];
+        const events = blocks.map((block) => {
+          const stack = index
+            ? stackInWindow(index, profiler.toProfileUs(block.start), profiler.toProfileUs(block.end), { cwd, excludeUrlPrefixes: exclude })
+            : { topFrame: '(no cpu profile)', frames: [], samples: 0 };
+          resolved.push({
+            block,
+            topFrame: stack.topFrame,
+            stack: stack.frames.map((f) => `at ${f.functionName || '(anonymous)'} (${f.url}:${f.lineNumber}:${f.columnNumber})`).join('\n'),
+          });
+          return toEvent(block, stack);
+        });
+        if (detector) writeBlocking(events);
+        tracing?.writeFiles(resolved, join(out, RUN_FILES.tracesOtlp), join(out, RUN_FILES.tracesJaeger), writeTextAtomic);
+        if (config.cpuProfile && profile) writeTextAtomic(join(out, RUN_FILES.cpuprofile), JSON.stringify(profile));
+      }
+    } catch (err) {
+      process.stderr.write(`looplens probes: could not write the run files in ${out}: ${(err as Error).message}\n`);
+    }
+    sampler.stop();
+  };
+
+  const onSignal = (signal: NodeJS.Signals) => {
+    finish();
+    // Only the probes listen: restore the default action (terminate by the signal) once live export is flushed.
+    if (process.listenerCount(signal) === 1) {
+      process.removeListener(signal, onSignal);
+      const raise = () => process.kill(process.pid, signal);
+      if (tracing) tracing.flushLive(1000).then(raise, raise);
+      else raise();
+    }
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  process.once('beforeExit', finish);
+  process.once('exit', finish);
+  return { finish };
+}

@@ -1,0 +1,169 @@
+/**
+ * Hand-written inline SVG charts. No script: tooltips are SVG <title> elements. Every label goes through esc().
+ */
+import { esc } from './escape.js';
+
+export interface BarSeries {
+  name: string;
+  color: string;
+  /** One value per category; null = no data. */
+  values: (number | null)[];
+  /** Per-category colours (overrides `color`), e.g. one stage colour per row. */
+  colors?: string[];
+}
+
+export interface BarChartSpec {
+  title: string;
+  /** Row labels (e.g. routes). */
+  categories: string[];
+  series: BarSeries[];
+  format: (v: number) => string;
+  /** Unit shown after the title, e.g. "ms". */
+  unit?: string;
+  width?: number;
+  /** Marks "lower is better" / "higher is better" under the title. */
+  better?: 'lower' | 'higher';
+}
+
+const FONT = `font-family="var(--sans)"`;
+
+/** Nice rounded axis maximum and tick step for a data maximum. */
+export function niceScale(max: number, ticks = 4): { max: number; step: number } {
+  if (!(max > 0) || !Number.isFinite(max)) return { max: 1, step: 0.25 };
+  const rough = max / ticks;
+  const mag = 10 ** Math.floor(Math.log10(rough));
+  const norm = rough / mag;
+  const step = (norm <= 1 ? 1 : norm <= 2 ? 2 : norm <= 2.5 ? 2.5 : norm <= 5 ? 5 : 10) * mag;
+  return { max: Math.ceil(max / step - 1e-9) * step, step };
+}
+
+/** Shorten a label to about `max` characters; the full text stays available in a <title>. */
+export function clip(label: string, max: number): string {
+  return label.length <= max ? label : label.slice(0, Math.max(1, max - 1)) + '…';
+}
+
+function fmtTick(v: number): string {
+  if (v === 0) return '0';
+  if (Math.abs(v) >= 1000) return `${+(v / 1000).toFixed(1)}k`;
+  if (Math.abs(v) < 1) return String(+v.toFixed(2));
+  return String(+v.toFixed(1));
+}
+
+/** Horizontal grouped bars: one group per category, one bar per series, values printed at the bar ends. */
+export function barChart(spec: BarChartSpec): string {
+  const width = spec.width ?? 520;
+  const labelW = Math.min(200, Math.max(90, Math.max(...spec.categories.map((c) => c.length), 4) * 6.6 + 12));
+  const valueW = 64;
+  const barH = spec.series.length > 3 ? 11 : 14;
+  const gap = 3;
+  const groupGap = 14;
+  const top = 44;
+  const plotW = width - labelW - valueW - 12;
+  const groupH = spec.series.length * (barH + gap) - gap;
+  const height = top + spec.categories.length * (groupH + groupGap) + 8;
+  const all = spec.series.flatMap((s) => s.values).filter((v): v is number => v !== null && Number.isFinite(v));
+  const scale = niceScale(Math.max(0, ...all));
+  const x = (v: number) => labelW + (Math.max(0, v) / scale.max) * plotW;
+
+  const parts: string[] = [];
+  parts.push(`<text x="0" y="16" class="ct">${esc(spec.title)}${spec.unit ? ` <tspan class="cu">(${esc(spec.unit)})</tspan>` : ''}</text>`);
+  if (spec.better) parts.push(`<text x="0" y="31" class="cs">${spec.better} is better</text>`);
+  for (let t = 0; t <= scale.max + 1e-9; t += scale.step) {
+    const gx = x(t).toFixed(1);
+    parts.push(`<line x1="${gx}" x2="${gx}" y1="${top - 6}" y2="${height - 6}" class="grid"/>`);
+    parts.push(`<text x="${gx}" y="${top - 9}" text-anchor="middle" class="tick">${esc(fmtTick(t))}</text>`);
+  }
+  spec.categories.forEach((cat, ci) => {
+    const gy = top + ci * (groupH + groupGap);
+    parts.push(
+      `<text x="${labelW - 8}" y="${(gy + groupH / 2 + 4).toFixed(1)}" text-anchor="end" class="cl"><title>${esc(cat)}</title>${esc(clip(cat, Math.floor((labelW - 12) / 6.6)))}</text>`,
+    );
+    spec.series.forEach((s, si) => {
+      const v = s.values[ci];
+      const y = gy + si * (barH + gap);
+      if (v === null || v === undefined || !Number.isFinite(v)) {
+        parts.push(`<text x="${labelW + 4}" y="${y + barH - 2}" class="na">no data · ${esc(s.name)}</text>`);
+        return;
+      }
+      const w = Math.max(1, x(v) - labelW);
+      parts.push(
+        `<g><title>${esc(cat)} · ${esc(s.name)}: ${esc(spec.format(v))}${spec.unit ? ' ' + esc(spec.unit) : ''}</title>` +
+          `<rect x="${labelW}" y="${y}" width="${w.toFixed(1)}" height="${barH}" rx="2" fill="${esc(s.colors?.[ci] ?? s.color)}"/>` +
+          `<text x="${(labelW + w + 5).toFixed(1)}" y="${y + barH - 2.5}" class="bv">${esc(spec.format(v))}</text></g>`,
+      );
+    });
+  });
+  parts.push(`<line x1="${labelW}" x2="${labelW}" y1="${top - 6}" y2="${height - 6}" class="axis"/>`);
+  return `<svg class="chart" viewBox="0 0 ${width} ${height}" width="${width}" height="${height}" role="img" aria-label="${esc(spec.title)}" ${FONT}>${parts.join('')}</svg>`;
+}
+
+export interface LineSeries {
+  name: string;
+  color: string;
+  /** [x, y] points, x ascending. */
+  points: [number, number][];
+}
+
+export interface LineChartSpec {
+  title: string;
+  series: LineSeries[];
+  xLabel: string;
+  unit?: string;
+  format: (v: number) => string;
+  width?: number;
+  height?: number;
+  /** A fixed y maximum (e.g. 1 for utilization); otherwise from the data. */
+  yMax?: number;
+}
+
+/** A line per series over a shared x axis (e.g. seconds since start), with a dot and tooltip at each point. */
+export function lineChart(spec: LineChartSpec): string {
+  const width = spec.width ?? 520;
+  const height = spec.height ?? 220;
+  const left = 48;
+  const right = 12;
+  const top = 30;
+  const bottom = 34;
+  const plotW = width - left - right;
+  const plotH = height - top - bottom;
+  const xs = spec.series.flatMap((s) => s.points.map((p) => p[0]));
+  const ys = spec.series.flatMap((s) => s.points.map((p) => p[1])).filter(Number.isFinite);
+  const xMax = Math.max(1, ...xs);
+  const yScale = spec.yMax !== undefined ? { max: spec.yMax, step: spec.yMax / 4 } : niceScale(Math.max(0, ...ys));
+  const xScale = niceScale(xMax, 6);
+  const px = (v: number) => left + (v / xScale.max) * plotW;
+  const py = (v: number) => top + plotH - (Math.min(Math.max(0, v), yScale.max) / yScale.max) * plotH;
+
+  const parts: string[] = [];
+  parts.push(`<text x="0" y="16" class="ct">${esc(spec.title)}${spec.unit ? ` <tspan class="cu">(${esc(spec.unit)})</tspan>` : ''}</text>`);
+  for (let t = 0; t <= yScale.max + 1e-9; t += yScale.step) {
+    const y = py(t).toFixed(1);
+    parts.push(`<line x1="${left}" x2="${width - right}" y1="${y}" y2="${y}" class="grid"/>`);
+    parts.push(`<text x="${left - 6}" y="${(+y + 4).toFixed(1)}" text-anchor="end" class="tick">${esc(fmtTick(t))}</text>`);
+  }
+  for (let t = 0; t <= xScale.max + 1e-9; t += xScale.step) {
+    const x = px(t).toFixed(1);
+    parts.push(`<text x="${x}" y="${top + plotH + 16}" text-anchor="middle" class="tick">${esc(fmtTick(t))}</text>`);
+  }
+  parts.push(`<text x="${left + plotW / 2}" y="${height - 4}" text-anchor="middle" class="cs">${esc(spec.xLabel)}</text>`);
+  parts.push(`<line x1="${left}" x2="${width - right}" y1="${top + plotH}" y2="${top + plotH}" class="axis"/>`);
+  if (ys.length === 0) parts.push(`<text x="${left + plotW / 2}" y="${top + plotH / 2}" text-anchor="middle" class="na">no samples</text>`);
+  for (const s of spec.series) {
+    if (s.points.length === 0) continue;
+    const d = s.points.map((p, i) => `${i === 0 ? 'M' : 'L'}${px(p[0]).toFixed(1)} ${py(p[1]).toFixed(1)}`).join('');
+    parts.push(`<path d="${d}" fill="none" stroke="${esc(s.color)}" stroke-width="1.8" stroke-linejoin="round"/>`);
+    for (const p of s.points) {
+      parts.push(
+        `<circle cx="${px(p[0]).toFixed(1)}" cy="${py(p[1]).toFixed(1)}" r="2.2" fill="${esc(s.color)}"><title>${esc(s.name)} · ${esc(spec.xLabel)} ${esc(p[0])}: ${esc(spec.format(p[1]))}${spec.unit ? ' ' + esc(spec.unit) : ''}</title></circle>`,
+      );
+    }
+  }
+  return `<svg class="chart" viewBox="0 0 ${width} ${height}" width="${width}" height="${height}" role="img" aria-label="${esc(spec.title)}" ${FONT}>${parts.join('')}</svg>`;
+}
+
+/** A legend of coloured swatches, as HTML. */
+export function legend(items: { name: string; color: string }[]): string {
+  return `<div class="legend">${items
+    .map((i) => `<span class="lg"><span class="sw" style="background:${esc(i.color)}"></span>${esc(i.name)}</span>`)
+    .join('')}</div>`;
+}

@@ -1,0 +1,523 @@
+/**
+ * Pure renderers: model in, HTML string out. Pages are self-contained (inline CSS and SVG, no script at all), carry a
+ * Content-Security-Policy that forbids every remote load, and put run data into the page only through esc().
+ */
+import type { BlockingEvent, LatencyMs, RequestStats, Summary } from '../../profiles/contract/index.js';
+import { barChart, clip, legend, lineChart, niceScale, type BarSeries } from './charts.js';
+import { esc, html, jsonForScript, raw, type Raw } from './escape.js';
+import { buildWaterfalls, checkJaegerFile, type Waterfall } from './jaeger.js';
+import type { FlamegraphLink, IndexEntry, LabModel, RunModel } from './model.js';
+import { BLOCK_COLOR, CATEGORY_COLORS, CSS, PERCENTILE_SHADES, stageColor } from './style.js';
+
+/** Frames may embed local files only; no script runs in the report itself. */
+export const CSP =
+  "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-src 'self' file:; base-uri 'none'; form-action 'none'";
+
+export interface RenderLinks {
+  /** href (relative) from the page to a local file, given its absolute path. */
+  hrefTo: (absPath: string) => string;
+  /** href from the page to the runs index, when there is one. */
+  index?: string;
+  /** href from the page to a run's own page (for a lab's stages), when written. */
+  runPage?: (runDir: string) => string | undefined;
+  /** Embed flamegraphs in iframes (collapsed) besides linking them. Default true. */
+  embedFlamegraphs?: boolean;
+  /** ISO time shown in the footer; fixed in tests. */
+  generatedAt?: string;
+}
+
+// ---------------------------------------------------------------- formatting
+
+export function fmtMs(v: number | null | undefined): string {
+  if (v === null || v === undefined || !Number.isFinite(v)) return '–';
+  if (v === 0) return '0';
+  if (Math.abs(v) < 1) return v.toFixed(2);
+  if (Math.abs(v) < 10) return v.toFixed(1);
+  return Math.round(v).toLocaleString('en-US');
+}
+
+export function fmtNum(v: number | null | undefined, digits = 0): string {
+  if (v === null || v === undefined || !Number.isFinite(v)) return '–';
+  return v.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
+}
+
+function fmtPct(v: number | null | undefined): string {
+  return v === null || v === undefined || !Number.isFinite(v) ? '–' : `${(v * 100).toFixed(0)} %`;
+}
+
+function fmtUs(us: number): string {
+  return `${fmtMs(us / 1000)} ms`;
+}
+
+function fmtTime(iso: string | undefined): string {
+  if (!iso) return '–';
+  const d = new Date(iso);
+  return Number.isNaN(d.getTime()) ? iso : d.toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' UTC');
+}
+
+function seconds(startIso?: string, endIso?: string): string {
+  if (!startIso || !endIso) return '–';
+  const s = (Date.parse(endIso) - Date.parse(startIso)) / 1000;
+  return Number.isFinite(s) ? `${s < 100 ? s.toFixed(1) : Math.round(s)} s` : '–';
+}
+
+/** "0.31×" beside a number, green when better than the reference, red when worse. */
+function ratio(value: number | undefined, ref: number | undefined, lowerIsBetter: boolean): Raw {
+  if (value === undefined || ref === undefined || !(ref > 0) || !Number.isFinite(value)) return raw('');
+  const r = value / ref;
+  if (Math.abs(r - 1) < 0.005) return raw('');
+  const better = lowerIsBetter ? r < 1 : r > 1;
+  const text = r >= 10 ? `${r.toFixed(0)}×` : `${r.toFixed(2)}×`;
+  return html`<span class="ratio ${better ? 'better' : 'worse'}" title="relative to the first stage">${text}</span>`;
+}
+
+// ---------------------------------------------------------------- views
+
+/** One column of comparison: a lab stage, or the single run of a run page. */
+export interface StageView {
+  name: string;
+  color: string;
+  summary: Summary;
+  run: RunModel | null;
+  /** Link to the stage's own page, if any. */
+  href?: string;
+  problem?: string;
+}
+
+function routesOf(stages: StageView[]): string[] {
+  const set = new Set<string>();
+  for (const s of stages) for (const r of Object.keys(s.summary.routes)) set.add(r);
+  return [...set].sort((a, b) => a.localeCompare(b));
+}
+
+function stageChip(s: StageView): Raw {
+  const name = s.href ? html`<a href="${s.href}">${s.name}</a>` : html`${s.name}`;
+  return html`<span class="chip"><span class="sw" style="background:${s.color}"></span>${name}</span>`;
+}
+
+function shell(opts: { title: string; crumbs: Raw; heading: Raw; meta: Raw; toc: [string, string][]; body: Raw; data: unknown; generatedAt?: string }): string {
+  const toc = opts.toc.length ? html`<nav class="toc">${opts.toc.map(([id, label]) => html`<a href="#${id}">${label}</a>`)}</nav>` : '';
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="${esc(CSP)}">
+<meta name="referrer" content="no-referrer">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="generator" content="looplens report">
+<title>${esc(opts.title)}</title>
+<style>${CSS}</style>
+</head>
+<body>
+<header class="top"><div class="crumbs">${opts.crumbs}</div><h1>${opts.heading}</h1><div class="meta">${opts.meta}</div></header>
+${toc}
+<main>
+${opts.body}
+<footer>Generated by <code>looplens report</code>${opts.generatedAt ? ` at ${esc(fmtTime(opts.generatedAt))}` : ''}. Self-contained: no network access; flamegraphs open from the run folders beside this file.</footer>
+</main>
+<script type="application/json" id="looplens-data">${jsonForScript(opts.data)}</script>
+</body>
+</html>
+`;
+}
+
+function notesList(notes: string[]): Raw {
+  if (notes.length === 0) return raw('');
+  return html`<ul class="notes">${notes.map((n) => html`<li>${n}</li>`)}</ul>`;
+}
+
+function statusBadge(complete: boolean, reason?: string): Raw {
+  return complete ? html`<span class="badge ok">complete</span>` : html`<span class="badge bad" title="${reason ?? ''}">incomplete${reason ? ': ' + clip(reason, 60) : ''}</span>`;
+}
+
+// ---------------------------------------------------------------- sections
+
+function overviewSection(stages: StageView[]): Raw {
+  const ref = stages[0]?.summary;
+  const multi = stages.length > 1;
+  const rows = stages.map((s) => {
+    const o = s.summary.overall;
+    return html`<tr>
+<td>${stageChip(s)}${s.problem ? html` <span class="badge warn" title="${s.problem}">run folder unreadable</span>` : ''}</td>
+<td class="n">${fmtNum(o.requests)}</td>
+<td class="n">${fmtNum(o.rps, o.rps < 100 ? 1 : 0)}${multi ? ratio(o.rps, ref?.overall.rps, false) : ''}</td>
+<td class="n">${fmtMs(o.latencyMs.p50)}</td>
+<td class="n">${fmtMs(o.latencyMs.p95)}</td>
+<td class="n">${fmtMs(o.latencyMs.p99)}${multi ? ratio(o.latencyMs.p99, ref?.overall.latencyMs.p99, true) : ''}</td>
+<td class="n">${fmtMs(s.summary.eventLoop.delayMs.p99)}</td>
+<td class="n">${fmtPct(s.summary.eventLoop.utilization)}</td>
+<td class="n">${fmtMs(s.summary.blocking.msPerRequest)}${multi ? ratio(s.summary.blocking.msPerRequest, ref?.blocking.msPerRequest, true) : ''}</td>
+<td class="n">${s.summary.db ? fmtNum(s.summary.db.queriesPerRequest, 1) : '–'}</td>
+<td class="n">${fmtNum(o.errors + o.non2xx)}</td>
+</tr>`;
+  });
+  return html`<section id="overview"><h2>Overview</h2>
+<p class="lead">Whole-run numbers${multi ? ' per stage, with the ratio to the first stage' : ''}. Latency in ms; event-loop delay is the p99 of per-second samples; blocked ms per request is the loop time charged to requests by the blocking probe.</p>
+<table><thead><tr><th>${multi ? 'Stage' : 'Run'}</th><th class="n">Requests</th><th class="n">req/s</th><th class="n">p50</th><th class="n">p95</th><th class="n">p99</th><th class="n">Loop delay p99</th><th class="n">Loop util.</th><th class="n">Blocked ms/req</th><th class="n">Queries/req</th><th class="n">Errors + non-2xx</th></tr></thead>
+<tbody>${rows}</tbody></table></section>`;
+}
+
+function latencySection(stages: StageView[]): Raw {
+  const routes = routesOf(stages);
+  if (routes.length === 0) return html`<section id="latency"><h2>Latency and throughput per route</h2><p class="empty">No per-route numbers in summary.json.</p></section>`;
+  const get = (s: StageView, r: string) => s.summary.routes[r] as RequestStats | undefined;
+  const lat = (k: keyof LatencyMs) => (s: StageView, r: string) => get(s, r)?.latencyMs[k] ?? null;
+  const charts: string[] = [];
+  if (stages.length === 1) {
+    const s = stages[0];
+    const keys: (keyof LatencyMs)[] = ['p50', 'p95', 'p99'];
+    const series: BarSeries[] = keys.map((k, i) => ({ name: k, color: PERCENTILE_SHADES[i], values: routes.map((r) => lat(k)(s, r)) }));
+    charts.push(legend(series) + barChart({ title: 'Latency per route', unit: 'ms', categories: routes, series, format: fmtMs, better: 'lower' }));
+    charts.push(
+      barChart({ title: 'Throughput per route', unit: 'req/s', categories: routes, series: [{ name: s.name, color: s.color, values: routes.map((r) => get(s, r)?.rps ?? null) }], format: (v) => fmtNum(v, v < 100 ? 1 : 0), better: 'higher' }),
+    );
+  } else {
+    for (const k of ['p50', 'p95', 'p99'] as const) {
+      const series = stages.map((s) => ({ name: s.name, color: s.color, values: routes.map((r) => lat(k)(s, r)) }));
+      charts.push(barChart({ title: `Latency ${k} per route`, unit: 'ms', categories: routes, series, format: fmtMs, better: 'lower' }));
+    }
+    const series = stages.map((s) => ({ name: s.name, color: s.color, values: routes.map((r) => get(s, r)?.rps ?? null) }));
+    charts.push(barChart({ title: 'Throughput per route', unit: 'req/s', categories: routes, series, format: (v) => fmtNum(v, v < 100 ? 1 : 0), better: 'higher' }));
+  }
+  const ref = stages[0];
+  const multi = stages.length > 1;
+  const body = routes.map((r) => {
+    const rows = stages.map((s) => {
+      const st = get(s, r);
+      if (!st) return html`<tr><td>${stageChip(s)}</td><td colspan="8" class="empty">route not requested in this ${multi ? 'stage' : 'run'}</td></tr>`;
+      const rs = get(ref, r);
+      return html`<tr><td>${stageChip(s)}</td><td class="n">${fmtNum(st.requests)}</td><td class="n">${fmtNum(st.rps, st.rps < 100 ? 1 : 0)}${multi && s !== ref ? ratio(st.rps, rs?.rps, false) : ''}</td>
+<td class="n">${fmtMs(st.latencyMs.p50)}</td><td class="n">${fmtMs(st.latencyMs.p90)}</td><td class="n">${fmtMs(st.latencyMs.p95)}</td><td class="n">${fmtMs(st.latencyMs.p99)}${multi && s !== ref ? ratio(st.latencyMs.p99, rs?.latencyMs.p99, true) : ''}</td><td class="n">${fmtMs(st.latencyMs.max)}</td><td class="n">${fmtNum(st.errors + st.non2xx)}</td></tr>`;
+    });
+    return html`<tr class="group"><td colspan="9" class="route"><code>${r}</code></td></tr>${rows}`;
+  });
+  return html`<section id="latency"><h2>Latency and throughput per route</h2>
+${multi ? raw(legend(stages)) : ''}
+<div class="charts">${charts.map((c) => html`<div class="card">${raw(c)}</div>`)}</div>
+<h3>Per route</h3>
+<table><thead><tr><th>${multi ? 'Stage' : 'Run'}</th><th class="n">Requests</th><th class="n">req/s</th><th class="n">p50</th><th class="n">p90</th><th class="n">p95</th><th class="n">p99</th><th class="n">max</th><th class="n">Errors + non-2xx</th></tr></thead>
+<tbody>${body}</tbody></table></section>`;
+}
+
+function eventLoopSection(stages: StageView[]): Raw {
+  const series = (pick: (s: { delayMs: { p99: number }; utilization: number }) => number) =>
+    stages.map((s) => {
+      const samples = s.run?.eventLoop ?? [];
+      const t0 = samples.length ? samples[0].t - 1000 : 0;
+      return { name: s.name, color: s.color, points: samples.map((x) => [Math.round((x.t - t0) / 100) / 10, pick(x)] as [number, number]) };
+    });
+  const anySamples = stages.some((s) => (s.run?.eventLoop.length ?? 0) > 0);
+  const multi = stages.length > 1;
+  const charts: string[] = [];
+  charts.push(lineChart({ title: 'Event-loop delay p99 per second', unit: 'ms', xLabel: 's since start', series: series((x) => x.delayMs.p99), format: fmtMs }));
+  charts.push(lineChart({ title: 'Event-loop utilization per second', xLabel: 's since start', series: series((x) => x.utilization), format: (v) => fmtPct(v), yMax: 1 }));
+  const one = (title: string, unit: string, values: (number | null)[], format: (v: number) => string) =>
+    barChart({
+      title,
+      unit,
+      categories: stages.map((s) => s.name),
+      series: [{ name: title, color: '#57606a', colors: stages.map((s) => s.color), values }],
+      format,
+      better: 'lower',
+      width: 420,
+    });
+  const blocked = one('Blocked ms per request', 'ms', stages.map((s) => s.summary.blocking.msPerRequest), fmtMs);
+  const queries = one('Queries per request', 'queries', stages.map((s) => s.summary.db?.queriesPerRequest ?? null), (v) => fmtNum(v, 1));
+  return html`<section id="eventloop"><h2>Event loop</h2>
+<p class="lead">Per-second samples from eventloop.jsonl (delay with the timer resolution subtracted). A blocked loop shows as a delay spike and utilization near 100 %.</p>
+${multi ? raw(legend(stages)) : ''}
+${anySamples ? '' : html`<p class="empty">No eventloop.jsonl in ${multi ? 'any stage' : 'this run'}.</p>`}
+<div class="charts">${charts.map((c) => html`<div class="card">${raw(c)}</div>`)}<div class="card">${raw(blocked)}</div><div class="card">${raw(queries)}</div></div></section>`;
+}
+
+/** The callers of the innermost app frame, outermost last: "timeline (server.js:120) ← route (…)". */
+function callers(ev: BlockingEvent, max = 3): string {
+  return ev.frames
+    .slice(1, 1 + max)
+    .map((f) => `${f.functionName || '(anonymous)'} (${f.url.replace(/^file:\/\//, '')}:${f.lineNumber})`)
+    .join(' ← ');
+}
+
+function blockingSection(stages: StageView[], drawnTraces: Map<string, string>, perStage = 25): Raw {
+  const multi = stages.length > 1;
+  const rows: Raw[] = [];
+  let hidden = 0;
+  let any = false;
+  for (const s of stages) {
+    const file = s.run?.blocking;
+    if (!file) continue;
+    const events = [...file.events].sort((a, b) => b.durationMs - a.durationMs);
+    if (events.length) any = true;
+    hidden += Math.max(0, events.length - perStage);
+    for (const ev of events.slice(0, perStage)) {
+      const anchor = ev.traceId ? drawnTraces.get(`${s.name}\u0000${ev.traceId.toLowerCase()}`) : undefined;
+      const trace = ev.traceId ? (anchor ? html`<a href="#${anchor}" class="mono" title="drawn below">${ev.traceId}</a>` : html`<span class="mono">${ev.traceId}</span>`) : html`<span class="empty">none</span>`;
+      rows.push(html`<tr>${multi ? html`<td>${stageChip(s)}</td>` : ''}<td class="route">${ev.route === null ? html`<span class="empty">no request</span>` : html`<code>${ev.route}</code>`}</td>
+<td class="fn"><code>${ev.topFrame}</code>${ev.frames.length > 1 ? html`<br><span class="mono" style="color:var(--muted)">← ${callers(ev)}</span>` : ''}</td>
+<td class="n"><b style="color:var(--bad)">${fmtMs(ev.durationMs)}</b></td><td>${trace}</td></tr>`);
+    }
+  }
+  const thresholds = stages
+    .filter((s) => s.run?.blocking)
+    .map((s) => `${multi ? s.name + ': ' : ''}${s.run!.blocking!.thresholdMs} ms`)
+    .join(', ');
+  const totals = stages.map((s) => html`<li>${multi ? html`${stageChip(s)}: ` : ''}${fmtNum(s.summary.blocking.count)} events, ${fmtMs(s.summary.blocking.totalMs)} ms blocked in all, ${fmtMs(s.summary.blocking.msPerRequest)} ms per request</li>`);
+  return html`<section id="blocking"><h2>Blocking events</h2>
+<p class="lead">Stretches in which the loop did not turn for longer than the threshold${thresholds ? ` (${thresholds})` : ''}, charged to the request that was running, longest first${multi ? `, at most ${perStage} per stage` : `, at most ${perStage}`}.</p>
+<ul class="blocks" style="font-size:13px">${totals}</ul>
+${any
+  ? html`<table><thead><tr>${multi ? html`<th>Stage</th>` : ''}<th>Route</th><th>Function (innermost app frame)</th><th class="n">ms</th><th>Trace id</th></tr></thead><tbody>${rows}</tbody></table>${hidden ? html`<p class="empty">${fmtNum(hidden)} shorter events not listed.</p>` : ''}`
+  : html`<p class="empty">No blocking events recorded.</p>`}
+</section>`;
+}
+
+/** The waterfall of one request as SVG: bars per span, blocked stretches as red bands with a tick on the axis. */
+export function waterfallSvg(w: Waterfall, width = 980): string {
+  const labelW = 330;
+  const rowH = 18;
+  const top = 26;
+  const plotW = width - labelW - 70;
+  const span = Math.max(1, w.durationUs, ...w.rows.map((r) => r.startUs + r.durationUs), ...w.marks.map((m) => m.startUs + m.durationUs));
+  const x = (us: number) => labelW + (Math.max(0, us) / span) * plotW;
+  const height = top + w.rows.length * rowH + 8;
+  const parts: string[] = [];
+  const scale = niceScale(span / 1000, 5);
+  for (let ms = 0; ms <= span / 1000 + 1e-9; ms += scale.step) {
+    const us = ms * 1000;
+    const gx = x(us).toFixed(1);
+    parts.push(`<line x1="${gx}" x2="${gx}" y1="${top - 4}" y2="${height - 4}" class="grid"/>`);
+    parts.push(`<text x="${gx}" y="${top - 8}" text-anchor="middle" class="tick">${esc(fmtMs(us / 1000))} ms</text>`);
+  }
+  const rowOf = new Map(w.rows.map((r, i) => [r.spanId, i] as const));
+  w.rows.forEach((r, i) => {
+    const y = top + i * rowH;
+    if (i % 2 === 1) parts.push(`<rect x="0" y="${y}" width="${width}" height="${rowH}" class="rowbg"/>`);
+    const indent = Math.min(r.depth, 12) * 12;
+    const maxChars = Math.max(8, Math.floor((labelW - 10 - indent) / 6.7));
+    const tip = [`${r.name}`, `${r.service} · ${r.category}`, `start +${fmtUs(r.startUs)}, duration ${fmtUs(r.durationUs)}`, ...r.detail.map(([k, v]) => `${k}: ${v}`)].join('\n');
+    parts.push(`<text x="${4 + indent}" y="${y + 13}" class="wl"><title>${esc(tip)}</title>${esc(clip(r.name, maxChars))}</text>`);
+    const bx = x(r.startUs);
+    const bw = Math.max(1.5, x(r.startUs + r.durationUs) - bx);
+    const color = r.error ? BLOCK_COLOR : CATEGORY_COLORS[r.category];
+    parts.push(`<g><title>${esc(tip)}</title><rect x="${bx.toFixed(1)}" y="${y + 4}" width="${bw.toFixed(1)}" height="${rowH - 8}" rx="2" fill="${color}"${r.error ? ' stroke="#7d1a1a"' : ''}/></g>`);
+    parts.push(`<text x="${(bx + bw + 4).toFixed(1)}" y="${y + 13}" class="wd">${esc(fmtMs(r.durationUs / 1000))}</text>`);
+  });
+  for (const m of w.marks) {
+    const mx = x(m.startUs);
+    const mw = Math.max(2, x(m.startUs + m.durationUs) - mx);
+    const row = m.spanId !== null ? rowOf.get(m.spanId) : undefined;
+    const y0 = row === undefined ? top : top + row * rowH + 1;
+    const h = row === undefined ? w.rows.length * rowH : rowH - 2;
+    const tip = `event loop blocked ${fmtMs(m.durationUs / 1000)} ms${m.topFrame ? ` in ${m.topFrame}` : ''} (${m.source})`;
+    parts.push(
+      `<g class="blocked"><title>${esc(tip)}</title><rect x="${mx.toFixed(1)}" y="${y0}" width="${mw.toFixed(1)}" height="${h}" class="blk"/>` +
+        `<rect x="${mx.toFixed(1)}" y="${top - 4}" width="${Math.max(2, Math.min(mw, 6)).toFixed(1)}" height="8" class="blt"/></g>`,
+    );
+  }
+  parts.push(`<line x1="${labelW}" x2="${labelW}" y1="${top - 4}" y2="${height - 4}" class="axis"/>`);
+  return `<svg class="chart waterfall" viewBox="0 0 ${width} ${height}" width="${width}" height="${height}" role="img" aria-label="span waterfall" font-family="var(--sans)">${parts.join('')}</svg>`;
+}
+
+function waterfallsFor(s: StageView, anchorPrefix: string, drawn: Map<string, string>): { body: Raw; count: number; notes: string[] } {
+  const run = s.run;
+  if (!run?.jaeger) return { body: html`<p class="empty">No traces.jaeger.json${run ? '' : ' (run folder unreadable)'}.</p>`, count: 0, notes: [] };
+  const problems = checkJaegerFile(run.jaeger);
+  const waterfalls = buildWaterfalls(run.jaeger, run.blocking?.events ?? []);
+  if (waterfalls.length === 0) return { body: html`<p class="empty">traces.jaeger.json holds no request spans.</p>`, count: 0, notes: problems };
+  const parts = waterfalls.map((w, i) => {
+    const anchor = `${anchorPrefix}-wf-${i}`;
+    drawn.set(`${s.name}\u0000${w.traceId.toLowerCase()}`, anchor);
+    const blockedMs = w.marks.reduce((a, m) => a + m.durationUs / 1000, 0);
+    return html`<div class="wf" id="${anchor}"><h4>${w.route}</h4>
+<div class="sub">slowest of ${fmtNum(w.requests)} traced request${w.requests === 1 ? '' : 's'}: ${fmtMs(w.durationUs / 1000)} ms · trace <span class="mono">${w.traceId}</span> · ${w.rows.length + w.hiddenRows} spans${w.hiddenRows ? ` (first ${w.rows.length} drawn)` : ''}${w.marks.length ? html` · <b style="color:var(--bad)">${w.marks.length} blocked stretch${w.marks.length === 1 ? '' : 'es'}, ${fmtMs(blockedMs)} ms</b>` : ''}</div>
+<div class="card">${raw(waterfallSvg(w))}</div>
+${w.marks.length ? html`<ul class="blocks">${w.marks.map((m) => html`<li><span class="ms">${fmtMs(m.durationUs / 1000)} ms</span> blocked at +${fmtMs(m.startUs / 1000)} ms${m.topFrame ? html` in <code>${m.topFrame}</code>` : ''} <span class="empty">(${m.source})</span></li>`)}</ul>` : ''}
+</div>`;
+  });
+  return { body: html`${parts}`, count: waterfalls.length, notes: problems.slice(0, 5).map((p) => `traces.jaeger.json: ${p}`) };
+}
+
+function waterfallSection(stages: StageView[], drawn: Map<string, string>): Raw {
+  const multi = stages.length > 1;
+  const legendItems = [
+    ...Object.entries(CATEGORY_COLORS).map(([name, color]) => ({ name: name === 'cache' ? 'cache (redis)' : name === 'client' ? 'outgoing http' : name, color })),
+    { name: 'event loop blocked', color: BLOCK_COLOR },
+  ];
+  const blocks = stages.map((s, i) => {
+    const { body, count, notes } = waterfallsFor(s, `s${i}`, drawn);
+    if (!multi) return html`${notesList(notes)}${body}`;
+    return html`<details${i === 0 ? raw(' open') : ''}><summary>${stageChip({ ...s, href: undefined })} <span class="empty" style="font-weight:400">${count} route${count === 1 ? '' : 's'}</span></summary><div class="inner">${notesList(notes)}${body}</div></details>`;
+  });
+  return html`<section id="waterfalls"><h2>Slowest request per route</h2>
+<p class="lead">From traces.jaeger.json: the slowest traced request of each route and its child spans. Red bands: the event loop was blocked (blocking.json, or span events named looplens.eventloop.blocked). Hover a bar for its attributes. Open the same file in the Jaeger UI for the full trace (see dashboards/README.md).</p>
+${raw(legend(legendItems))}
+${blocks}</section>`;
+}
+
+/** The name of the one iframe of the flamegraph section: "show here" links load into it (no script needed). */
+const FLAME_FRAME = 'looplens-flame';
+
+function flameLinks(s: StageView, links: RenderLinks, multi: boolean): Raw {
+  const run = s.run;
+  const head = multi ? html`${stageChip(s)}` : raw('');
+  if (!run) return html`<div class="flrow">${head}<span class="empty">run folder unreadable${s.problem ? `: ${s.problem}` : ''}</span></div>`;
+  if (run.flamegraphs.length === 0) return html`<div class="flrow">${head}<span class="empty">no flamegraph in this run (profiler: ${run.info.profiler})</span></div>`;
+  const embed = links.embedFlamegraphs !== false;
+  return html`<div class="flrow">${head}${run.flamegraphs.map(
+    (f: FlamegraphLink) =>
+      html`<span class="fl"><code>${f.label}</code> <a href="${links.hrefTo(f.path)}" target="_blank" rel="noopener noreferrer">open ↗</a>${embed ? html` · <a href="${links.hrefTo(f.path)}" target="${FLAME_FRAME}">show below</a>` : ''}</span>`,
+  )}</div>`;
+}
+
+function flameSection(stages: StageView[], links: RenderLinks): Raw {
+  const multi = stages.length > 1;
+  const any = stages.some((s) => (s.run?.flamegraphs.length ?? 0) > 0);
+  const placeholder = `<p style="font:13px system-ui,sans-serif;color:#656d76;margin:12px">Choose “show below” above to load a flamegraph here.</p>`;
+  return html`<section id="flamegraphs"><h2>Flamegraph${multi ? 's' : ''}</h2>
+<p class="lead">CPU flamegraph${multi ? ' of each stage' : ''}, from the run folder${multi ? 's' : ''} (relative links: keep this report beside the profiles folder).</p>
+${stages.map((s) => flameLinks(s, links, multi))}
+${any && links.embedFlamegraphs !== false ? html`<iframe class="flame" name="${FLAME_FRAME}" sandbox="allow-scripts" referrerpolicy="no-referrer" title="flamegraph" srcdoc="${placeholder}"></iframe>` : ''}</section>`;
+}
+
+function findingsSection(stages: StageView[]): Raw {
+  const rows = stages.flatMap((s) =>
+    (s.run?.findings?.findings ?? []).map(
+      (f) => html`<tr>${stages.length > 1 ? html`<td>${stageChip(s)}</td>` : ''}<td>${f.title}</td><td class="route">${f.route === null ? '' : html`<code>${f.route}</code>`}</td><td class="n">${fmtMs(f.savingMsPerRequest)}</td><td>${f.fix}</td></tr>`,
+    ),
+  );
+  if (rows.length === 0) return raw('');
+  return html`<section id="findings"><h2>Findings</h2><p class="lead">What <code>looplens diagnose</code> recognised (findings.json).</p>
+<table><thead><tr>${stages.length > 1 ? html`<th>Stage</th>` : ''}<th>Finding</th><th>Route</th><th class="n">Saves ms/req</th><th>Fix</th></tr></thead><tbody>${rows}</tbody></table></section>`;
+}
+
+function body(stages: StageView[], links: RenderLinks): { body: Raw; toc: [string, string][] } {
+  const drawn = new Map<string, string>();
+  // Waterfalls are built first so the blocking table can link trace ids to them.
+  const wf = waterfallSection(stages, drawn);
+  const findings = findingsSection(stages);
+  const toc: [string, string][] = [
+    ['overview', 'Overview'],
+    ['latency', 'Latency & throughput'],
+    ['eventloop', 'Event loop'],
+    ['blocking', 'Blocking'],
+    ['waterfalls', 'Waterfalls'],
+    ['flamegraphs', 'Flamegraphs'],
+  ];
+  if (findings.html) toc.push(['findings', 'Findings']);
+  return {
+    toc,
+    body: html`${overviewSection(stages)}${latencySection(stages)}${eventLoopSection(stages)}${blockingSection(stages, drawn)}${wf}${flameSection(stages, links)}${findings}`,
+  };
+}
+
+function loadLine(load: { durationS: number; warmupS: number; connections: number; rate?: number; scenario?: string; paths?: string[]; runs?: number }): Raw {
+  return html`<span>load <b>${load.durationS} s</b> (+${load.warmupS} s warmup), <b>${load.connections}</b> connections${load.rate ? `, ${load.rate} req/s fixed` : ''}${load.scenario ? html`, scenario <b>${load.scenario}</b>` : ''}${load.paths?.length ? html`, paths <code>${load.paths.join(' ')}</code>` : ''}${load.runs && load.runs > 1 ? `, medians of ${load.runs} runs` : ''}</span>`;
+}
+
+// ---------------------------------------------------------------- pages
+
+export function runStageView(run: RunModel, color?: string): StageView {
+  const name = run.info.stage ?? run.id;
+  return { name, color: color ?? stageColor(run.info.stage ?? '', 0), summary: run.summary, run };
+}
+
+/** A single run's page. */
+export function renderRunPage(run: RunModel, links: RenderLinks): string {
+  const view = runStageView(run);
+  const info = run.info;
+  const { body: b, toc } = body([view], links);
+  const meta = html`${statusBadge(info.complete, info.reason)}
+<span>stage <b>${info.stage ?? '–'}</b></span><span>profiler <b>${info.profiler}</b></span>${loadLine(info.load)}
+<span>started ${fmtTime(info.startedAt)}</span><span>took ${seconds(info.startedAt, info.endedAt)}</span>
+<span>Node <b>${info.node}</b> · ${info.platform} · ${info.cpu.cores} × ${info.cpu.model}</span>${info.gitSha ? html`<span>git <code>${info.gitSha.slice(0, 10)}</code></span>` : ''}
+<span>command <code>${info.command.join(' ')}</code></span>`;
+  const notes = [...(info.notes ?? []), ...run.notes];
+  return shell({
+    title: `looplens run ${run.id}`,
+    crumbs: html`${links.index ? html`<a href="${links.index}">runs</a> / ` : ''}run`,
+    heading: html`${run.id}`,
+    meta: html`${meta}`,
+    toc,
+    body: html`${notesList(notes)}${b}`,
+    data: { kind: 'run', id: run.id, info, summary: run.summary, eventLoop: run.eventLoop },
+    generatedAt: links.generatedAt,
+  });
+}
+
+/** A lab's page: its stages side by side. */
+export function renderLabPage(lab: LabModel, links: RenderLinks): string {
+  const stages: StageView[] = lab.stages.map((s, i) => ({
+    name: s.stage,
+    color: stageColor(s.stage, i),
+    summary: s.summary,
+    run: s.run,
+    href: links.runPage?.(s.runDir),
+    problem: s.problem,
+  }));
+  const l = lab.lab;
+  const { body: b, toc } = body(stages, links);
+  const meta = html`${statusBadge(l.complete, l.reason)}
+<span><b>${stages.length}</b> stage${stages.length === 1 ? '' : 's'}</span><span>profiler <b>${l.settings.profiler}</b></span>${loadLine(l.settings.load)}
+${l.settings.workers ? html`<span>workers <b>${l.settings.workers}</b></span>` : ''}${l.settings.scale ? html`<span>seeded users <b>${fmtNum(l.settings.scale)}</b></span>` : ''}
+<span>started ${fmtTime(l.startedAt)}</span><span>took ${seconds(l.startedAt, l.endedAt)}</span>`;
+  return shell({
+    title: `looplens lab ${lab.id}`,
+    crumbs: html`${links.index ? html`<a href="${links.index}">runs</a> / ` : ''}lab`,
+    heading: html`${lab.id}`,
+    meta: html`${meta}<span class="legend" style="margin:0">${stages.map((s) => html`<span class="lg">${stageChip(s)}</span>`)}</span>`,
+    toc,
+    body: html`${notesList(lab.notes)}${b}`,
+    data: { kind: 'lab', id: lab.id, lab: l, eventLoop: Object.fromEntries(lab.stages.map((s) => [s.stage, s.run?.eventLoop ?? []])) },
+    generatedAt: links.generatedAt,
+  });
+}
+
+export interface IndexItem {
+  entry: IndexEntry;
+  /** href of the entry's page, when one was written. */
+  href?: string;
+  /** For a lab: its stages' page hrefs, in order. */
+  stages?: { stage: string; href?: string }[];
+}
+
+/** The runs index: every lab and run, linking their pages. */
+export function renderIndex(items: IndexItem[], links: Pick<RenderLinks, 'generatedAt'> = {}): string {
+  const labs = items.filter((i) => i.entry.kind === 'lab');
+  const runs = items.filter((i) => i.entry.kind === 'run');
+  const broken = items.filter((i) => i.entry.kind === 'broken');
+  const name = (i: IndexItem) => (i.href ? html`<a href="${i.href}"><code>${i.entry.id}</code></a>` : html`<code>${i.entry.id}</code>`);
+  const labRows = labs.map((i) => {
+    const e = i.entry as Extract<IndexEntry, { kind: 'lab' }>;
+    const l = e.lab;
+    const stageLinks = (i.stages ?? l.stages.map((s) => ({ stage: s.stage, href: undefined as string | undefined }))).map((s, k) =>
+      stageChip({ name: s.stage, color: stageColor(s.stage, k), href: s.href } as StageView),
+    );
+    const best = [...l.stages].sort((a, b) => b.summary.overall.rps - a.summary.overall.rps)[0];
+    return html`<tr><td>${name(i)}</td><td>${fmtTime(l.startedAt)}</td><td><span class="legend" style="margin:0">${stageLinks}</span></td><td>${l.settings.profiler}</td>
+<td class="n">${best ? html`${fmtNum(best.summary.overall.rps)} <span class="empty">(${best.stage})</span>` : '–'}</td><td>${statusBadge(l.complete, l.reason)}</td></tr>`;
+  });
+  const runRows = runs.map((i) => {
+    const e = i.entry as Extract<IndexEntry, { kind: 'run' }>;
+    const s = e.summary;
+    return html`<tr><td>${name(i)}</td><td>${e.info.stage ? stageChip({ name: e.info.stage, color: stageColor(e.info.stage) } as StageView) : html`<span class="empty">app</span>`}</td><td>${fmtTime(e.info.startedAt)}</td><td>${e.info.profiler}</td>
+<td class="n">${s ? fmtNum(s.overall.rps, s.overall.rps < 100 ? 1 : 0) : '–'}</td><td class="n">${s ? fmtMs(s.overall.latencyMs.p99) : '–'}</td><td class="n">${s ? fmtMs(s.eventLoop.delayMs.p99) : '–'}</td><td class="n">${s ? fmtMs(s.blocking.msPerRequest) : '–'}</td>
+<td>${statusBadge(e.info.complete, e.info.reason ?? e.error)}</td></tr>`;
+  });
+  const brokenRows = broken.map((i) => html`<tr><td><code>${i.entry.id}</code></td><td class="fn">${(i.entry as { error: string }).error}</td></tr>`);
+  const bodyHtml = html`
+<section id="labs"><h2>Labs</h2><p class="lead">Every stage of target-app under the same load (<code>looplens lab</code>). Open a lab to compare its stages side by side.</p>
+${labRows.length ? html`<table><thead><tr><th>Lab</th><th>Started</th><th>Stages</th><th>Profiler</th><th class="n">Best req/s</th><th>Status</th></tr></thead><tbody>${labRows}</tbody></table>` : html`<p class="empty">No labs yet: run <code>looplens lab</code>.</p>`}</section>
+<section id="runs"><h2>Runs</h2><p class="lead">Single runs (<code>looplens profile</code>). Latency in ms.</p>
+${runRows.length ? html`<table><thead><tr><th>Run</th><th>Stage</th><th>Started</th><th>Profiler</th><th class="n">req/s</th><th class="n">p99</th><th class="n">Loop delay p99</th><th class="n">Blocked ms/req</th><th>Status</th></tr></thead><tbody>${runRows}</tbody></table>` : html`<p class="empty">No single runs${labs.length ? ' outside labs' : ''}: run <code>looplens profile</code>.</p>`}</section>
+${brokenRows.length ? html`<section id="unreadable"><h2>Unreadable folders</h2><table><thead><tr><th>Folder</th><th>Problem</th></tr></thead><tbody>${brokenRows}</tbody></table></section>` : ''}`;
+  return shell({
+    title: 'looplens runs',
+    crumbs: html`looplens`,
+    heading: html`Runs`,
+    meta: html`<span><b>${labs.length}</b> lab${labs.length === 1 ? '' : 's'}</span><span><b>${runs.length}</b> run${runs.length === 1 ? '' : 's'}</span>`,
+    toc: [],
+    body: bodyHtml,
+    data: { kind: 'index', items: items.map((i) => ({ kind: i.entry.kind, id: i.entry.id, href: i.href ?? null })) },
+    generatedAt: links.generatedAt,
+  });
+}

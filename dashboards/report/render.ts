@@ -501,7 +501,7 @@ export function renderIndex(items: IndexItem[], links: Pick<RenderLinks, 'genera
     const s = e.summary;
     return html`<tr><td>${name(i)}</td><td>${e.info.stage ? stageChip({ name: e.info.stage, color: stageColor(e.info.stage) } as StageView) : html`<span class="empty">app</span>`}</td><td>${fmtTime(e.info.startedAt)}</td><td>${e.info.profiler}</td>
 <td class="n">${s ? fmtNum(s.overall.rps, s.overall.rps < 100 ? 1 : 0) : '–'}</td><td class="n">${s ? fmtMs(s.overall.latencyMs.p99) : '–'}</td><td class="n">${s ? fmtMs(s.eventLoop.delayMs.p99) : '–'}</td><td class="n">${s ? fmtMs(s.blocking.msPerRequest) : '–'}</td>
-<td>${statusBadge(e.info.complete, e.info.reason ?? e.error)}</td></tr>`;
+<td>${e.error && e.info.complete ? html`<span class="badge bad">unreadable</span> <span class="empty">${e.error}</span>` : statusBadge(e.info.complete, e.info.reason)}${e.error && !e.info.complete ? html` <span class="empty">${e.error}</span>` : ''}</td></tr>`;
   });
   const brokenRows = broken.map((i) => html`<tr><td><code>${i.entry.id}</code></td><td class="fn">${(i.entry as { error: string }).error}</td></tr>`);
   const bodyHtml = html`

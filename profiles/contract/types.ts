@@ -16,6 +16,8 @@ export const RUN_FILES = {
   cpuprofile: 'profile.cpuprofile',
   folded: 'stacks.folded',
   flamegraph: 'flamegraph.html',
+  /** The app's (and its profiler's) stdout and stderr. */
+  appLog: 'app.log',
   findings: 'findings.json',
   db: 'db.json',
 } as const;
@@ -89,6 +91,10 @@ export interface RequestStats {
   latencyMs: LatencyMs;
   non2xx: number;
   errors: number;
+  /** Blocking-event ms charged to this route's requests, per request (routes only; from blocking.json). */
+  blockedMsPerRequest?: number;
+  /** PostgreSQL query spans per request of this route (routes only; from traces). */
+  queriesPerRequest?: number;
 }
 
 /** summary.json — the numbers a person compares. Validated by summary.schema.json. */

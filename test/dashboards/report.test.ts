@@ -1,0 +1,167 @@
+import { existsSync, mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RunFolderError } from '../../profiles/contract/index.js';
+import { loadLab, loadRun } from '../../dashboards/report/model.js';
+import { renderLabPage, renderRunPage } from '../../dashboards/report/render.js';
+import { writeReport, type ReportResult } from '../../dashboards/report/write.js';
+import { HOSTILE, STAGES, buildLab, buildRun } from './fixtures.js';
+
+let root: string;
+let profiles: string;
+let result: ReportResult;
+let labDir: string;
+
+const read = (p: string) => readFileSync(p, 'utf8');
+
+/** href/src attribute values of a page (the data block excluded). */
+function links(page: string): string[] {
+  const body = page.replace(/<script type="application\/json"[^]*?<\/script>/, '');
+  return [...body.matchAll(/\s(?:href|src)="([^"]*)"/g)].map((m) => m[1].replace(/&amp;/g, '&'));
+}
+
+beforeAll(() => {
+  root = mkdtempSync(join(tmpdir(), 'looplens-dash-'));
+  profiles = join(root, 'profiles');
+  labDir = buildLab(profiles, { hostile: true, extraStage: true }).labDir;
+  buildRun(join(profiles, HOSTILE.runId), { id: HOSTILE.runId, stage: 'cached', speed: 8, routes: [HOSTILE.route], blocking: true, hostile: true, seed: 11, startMs: Date.UTC(2025, 0, 1), flamegraph: false });
+  buildRun(join(profiles, '2025-01-01-bare'), { id: '2025-01-01-bare', speed: 2, routes: ['GET /'], blocking: false, hostile: false, seed: 12, startMs: Date.UTC(2025, 0, 1), bare: true });
+  result = writeReport({ profilesDir: profiles, generatedAt: '2025-01-03T00:00:00.000Z' });
+});
+
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+describe('writeReport on a lab, a hostile run and a bare run', () => {
+  it('writes the index at profiles/index.html and a page per lab, stage run and run', () => {
+    expect(result.index).toBe(join(profiles, 'index.html'));
+    expect(result.warnings).toEqual([]);
+    expect(result.pages.filter((p) => p.kind === 'lab')).toHaveLength(1);
+    expect(result.pages.filter((p) => p.kind === 'run')).toHaveLength(STAGES.length + 1 + 2);
+    for (const p of result.pages) {
+      expect(existsSync(p.path)).toBe(true);
+      expect(dirname(p.path)).toBe(join(profiles, 'report'));
+    }
+  });
+
+  it('shows every stage of the lab, in order, on the lab page and the index', () => {
+    const lab = read(result.pages.find((p) => p.kind === 'lab')!.path);
+    let at = 0;
+    for (const stage of STAGES) {
+      const i = lab.indexOf(`>${stage}</a>`, at);
+      expect(i, stage).toBeGreaterThan(-1);
+      at = i;
+    }
+    const index = read(result.index);
+    for (const stage of STAGES) expect(index).toContain(`>${stage}</a>`);
+    // the hostile sixth stage shows as text
+    expect(lab).toContain('&quot;&gt;&lt;b onmouseover=window.__xss=7&gt;x');
+  });
+
+  it('puts every hostile string in as text, never as markup', () => {
+    for (const p of [result.index, ...result.pages.map((x) => x.path)]) {
+      const page = read(p);
+      for (const bad of ['<img src=x', '<svg onload', '<script>window', '<iframe src="javascript', '<b onmouseover']) {
+        expect(page, `${p}: ${bad}`).not.toContain(bad);
+      }
+      // exactly one script element, and it is an inert data block
+      expect(page.match(/<script/g)).toHaveLength(1);
+      expect(page).toContain('<script type="application/json" id="looplens-data">');
+      const data = /<script type="application\/json" id="looplens-data">([^]*?)<\/script>/.exec(page)![1];
+      expect(() => JSON.parse(data)).not.toThrow();
+    }
+    const lab = read(result.pages.find((p) => p.kind === 'lab')!.path);
+    expect(lab).toContain('GET /users/&lt;img src=x onerror=&quot;window.__xss=1&quot;&gt;');
+    expect(lab).toContain('&lt;script&gt;window.__xss=2&lt;/script&gt;handler');
+    expect(lab).toContain('&lt;/script&gt;&lt;script&gt;window.__xss=4&lt;/script&gt;SELECT 1');
+    const hostileRun = read(result.pages.find((p) => p.id === HOSTILE.runId)!.path);
+    expect(hostileRun).toContain('run-&lt;img src=x onerror=window.__xss=6&gt;');
+    expect(hostileRun).toContain('&lt;iframe src=&quot;javascript:window.top.__xss=5&quot;&gt;&lt;/iframe&gt;');
+  });
+
+  it('forbids remote loads: a CSP meta, and only relative or in-page links', () => {
+    for (const p of [result.index, ...result.pages.map((x) => x.path)]) {
+      const page = read(p);
+      expect(page).toMatch(/<meta http-equiv="Content-Security-Policy" content="default-src &#39;none&#39;;/);
+      for (const href of links(page)) {
+        expect(href, `${p}: ${href}`).toMatch(/^(#|\.\/|\.\.\/)/);
+        if (href.startsWith('#')) {
+          expect(page, `${p}: anchor ${href}`).toContain(`id="${href.slice(1)}"`);
+          continue;
+        }
+        // every local link resolves to a file that exists (pages, flamegraphs)
+        expect(existsSync(resolve(dirname(p), decodeURIComponent(href))), `${p}: ${href}`).toBe(true);
+      }
+    }
+  });
+
+  it('links each stage flamegraph relatively and ignores profiler outputs outside the run folder', () => {
+    const lab = read(result.pages.find((p) => p.kind === 'lab')!.path);
+    expect(lab).toContain('href="../2025-01-02T03-04-05-lab/01-baseline/flamegraph.html"');
+    expect(lab).toContain('href="../2025-01-02T03-04-05-lab/05-cached/0x/flamegraph.html"');
+    expect(lab).not.toContain('passwd');
+    const run = loadRun(join(labDir, '01-baseline'));
+    expect(run.notes.some((n) => n.includes('outside the run folder'))).toBe(true);
+  });
+
+  it('renders a run with no optional files, saying what is missing', () => {
+    const run = loadRun(join(profiles, '2025-01-01-bare'));
+    expect(run.eventLoop).toEqual([]);
+    expect(run.blocking).toBeNull();
+    expect(run.jaeger).toBeNull();
+    expect(run.notes).toEqual(expect.arrayContaining(['eventloop.jsonl is missing', 'blocking.json is missing', 'traces.jaeger.json is missing']));
+    const page = read(result.pages.find((p) => p.id === '2025-01-01-bare')!.path);
+    expect(page).toContain('eventloop.jsonl is missing');
+    expect(page).toContain('No traces.jaeger.json');
+  });
+
+  it('is deterministic for the same input', () => {
+    const lab = loadLab(labDir);
+    const links = { hrefTo: () => './x', generatedAt: '2025-01-03T00:00:00.000Z' };
+    expect(renderLabPage(lab, links)).toBe(renderLabPage(loadLab(labDir), links));
+    const run = loadRun(join(labDir, '01-baseline'));
+    expect(renderRunPage(run, links)).toBe(renderRunPage(loadRun(join(labDir, '01-baseline')), links));
+  });
+
+  it('marks blocked stretches on the waterfall and links the blocking table to it', () => {
+    const lab = read(result.pages.find((p) => p.kind === 'lab')!.path);
+    expect(lab).toMatch(/<g class="blocked"><title>event loop blocked [\d.]+ ms in /);
+    expect(lab).toMatch(/<a href="#s0-wf-\d+" class="mono" title="drawn below">[0-9a-f]{32}<\/a>/);
+  });
+});
+
+describe('required files', () => {
+  it('names a missing or corrupt required file in the error', () => {
+    const dir = join(root, 'broken');
+    buildRun(dir, { id: 'broken', speed: 1, routes: ['GET /'], blocking: false, hostile: false, seed: 1, startMs: Date.UTC(2025, 0, 1) });
+    writeFileSync(join(dir, 'summary.json'), '{ not json');
+    expect(() => loadRun(dir)).toThrow(RunFolderError);
+    try {
+      loadRun(dir);
+    } catch (err) {
+      expect((err as RunFolderError).code).toBe('RUN_FILE_CORRUPT');
+      expect((err as RunFolderError).file).toBe(join(dir, 'summary.json'));
+      expect((err as Error).message).toContain('summary.json is not valid JSON');
+    }
+    unlinkSync(join(dir, 'summary.json'));
+    expect(() => loadRun(dir)).toThrow(/summary\.json is missing/);
+    // explicit folder: the error reaches the caller; a scan lists the folder as unreadable instead
+    expect(() => writeReport({ folders: [dir], out: join(root, 'out', 'index.html') })).toThrow(/summary\.json is missing/);
+    const scanned = writeReport({ profilesDir: root, out: join(root, 'out2', 'index.html') });
+    expect(scanned.warnings.join('\n')).toContain('summary.json is missing');
+    expect(read(scanned.index)).toContain('summary.json is missing');
+    expect(() => loadRun(join(root, 'nowhere'))).toThrow(/not a run folder/);
+  });
+
+  it('a corrupt optional file becomes a note, not a failure', () => {
+    const dir = join(root, 'corrupt-optional');
+    buildRun(dir, { id: 'corrupt-optional', speed: 1, routes: ['GET /'], blocking: false, hostile: false, seed: 2, startMs: Date.UTC(2025, 0, 1) });
+    writeFileSync(join(dir, 'traces.jaeger.json'), '{"nope": 1}');
+    writeFileSync(join(dir, 'blocking.json'), '[');
+    const run = loadRun(dir);
+    expect(run.jaeger).toBeNull();
+    expect(run.blocking).toBeNull();
+    expect(run.notes.join('\n')).toMatch(/traces\.jaeger\.json has no "data" array/);
+    expect(run.notes.join('\n')).toMatch(/blocking\.json is not valid JSON/);
+  });
+});

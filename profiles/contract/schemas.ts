@@ -21,6 +21,8 @@ const requestStats = {
     latencyMs,
     non2xx: { type: 'integer', minimum: 0 },
     errors: { type: 'integer', minimum: 0 },
+    blockedMsPerRequest: nonNeg,
+    queriesPerRequest: nonNeg,
   },
 } as const;
 

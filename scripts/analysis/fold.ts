@@ -1,0 +1,120 @@
+/**
+ * V8 .cpuprofile → Brendan Gregg folded stacks (`root;caller;callee count`), the input of flamegraph.html and of
+ * later diffs. Frame = `name (file:line)`, file relative to the project root when inside it; `(idle)` is dropped
+ * (an I/O-bound server is mostly idle, which would squash everything else).
+ */
+import { isAbsolute, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export interface CpuProfileNode {
+  id: number;
+  callFrame: { functionName: string; url: string; lineNumber: number; columnNumber?: number; scriptId?: string | number };
+  hitCount?: number;
+  children?: number[];
+}
+
+export interface CpuProfile {
+  nodes: CpuProfileNode[];
+  samples?: number[];
+  timeDeltas?: number[];
+  startTime?: number;
+  endTime?: number;
+}
+
+export interface FoldOptions {
+  /** Paths under this folder are shown relative to it. */
+  root?: string;
+  /** Frames to drop entirely (with their subtree), by function name. Default: (idle). */
+  drop?: readonly string[];
+}
+
+export function frameFile(url: string, root?: string): string {
+  if (!url) return '';
+  let path = url;
+  if (url.startsWith('file://')) {
+    try {
+      path = fileURLToPath(url);
+    } catch {
+      path = url;
+    }
+  }
+  if (root && isAbsolute(path)) {
+    const rel = relative(root, path);
+    if (rel && !rel.startsWith('..') && !isAbsolute(rel)) return rel;
+  }
+  return path;
+}
+
+/** One frame's display name; `;` and line breaks are replaced since they delimit folded stacks. */
+export function frameName(cf: CpuProfileNode['callFrame'], root?: string): string {
+  const name = (cf.functionName || '(anonymous)').replace(/[;\r\n]/g, ' ');
+  const file = frameFile(cf.url, root).replace(/[;\r\n]/g, ' ');
+  if (!file) return name;
+  return `${name} (${file}:${cf.lineNumber + 1})`;
+}
+
+/** Sample counts per node id: from `samples` when present, else each node's hitCount. */
+function selfCounts(profile: CpuProfile): Map<number, number> {
+  const counts = new Map<number, number>();
+  if (profile.samples && profile.samples.length > 0) {
+    for (const id of profile.samples) counts.set(id, (counts.get(id) ?? 0) + 1);
+  } else {
+    for (const n of profile.nodes) if (n.hitCount) counts.set(n.id, n.hitCount);
+  }
+  return counts;
+}
+
+export function foldCpuProfile(profile: CpuProfile, options: FoldOptions = {}): string {
+  const drop = new Set(options.drop ?? ['(idle)']);
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  const counts = selfCounts(profile);
+  const childIds = new Set(profile.nodes.flatMap((n) => n.children ?? []));
+  const roots = profile.nodes.filter((n) => !childIds.has(n.id));
+  const folded = new Map<string, number>();
+
+  const stack: [CpuProfileNode, string][] = [];
+  for (const r of roots) {
+    // V8's synthetic "(root)" node is not a frame
+    const isRoot = r.callFrame.functionName === '(root)';
+    if (isRoot) for (const c of r.children ?? []) pushNode(c, '');
+    else pushNode(r.id, '');
+  }
+  function pushNode(id: number, prefix: string): void {
+    const n = byId.get(id);
+    if (!n || drop.has(n.callFrame.functionName)) return;
+    stack.push([n, prefix ? `${prefix};${frameName(n.callFrame, options.root)}` : frameName(n.callFrame, options.root)]);
+  }
+  while (stack.length > 0) {
+    const [n, path] = stack.pop()!;
+    const self = counts.get(n.id) ?? 0;
+    if (self > 0) folded.set(path, (folded.get(path) ?? 0) + self);
+    for (const c of n.children ?? []) pushNode(c, path);
+  }
+  return [...folded.entries()]
+    .sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))
+    .map(([path, count]) => `${path} ${count}`)
+    .join('\n')
+    .concat(folded.size > 0 ? '\n' : '');
+}
+
+/** Parses folded text back into stack → count (sums duplicates; ignores malformed lines). */
+export function parseFolded(text: string): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const line of text.split('\n')) {
+    const m = /^(.*) (\d+)$/.exec(line.trimEnd());
+    if (!m || !m[1]) continue;
+    out.set(m[1], (out.get(m[1]) ?? 0) + Number(m[2]));
+  }
+  return out;
+}
+
+/** Sums several folded texts (e.g. one per cluster worker). */
+export function sumFolded(texts: readonly string[]): string {
+  const total = new Map<string, number>();
+  for (const t of texts) for (const [k, v] of parseFolded(t)) total.set(k, (total.get(k) ?? 0) + v);
+  return [...total.entries()]
+    .sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))
+    .map(([k, v]) => `${k} ${v}`)
+    .join('\n')
+    .concat(total.size ? '\n' : '');
+}

@@ -1,0 +1,170 @@
+/** summary.md and lab.md: the numbers of summary.json as tables people read. */
+import type { LabStage, RequestStats, RunInfo, Summary } from '../../profiles/contract/types.js';
+
+export function fmt(n: number | undefined, digits = 1): string {
+  if (n === undefined || Number.isNaN(n)) return '–';
+  if (Math.abs(n) >= 1000) return Math.round(n).toLocaleString('en-US');
+  return n.toFixed(digits).replace(/\.0+$/, '');
+}
+
+/** Escapes a cell (route names come from user scenarios). */
+export function cell(s: string): string {
+  return s.replace(/\|/g, '\\|').replace(/[\r\n]+/g, ' ');
+}
+
+function row(cells: string[]): string {
+  return `| ${cells.join(' | ')} |`;
+}
+
+function statsRow(name: string, s: RequestStats): string {
+  return row([
+    cell(name),
+    fmt(s.requests, 0),
+    fmt(s.rps),
+    fmt(s.latencyMs.p50),
+    fmt(s.latencyMs.p95),
+    fmt(s.latencyMs.p99),
+    fmt(s.latencyMs.max),
+    fmt(s.non2xx + s.errors, 0),
+    fmt(s.blockedMsPerRequest, 2),
+    fmt(s.queriesPerRequest, 2),
+  ]);
+}
+
+export function renderSummaryMd(summary: Summary, run: Pick<RunInfo, 'id' | 'command' | 'stage' | 'profiler' | 'load' | 'complete' | 'notes'>): string {
+  const l = run.load;
+  const lines = [
+    `# ${run.id}`,
+    '',
+    `- command: \`${run.command.join(' ').replace(/`/g, "'")}\`${run.stage ? ` (stage ${run.stage})` : ''}`,
+    `- profiler: ${run.profiler}; load: ${l.durationS} s after ${l.warmupS} s warmup, ${l.connections} connections${
+      l.rate ? `, ${l.rate} req/s fixed` : ''
+    }${l.scenario ? `, scenario ${l.scenario}` : ''}${l.paths ? `, paths ${l.paths.join(' ')}` : ''}`,
+    '',
+    '## Requests (latency in ms)',
+    '',
+    row(['route', 'requests', 'req/s', 'p50', 'p95', 'p99', 'max', 'errors', 'blocked ms/req', 'queries/req']),
+    row(Array(10).fill('---')),
+    ...Object.entries(summary.routes).map(([k, s]) => statsRow(k, s)),
+    statsRow('**overall**', { ...summary.overall, blockedMsPerRequest: summary.blocking.msPerRequest, queriesPerRequest: summary.db?.queriesPerRequest }),
+    '',
+    '## Event loop',
+    '',
+    `- delay p50 ${fmt(summary.eventLoop.delayMs.p50, 2)} ms, p99 ${fmt(summary.eventLoop.delayMs.p99, 2)} ms, max ${fmt(summary.eventLoop.delayMs.max, 2)} ms; utilization ${fmt(summary.eventLoop.utilization * 100)} %`,
+    `- blocking: ${summary.blocking.count} events, ${fmt(summary.blocking.totalMs)} ms in total, ${fmt(summary.blocking.msPerRequest, 2)} ms per request`,
+  ];
+  if (summary.db) lines.push(`- database: ${fmt(summary.db.queriesPerRequest, 2)} queries per request`);
+  if (summary.upstream) lines.push(`- external calls: ${summary.upstream.calls}, failed ${summary.upstream.failures}`);
+  if (run.notes?.length) lines.push('', '## Notes', '', ...run.notes.map((n) => `- ${n}`));
+  if (!run.complete) lines.push('', '> This run is incomplete: see run.json `reason`.');
+  return lines.join('\n') + '\n';
+}
+
+/** Relative change in percent, as "−68 %" / "+217 %" (– when there is no base). */
+export function change(base: number | undefined, head: number | undefined): string {
+  if (base === undefined || head === undefined || base === 0) return '–';
+  const pct = ((head - base) / base) * 100;
+  const r = Math.round(pct);
+  return `${r > 0 ? '+' : r < 0 ? '−' : '±'}${Math.abs(r)} %`;
+}
+
+interface Metric {
+  label: string;
+  get: (s: Summary, route: string | null) => number | undefined;
+  digits?: number;
+}
+
+const ROUTE_METRICS: Metric[] = [
+  { label: 'p50 ms', get: (s, r) => (r ? s.routes[r]?.latencyMs.p50 : s.overall.latencyMs.p50) },
+  { label: 'p95 ms', get: (s, r) => (r ? s.routes[r]?.latencyMs.p95 : s.overall.latencyMs.p95) },
+  { label: 'p99 ms', get: (s, r) => (r ? s.routes[r]?.latencyMs.p99 : s.overall.latencyMs.p99) },
+  { label: 'req/s', get: (s, r) => (r ? s.routes[r]?.rps : s.overall.rps) },
+  {
+    label: 'errors',
+    get: (s, r) => {
+      const x = r ? s.routes[r] : s.overall;
+      return x ? x.non2xx + x.errors : undefined;
+    },
+    digits: 0,
+  },
+  { label: 'blocked ms/req', get: (s, r) => (r ? s.routes[r]?.blockedMsPerRequest : s.blocking.msPerRequest), digits: 2 },
+  { label: 'queries/req', get: (s, r) => (r ? s.routes[r]?.queriesPerRequest : s.db?.queriesPerRequest), digits: 2 },
+];
+
+/**
+ * lab.md: one table per route (and one overall) with a row per stage: the metrics, then the change of p95 and
+ * req/s against the previous stage and against the first (baseline).
+ */
+export function renderLabMd(lab: { id: string; stages: LabStage[]; settingsLine: string; notes?: string[] }): string {
+  const stages = lab.stages;
+  const lines = [`# Lab ${lab.id}`, '', lab.settingsLine, ''];
+  if (stages.length === 0) return lines.concat('No stage finished.', '').join('\n');
+  const base = stages[0];
+
+  // The headline: the seed article's table, measured.
+  const routes = [...new Set(stages.flatMap((s) => Object.keys(s.summary.routes)))];
+  lines.push(`## ${base.stage} → ${stages[stages.length - 1].stage}`, '');
+  lines.push(row(['', ...stages.map((s) => s.stage), `change ${base.stage} → ${stages[stages.length - 1].stage}`]));
+  lines.push(row(Array(stages.length + 2).fill('---')));
+  const last = stages[stages.length - 1];
+  for (const r of routes) {
+    const vals = stages.map((s) => s.summary.routes[r]?.latencyMs.p50);
+    lines.push(row([`${cell(r)} p50 ms`, ...vals.map((v) => fmt(v)), change(base.summary.routes[r]?.latencyMs.p50, last.summary.routes[r]?.latencyMs.p50)]));
+  }
+  lines.push(row(['overall p95 ms', ...stages.map((s) => fmt(s.summary.overall.latencyMs.p95)), change(base.summary.overall.latencyMs.p95, last.summary.overall.latencyMs.p95)]));
+  lines.push(row(['throughput req/s', ...stages.map((s) => fmt(s.summary.overall.rps)), change(base.summary.overall.rps, last.summary.overall.rps)]));
+  lines.push(
+    row(['event-loop delay p99 ms', ...stages.map((s) => fmt(s.summary.eventLoop.delayMs.p99, 2)), change(base.summary.eventLoop.delayMs.p99, last.summary.eventLoop.delayMs.p99)]),
+  );
+  lines.push(
+    row(['blocked ms/request', ...stages.map((s) => fmt(s.summary.blocking.msPerRequest, 2)), change(base.summary.blocking.msPerRequest, last.summary.blocking.msPerRequest)]),
+  );
+  lines.push(
+    row(['queries/request', ...stages.map((s) => fmt(s.summary.db?.queriesPerRequest, 2)), change(base.summary.db?.queriesPerRequest, last.summary.db?.queriesPerRequest)]),
+  );
+  lines.push('');
+
+  for (const r of [...routes, null]) {
+    lines.push(`## ${r ? cell(r) : 'overall'}`, '');
+    lines.push(row(['stage', ...ROUTE_METRICS.map((m) => m.label), 'p95 vs prev', 'p95 vs base', 'req/s vs prev', 'req/s vs base']));
+    lines.push(row(Array(ROUTE_METRICS.length + 5).fill('---')));
+    stages.forEach((s, i) => {
+      const prev = stages[Math.max(0, i - 1)].summary;
+      const p95 = ROUTE_METRICS[1].get;
+      const rps = ROUTE_METRICS[3].get;
+      lines.push(
+        row([
+          `[${cell(s.stage)}](${encodeURI(s.run)}/summary.md)`,
+          ...ROUTE_METRICS.map((m) => fmt(m.get(s.summary, r), m.digits ?? 1)),
+          i === 0 ? '–' : change(p95(prev, r), p95(s.summary, r)),
+          i === 0 ? '–' : change(p95(base.summary, r), p95(s.summary, r)),
+          i === 0 ? '–' : change(rps(prev, r), rps(s.summary, r)),
+          i === 0 ? '–' : change(rps(base.summary, r), rps(s.summary, r)),
+        ]),
+      );
+    });
+    lines.push('');
+  }
+  lines.push(
+    '## Per stage',
+    '',
+    row(['stage', 'event-loop delay p50 ms', 'delay p99 ms', 'delay max ms', 'loop utilization %', 'blocking events', 'blocked ms total', 'upstream calls / failed', 'run folder']),
+    row(Array(9).fill('---')),
+    ...stages.map((s) =>
+      row([
+        cell(s.stage),
+        fmt(s.summary.eventLoop.delayMs.p50, 2),
+        fmt(s.summary.eventLoop.delayMs.p99, 2),
+        fmt(s.summary.eventLoop.delayMs.max, 2),
+        fmt(s.summary.eventLoop.utilization * 100),
+        fmt(s.summary.blocking.count, 0),
+        fmt(s.summary.blocking.totalMs),
+        s.summary.upstream ? `${s.summary.upstream.calls} / ${s.summary.upstream.failures}` : '–',
+        `[${cell(s.run)}](${encodeURI(s.run)}/)`,
+      ]),
+    ),
+    '',
+  );
+  if (lab.notes?.length) lines.push('## Notes', '', ...lab.notes.map((n) => `- ${n}`), '');
+  return lines.join('\n');
+}

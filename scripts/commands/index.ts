@@ -1,0 +1,132 @@
+/**
+ * The command registry: one spec (flag table, help) per command, and a lazy loader for its handler, so parsing and
+ * `--help` never load autocannon, the profilers or the lab. Adding a command = one spec here + one file beside it.
+ */
+import { PROFILERS } from '../../profiles/contract/types.js';
+import type { CommandSpec, FlagSpec } from '../flags.js';
+import type { Progress } from '../progress.js';
+
+export interface CommandContext {
+  progress: Progress;
+  /** Aborted on Ctrl-C (SIGINT/SIGTERM/SIGHUP to the CLI). */
+  signal: AbortSignal;
+  /** Results for people (paths, tables) go here; progress and errors do not. */
+  out: (text: string) => void;
+  cwd: string;
+  env: NodeJS.ProcessEnv;
+}
+
+export interface CommandInput {
+  /** Parsed flags, keyed by flag name (typed per command with OptionsOf<typeof FLAGS>). */
+  options: Record<string, unknown>;
+  /** Positional arguments declared in the spec, in order. */
+  positionals: string[];
+  /** Words after `--` (the app command), for specs with acceptsCommand. */
+  command: string[];
+}
+
+/** Resolves to the exit code (default 0); throws LooplensError for failures (the CLI prints them). */
+export type CommandHandler = (input: CommandInput, ctx: CommandContext) => Promise<number | void>;
+
+export interface CommandEntry {
+  spec: CommandSpec;
+  load: () => Promise<CommandHandler>;
+}
+
+/** Load flags shared by `profile` and `lab`. */
+export const LOAD_FLAGS = [
+  { name: 'duration', short: 'd', type: 'number', min: 1, valueName: 's', description: 'seconds of measured load' },
+  { name: 'warmup', type: 'number', min: 0, valueName: 's', description: 'seconds of warmup load before measuring (results discarded)' },
+  { name: 'connections', short: 'c', type: 'number', min: 1, integer: true, valueName: 'n', description: 'concurrent connections' },
+  { name: 'rate', type: 'number', min: 1, valueName: 'req/s', description: 'fixed overall request rate (open loop; avoids coordinated omission)' },
+  {
+    name: 'scenario',
+    type: 'string',
+    valueName: 'name|file',
+    description: 'weighted request mix: built-in "sns" or a JSON file {name, requests:[{weight, method, path, body?}]}',
+  },
+  { name: 'ids', type: 'number', min: 1, integer: true, valueName: 'n', description: 'scenario ids ({userId}, {postId}, {id}) are drawn from 1..n' },
+  {
+    name: 'profiler',
+    short: 'p',
+    type: 'string',
+    choices: PROFILERS,
+    default: 'none',
+    description: 'wrap the app in a profiler; every run also gets profile.cpuprofile, stacks.folded, flamegraph.html',
+  },
+  { name: 'workers', type: 'number', min: 1, integer: true, valueName: 'n', description: 'cluster workers (sets WORKERS for the app)' },
+  { name: 'out', short: 'o', type: 'string', valueName: 'dir', description: 'output folder (default profiles/<timestamp>-<stage|app>-<profiler>)' },
+] as const satisfies readonly FlagSpec[];
+
+export const PROFILE_FLAGS = [
+  { name: 'path', type: 'string', multiple: true, valueName: 'path', description: 'request this path (requests spread across all given; reported per path)' },
+  ...LOAD_FLAGS,
+  { name: 'stage', short: 's', type: 'string', valueName: 'name', description: 'target-app stage (sets STAGE; with no command, runs target-app)' },
+  { name: 'port', type: 'number', min: 1, integer: true, valueName: 'n', description: 'port for the app (sets PORT; default: a free port)' },
+  { name: 'ready-timeout', type: 'number', min: 1, default: 30, valueName: 's', description: 'how long to wait for the app to accept connections' },
+  { name: 'method', type: 'string', default: 'GET', valueName: 'verb', description: 'HTTP method for --path requests' },
+  { name: 'no-tracing', type: 'boolean', description: 'do not trace requests (no spans, no per-request queries)' },
+] as const satisfies readonly FlagSpec[];
+
+export const LAB_FLAGS = [
+  { name: 'stages', type: 'string', multiple: true, valueName: 'a,b', description: 'stages to run, in order (default: all)' },
+  { name: 'scale', type: 'number', min: 1, integer: true, default: 150000, valueName: 'n', description: 'users to seed (skipped when already seeded)' },
+  { name: 'runs', type: 'number', min: 1, integer: true, default: 1, valueName: 'n', description: 'repeat each stage n times, interleaved; summaries are medians' },
+  ...LOAD_FLAGS.filter((f) => f.name !== 'ids'),
+] as const satisfies readonly FlagSpec[];
+
+export const DB_FLAGS = [
+  { name: 'scale', type: 'number', min: 1, integer: true, default: 150000, valueName: 'n', description: 'users to seed' },
+] as const satisfies readonly FlagSpec[];
+
+export const COMMANDS: readonly CommandEntry[] = [
+  {
+    spec: {
+      name: 'profile',
+      summary: 'run one Node server under load with the probes (and optionally a profiler); write a run folder',
+      usage: 'profile [options] -- <command…>',
+      flags: PROFILE_FLAGS,
+      acceptsCommand: true,
+      notes: [
+        'The app gets PORT (a free port, or --port) and LOOPLENS_OUT (the run folder); it must listen on PORT.',
+        'Durations are in seconds. Ctrl-C stops everything and marks the run incomplete.',
+      ],
+      examples: [
+        'looplens profile --path / -- node server.js',
+        'looplens profile --stage baseline --duration 20',
+        'looplens profile --profiler 0x --scenario sns --ids 1000 -- node dist/target-app/main.js',
+      ],
+    },
+    load: async () => (await import('./profile.js')).run,
+  },
+  {
+    spec: {
+      name: 'lab',
+      summary: 'services, database, external services, then every target-app stage under the same load → lab.md',
+      usage: 'lab [options]',
+      flags: LAB_FLAGS,
+      examples: ['looplens lab', 'looplens lab --stages baseline,cached --duration 10', 'looplens lab --profiler doctor'],
+    },
+    load: async () => (await import('./lab.js')).run,
+  },
+  {
+    spec: {
+      name: 'db seed',
+      summary: 'create, migrate and seed the database (skipped when already seeded at that scale)',
+      usage: 'db seed [--scale n]',
+      flags: DB_FLAGS,
+      notes: ['Uses DATABASE_URL (default postgres://postgres@127.0.0.1:5432/looplens, created if missing).'],
+    },
+    load: async () => (await import('./db.js')).seed,
+  },
+  {
+    spec: {
+      name: 'db migrate',
+      summary: 'create the database if missing and apply the schema',
+      usage: 'db migrate',
+      flags: [],
+      notes: ['Uses DATABASE_URL (default postgres://postgres@127.0.0.1:5432/looplens, created if missing).'],
+    },
+    load: async () => (await import('./db.js')).migrate,
+  },
+];

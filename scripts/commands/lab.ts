@@ -1,0 +1,52 @@
+/** `looplens lab`: flags → LabOptions → the library; prints where the lab landed and its headline table. */
+import { readFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import type { ProfilerName } from '../../profiles/contract/types.js';
+import { LAB_FILES } from '../../profiles/contract/types.js';
+import type { OptionsOf } from '../flags.js';
+import { runLab } from '../lab/run.js';
+import { checkStages, stageNames } from '../lab/stages.js';
+import { loadScenario } from '../load/scenario.js';
+import { PROJECT_ROOT } from '../profile/run.js';
+import type { CommandHandler, LAB_FLAGS } from './index.js';
+
+type Options = OptionsOf<typeof LAB_FLAGS>;
+
+/** Defaults: 5 stages × (start + 3 s warmup + 20 s load + stop) plus seeding stay well within 6 minutes on 2 cores. */
+export const LAB_DEFAULTS = { durationS: 20, warmupS: 3, connections: 10 } as const;
+
+export const run: CommandHandler = async (input, ctx) => {
+  const o = input.options as Options;
+  const known = await stageNames(PROJECT_ROOT);
+  const stages = o.stages ?? known;
+  checkStages(stages, known);
+  const scenarioName = o.scenario ?? 'sns';
+  const scenario = loadScenario(scenarioName, ctx.cwd);
+  const { dir, lab } = await runLab(
+    {
+      stages,
+      scale: o.scale,
+      runs: o.runs,
+      profiler: o.profiler as ProfilerName,
+      workers: o.workers,
+      cwd: ctx.cwd,
+      out: o.out,
+      env: ctx.env,
+      load: {
+        durationS: o.duration ?? LAB_DEFAULTS.durationS,
+        warmupS: o.warmup ?? LAB_DEFAULTS.warmupS,
+        connections: o.connections ?? LAB_DEFAULTS.connections,
+        rate: o.rate,
+        scenario,
+        scenarioLabel: scenarioName,
+      },
+    },
+    { progress: ctx.progress, signal: ctx.signal },
+  );
+  const md = readFileSync(join(dir, LAB_FILES.labMd), 'utf8');
+  // the headline table: from the first "## " section to the next
+  const head = md.split('\n## ')[1]?.split('\n').slice(0) ?? [];
+  const rel = relative(ctx.cwd, dir);
+  ctx.out([`lab folder: ${rel.startsWith('..') ? dir : rel} (${lab.stages.length} stages; open lab.md)`, '', `## ${head.join('\n').trim()}`, ''].join('\n'));
+  return 0;
+};

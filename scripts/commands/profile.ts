@@ -1,0 +1,70 @@
+/** `looplens profile`: flags → ProfileOptions → the library; prints where the run landed and its headline numbers. */
+import type { ProfilerName } from '../../profiles/contract/types.js';
+import { relative } from 'node:path';
+import { LooplensError } from '../errors.js';
+import type { OptionsOf } from '../flags.js';
+import { checkStages, stageNames, targetAppMain } from '../lab/stages.js';
+import { loadScenario, pathsScenario } from '../load/scenario.js';
+import { PROJECT_ROOT, profile } from '../profile/run.js';
+import { fmt } from '../analysis/markdown.js';
+import type { CommandHandler } from './index.js';
+import type { PROFILE_FLAGS } from './index.js';
+
+type Options = OptionsOf<typeof PROFILE_FLAGS>;
+
+export const DEFAULT_IDS = 1000;
+
+export const run: CommandHandler = async (input, ctx) => {
+  const o = input.options as Options;
+  let command = input.command;
+  if (o.stage) checkStages([o.stage], await stageNames(PROJECT_ROOT));
+  if (command.length === 0) {
+    if (!o.stage) {
+      throw new LooplensError('USAGE_MISSING_COMMAND', 'no app command given', 'put it after --, e.g. looplens profile -- node server.js (or pass --stage to run target-app)');
+    }
+    command = [process.execPath, targetAppMain(PROJECT_ROOT)];
+  }
+  const isTargetApp = command.some((a) => /target-app[\\/]main\.js$/.test(a));
+  if (o.path && o.scenario) throw new LooplensError('USAGE_BAD_VALUE', '--path and --scenario cannot be combined', 'use one of them');
+  const scenarioName = o.scenario ?? (o.path ? undefined : isTargetApp ? 'sns' : undefined);
+  const paths = o.path ?? (scenarioName ? undefined : ['/']);
+  const scenario = scenarioName ? loadScenario(scenarioName, ctx.cwd) : pathsScenario(paths!, o.method);
+
+  const result = await profile(
+    {
+      command,
+      cwd: ctx.cwd,
+      out: o.out,
+      stage: o.stage,
+      profiler: o.profiler as ProfilerName,
+      port: o.port,
+      readyTimeoutS: o['ready-timeout'],
+      workers: o.workers,
+      tracing: !o['no-tracing'],
+      load: {
+        durationS: o.duration ?? 10,
+        warmupS: o.warmup ?? 3,
+        connections: o.connections ?? 10,
+        rate: o.rate,
+        scenario,
+        scenarioLabel: scenarioName,
+        paths,
+        ids: { default: o.ids ?? DEFAULT_IDS },
+      },
+      baseEnv: ctx.env,
+    },
+    { progress: ctx.progress, signal: ctx.signal },
+  );
+  const s = result.summary;
+  const rel = relative(ctx.cwd, result.dir) || '.';
+  ctx.out(
+    [
+      `run folder: ${rel.startsWith('..') ? result.dir : rel}`,
+      `  ${s.overall.requests} requests, ${fmt(s.overall.rps)} req/s, p50 ${fmt(s.overall.latencyMs.p50)} ms, p99 ${fmt(s.overall.latencyMs.p99)} ms, errors ${s.overall.non2xx + s.overall.errors}`,
+      `  event-loop delay p99 ${fmt(s.eventLoop.delayMs.p99, 2)} ms, blocked ${fmt(s.blocking.msPerRequest, 2)} ms/request${s.db ? `, ${fmt(s.db.queriesPerRequest, 2)} queries/request` : ''}`,
+      ...(result.info.notes ?? []).map((n) => `  note: ${n}`),
+      `  open: summary.md, flamegraph.html${result.info.profilerOutputs?.length ? `, ${result.info.profilerOutputs.filter((p) => p.endsWith('.html')).join(', ')}` : ''}`,
+    ].join('\n'),
+  );
+  return 0;
+};

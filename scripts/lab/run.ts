@@ -1,0 +1,193 @@
+/**
+ * `lab` as a library: services checked or started, database migrated and seeded (skipped when seeded), the external
+ * services stand-in started, then every stage profiled under the same load and profiler → profiles/<lab-id>/ with a
+ * run folder per stage, lab.json and lab.md (rewritten after every stage, so an interrupted lab keeps what it has).
+ */
+import { basename, join } from 'node:path';
+import { LAB_FILES, type LabFile, type LabStage, type ProfilerName, type Summary } from '../../profiles/contract/types.js';
+import { writeJsonAtomic, writeTextAtomic } from '../../profiles/contract/write.js';
+import { fmt, renderLabMd } from '../analysis/markdown.js';
+import { median } from '../analysis/summarise.js';
+import { LooplensError } from '../errors.js';
+import type { IdRanges, Scenario } from '../load/scenario.js';
+import { freePort, killApp, startApp, stopApp, waitForPort, type AppProcess } from '../profile/process.js';
+import { createRunFolder, machineInfo, timestamp } from '../profile/runfolder.js';
+import { PROJECT_ROOT, loadSettingsOf, profile, type ProfileLoad, type ProfileResult } from '../profile/run.js';
+import type { Progress } from '../progress.js';
+import { DEFAULT_DATABASE_URL, runSeed } from './seed.js';
+import { ensureService, type Service } from './services.js';
+import { targetAppMain } from './stages.js';
+import { existsSync } from 'node:fs';
+
+export interface LabOptions {
+  stages: string[];
+  scale: number;
+  runs: number;
+  profiler: ProfilerName;
+  workers?: number;
+  load: Omit<ProfileLoad, 'ids'>;
+  cwd: string;
+  out?: string;
+  env: NodeJS.ProcessEnv;
+}
+
+export interface LabResult {
+  dir: string;
+  lab: LabFile;
+}
+
+async function startUpstream(root: string, dir: string, env: NodeJS.ProcessEnv, signal?: AbortSignal): Promise<{ url: string; app: AppProcess }> {
+  const main = join(root, 'dist/target-app/upstream/main.js');
+  if (!existsSync(main)) throw new LooplensError('BUILD_MISSING', `the external-services stand-in is not built (${main})`, 'run `npm run build`');
+  const port = await freePort();
+  const app = startApp([process.execPath, main], { env: { ...env, PORT: String(port), HOST: '127.0.0.1' }, cwd: root, logFile: join(dir, 'upstream.log') });
+  try {
+    await waitForPort(app, port, 15_000, signal);
+  } catch (err) {
+    await killApp(app);
+    throw err;
+  }
+  return { url: `http://127.0.0.1:${port}`, app };
+}
+
+/** For --runs N: the run with the median overall req/s, with the [min, max] spread of the main metrics across runs. */
+export function pickMedianRun(results: readonly ProfileResult[]): { result: ProfileResult; summary: Summary } {
+  const sorted = [...results].sort((a, b) => a.summary.overall.rps - b.summary.overall.rps);
+  const result = sorted[(sorted.length - 1) >> 1];
+  if (results.length === 1) return { result, summary: result.summary };
+  const metrics: Record<string, (s: Summary) => number> = {
+    'overall.rps': (s) => s.overall.rps,
+    'overall.latencyMs.p50': (s) => s.overall.latencyMs.p50,
+    'overall.latencyMs.p95': (s) => s.overall.latencyMs.p95,
+    'overall.latencyMs.p99': (s) => s.overall.latencyMs.p99,
+    'eventLoop.delayMs.p99': (s) => s.eventLoop.delayMs.p99,
+    'blocking.msPerRequest': (s) => s.blocking.msPerRequest,
+  };
+  const spread: Record<string, [number, number]> = {};
+  for (const [k, get] of Object.entries(metrics)) {
+    const vals = results.map((r) => get(r.summary));
+    spread[k] = [Math.min(...vals), Math.max(...vals)];
+  }
+  spread['overall.rps.median'] = [median(results.map((r) => r.summary.overall.rps)), median(results.map((r) => r.summary.overall.rps))];
+  return { result, summary: { ...result.summary, spread } };
+}
+
+export async function runLab(options: LabOptions, hooks: { progress: Progress; signal?: AbortSignal }): Promise<LabResult> {
+  const { progress, signal } = hooks;
+  const root = PROJECT_ROOT;
+  const main = targetAppMain(root);
+  const started = new Date();
+  const dir = createRunFolder(join(options.cwd, 'profiles'), `${timestamp(started)}-lab`, options.out);
+  const lab: LabFile = {
+    id: basename(dir),
+    startedAt: started.toISOString(),
+    complete: false,
+    settings: {
+      profiler: options.profiler,
+      load: { ...loadSettingsOf({ ...options.load, ids: { default: 1 } }), ...(options.runs > 1 ? { runs: options.runs } : {}) },
+      ...(options.workers ? { workers: options.workers } : {}),
+      scale: options.scale,
+    },
+    stages: [],
+  };
+  const notes: string[] = [];
+  const m = machineInfo();
+  const l = options.load;
+  const settingsLine =
+    `Same load for every stage: scenario ${l.scenarioLabel ?? l.scenario.name}, ${l.durationS} s after ${l.warmupS} s warmup, ` +
+    `${l.connections} connections${l.rate ? `, ${l.rate} req/s fixed` : ''}; profiler ${options.profiler}` +
+    `${options.workers ? `; ${options.workers} workers` : ''}; ${fmt(options.scale, 0)} users` +
+    `${options.runs > 1 ? `; ${options.runs} runs per stage (median run shown)` : ''}. Node ${m.node}, ${m.cpu.cores} × ${m.cpu.model}. Latency in ms.`;
+  const save = () => {
+    writeJsonAtomic(join(dir, LAB_FILES.lab), lab);
+    writeTextAtomic(join(dir, LAB_FILES.labMd), renderLabMd({ id: lab.id, stages: lab.stages, settingsLine, notes }));
+  };
+  save();
+
+  const cleanups: (() => Promise<void> | void)[] = [];
+  try {
+    progress.enter('services', 'checking PostgreSQL and Redis');
+    const log = (msg: string) => progress.log(msg);
+    const pg: Service = await ensureService('postgres', options.env.DATABASE_URL ?? DEFAULT_DATABASE_URL, log);
+    cleanups.push(() => pg.stop());
+    const redis: Service = await ensureService('redis', options.env.REDIS_URL, log);
+    cleanups.push(() => redis.stop());
+    if (pg.source !== 'existing' && pg.source !== 'external') notes.push(`PostgreSQL: ${pg.source}`);
+    if (redis.source !== 'existing' && redis.source !== 'external') notes.push(`Redis: ${redis.source}`);
+
+    progress.enter('seed', `scale ${options.scale} (skipped when already seeded)`);
+    const seeded = await runSeed({ root, databaseUrl: pg.url, scale: options.scale, progress, signal, env: options.env });
+    progress.log(seeded.skipped ? `database already seeded at scale ${seeded.scale ?? options.scale}` : `seeded in ${fmt((seeded.ms ?? 0) / 1000)} s`);
+    const users = Number(seeded.users ?? options.scale);
+    const posts = Number(seeded.posts ?? users);
+    const ids: IdRanges = { default: users, userId: users, id: users, postId: posts };
+
+    progress.enter('upstream', 'starting the external-services stand-in');
+    const upstream = await startUpstream(root, dir, options.env, signal);
+    cleanups.push(async () => {
+      await stopApp(upstream.app, { target: 'group', timeoutMs: 3000 });
+    });
+
+    // interleave repeated runs (A B C A B C …) so drift over time spreads evenly over the stages
+    const results = new Map<string, ProfileResult[]>();
+    const total = options.stages.length * options.runs;
+    let k = 0;
+    for (let r = 1; r <= options.runs; r++) {
+      for (const stage of options.stages) {
+        k++;
+        const idx = options.stages.indexOf(stage) + 1;
+        progress.setPrefix(`stage ${idx}/${options.stages.length} ${stage}${options.runs > 1 ? ` run ${r}/${options.runs}` : ''}`);
+        const name = `${String(idx).padStart(2, '0')}-${stage}${options.runs > 1 ? `-run${r}` : ''}`;
+        const result = await profile(
+          {
+            command: [process.execPath, main],
+            cwd: root,
+            out: join(dir, name),
+            stage,
+            profiler: options.profiler,
+            workers: options.workers,
+            load: { ...options.load, ids },
+            env: { DATABASE_URL: pg.url, REDIS_URL: redis.url, UPSTREAM_URL: upstream.url },
+            baseEnv: options.env,
+          },
+          { progress, signal },
+        );
+        const list = results.get(stage) ?? [];
+        list.push(result);
+        results.set(stage, list);
+        if (r === options.runs) {
+          const { result: chosen, summary } = pickMedianRun(list);
+          const entry: LabStage = { stage, run: basename(chosen.dir), summary };
+          lab.stages.push(entry);
+          const s = summary.overall;
+          progress.log(`stage ${idx}/${options.stages.length} ${stage}: ${fmt(s.rps)} req/s, p95 ${fmt(s.latencyMs.p95)} ms, loop delay p99 ${fmt(summary.eventLoop.delayMs.p99, 2)} ms (${k}/${total})`);
+          for (const n of chosen.info.notes ?? []) notes.push(`${stage}: ${n}`);
+          save();
+        }
+      }
+    }
+    progress.setPrefix('');
+    lab.complete = true;
+    lab.endedAt = new Date().toISOString();
+    save();
+    return { dir, lab };
+  } catch (err) {
+    progress.setPrefix('');
+    lab.complete = false;
+    lab.endedAt = new Date().toISOString();
+    const phase = progress.phase || 'start';
+    lab.reason = signal?.aborted ? `${(signal.reason as Error | undefined)?.message ?? 'interrupted'} during ${phase}` : `${(err as Error).message} (during ${phase})`;
+    save();
+    throw err;
+  } finally {
+    for (const c of cleanups.reverse()) {
+      try {
+        await c();
+      } catch {
+        /* best effort */
+      }
+    }
+  }
+}
+
+export type { Scenario };

@@ -1,0 +1,155 @@
+/**
+ * Load with autocannon's programmatic API: one weighted request mix, per-route latency histograms
+ * (hdr-histogram-js, recorded per response), live req/s ticks, stoppable through an AbortSignal.
+ */
+import autocannon from 'autocannon';
+import * as hdr from 'hdr-histogram-js';
+import type { LatencyMs, RequestStats } from '../../profiles/contract/types.js';
+import { LooplensError } from '../errors.js';
+import { requestPicker, routeKey, type IdRanges, type Scenario } from './scenario.js';
+
+export interface LoadOptions {
+  /** http://127.0.0.1:PORT */
+  url: string;
+  scenario: Scenario;
+  ids: IdRanges;
+  connections: number;
+  durationS: number;
+  /** Fixed overall rate (req/s); closed loop when unset. */
+  rate?: number;
+  /** PRNG seed for the request sequence (same seed → same sequence). */
+  seed?: number;
+  signal?: AbortSignal;
+  /** Called once a second with the requests completed in that second. */
+  onTick?: (requestsLastSecond: number) => void;
+  /** Per-request timeout, seconds. */
+  timeoutS?: number;
+}
+
+export interface LoadResult {
+  /** Epoch ms of the first and last moment of load. */
+  startMs: number;
+  endMs: number;
+  durationS: number;
+  overall: RequestStats;
+  routes: Record<string, RequestStats>;
+  /** Raw per-route counts, for merging repeated runs. */
+  timeouts: number;
+}
+
+interface RouteAcc {
+  hist: hdr.Histogram;
+  requests: number;
+  non2xx: number;
+}
+
+function newHistogram(): hdr.Histogram {
+  // microseconds, 1 µs .. 10 min, 3 significant digits
+  return hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 600_000_000, numberOfSignificantValueDigits: 3 });
+}
+
+function latencyOf(h: hdr.Histogram): LatencyMs {
+  const ms = (us: number) => Math.round(us) / 1000;
+  if (h.totalCount === 0) return { p50: 0, p90: 0, p95: 0, p99: 0, max: 0 };
+  return {
+    p50: ms(h.getValueAtPercentile(50)),
+    p90: ms(h.getValueAtPercentile(90)),
+    p95: ms(h.getValueAtPercentile(95)),
+    p99: ms(h.getValueAtPercentile(99)),
+    max: ms(h.maxValue),
+  };
+}
+
+export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
+  const next = requestPicker(opts.scenario, opts.ids, opts.seed ?? 1);
+  const routes = new Map<string, RouteAcc>();
+  for (const r of opts.scenario.requests) {
+    routes.set(routeKey(r), { hist: newHistogram(), requests: 0, non2xx: 0 });
+  }
+  const overall: RouteAcc = { hist: newHistogram(), requests: 0, non2xx: 0 };
+  const connections = opts.rate && opts.rate < opts.connections ? Math.max(1, Math.floor(opts.rate)) : opts.connections;
+  // With a fixed rate, each connection is expected to send one request every `interval` ms: record the latencies
+  // that coordinated omission would hide, as autocannon does for its own histogram.
+  const expectedIntervalUs = opts.rate ? Math.round((1_000_000 * connections) / opts.rate) : 0;
+
+  // autocannon calls onResponse(status, body, context) then emits 'response' (with the latency) synchronously, one
+  // response at a time; the route travels from setupRequest to onResponse through the per-connection context.
+  let pendingKey: string | undefined;
+  let pendingStatus = 0;
+  const request = {
+    setupRequest: (req: Record<string, unknown>, context: Record<string, unknown>) => {
+      const r = next();
+      context.key = r.key;
+      return { ...req, method: r.method, path: r.path, headers: { ...(req.headers as object), ...r.headers }, body: r.body ?? Buffer.alloc(0) };
+    },
+    onResponse: (status: number, _body: unknown, context: Record<string, unknown>) => {
+      pendingKey = context.key as string;
+      pendingStatus = status;
+    },
+  };
+
+  const startMs = Date.now();
+  return await new Promise<LoadResult>((resolve, reject) => {
+    let settled = false;
+    const instance = autocannon(
+      {
+        url: opts.url,
+        connections,
+        duration: opts.durationS,
+        ...(opts.rate ? { overallRate: opts.rate } : {}),
+        timeout: opts.timeoutS ?? 10,
+        requests: [request as never],
+      },
+      (err: Error | null, result: autocannon.Result) => {
+        opts.signal?.removeEventListener('abort', onAbort);
+        if (settled) return;
+        settled = true;
+        if (err) {
+          reject(new LooplensError('LOAD_FAILED', `load generation failed: ${err.message}`, 'check the --scenario/--path and that the app answers HTTP', { cause: err }));
+          return;
+        }
+        const endMs = Date.now();
+        const durationS = Math.max(0.001, (endMs - startMs) / 1000);
+        const statsOf = (acc: RouteAcc, errors: number): RequestStats => ({
+          requests: acc.requests,
+          rps: Math.round((acc.requests / durationS) * 10) / 10,
+          latencyMs: latencyOf(acc.hist),
+          non2xx: acc.non2xx,
+          errors,
+        });
+        const routeStats: Record<string, RequestStats> = {};
+        for (const [key, acc] of routes) routeStats[key] = statsOf(acc, 0);
+        resolve({
+          startMs,
+          endMs,
+          durationS,
+          overall: statsOf(overall, result.errors + result.timeouts),
+          routes: routeStats,
+          timeouts: result.timeouts,
+        });
+      },
+    );
+    instance.on('response', (_client: unknown, _status: number, _bytes: number, responseTimeMs: number) => {
+      const key = pendingKey;
+      pendingKey = undefined;
+      const acc = key ? routes.get(key) : undefined;
+      const us = Math.max(1, Math.round(responseTimeMs * 1000));
+      for (const a of acc ? [acc, overall] : [overall]) {
+        a.requests++;
+        if (pendingStatus < 200 || pendingStatus >= 300) a.non2xx++;
+        if (expectedIntervalUs) a.hist.recordValueWithExpectedInterval(us, expectedIntervalUs);
+        else a.hist.recordValue(us);
+      }
+    });
+    (instance as unknown as NodeJS.EventEmitter).on('tick', (t: { counter: number }) => opts.onTick?.(t.counter));
+    const onAbort = () => {
+      (instance as unknown as { stop: () => void }).stop();
+      if (!settled) {
+        settled = true;
+        reject(opts.signal?.reason ?? new Error('aborted'));
+      }
+    };
+    if (opts.signal?.aborted) onAbort();
+    else opts.signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}

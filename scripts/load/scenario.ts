@@ -1,0 +1,164 @@
+/**
+ * Scenarios: a weighted mix of requests with id placeholders. Built-in `sns` mirrors the reference SNS API
+ * (timeline 60 %, notifications 25 %, create post 10 %, like 5 %); files are JSON
+ * `{ name, requests: [{ weight, method, path: "/users/{userId}/timeline", body?, route? }] }`.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { LooplensError } from '../errors.js';
+
+export interface ScenarioRequest {
+  weight: number;
+  method: string;
+  /** Path with `{placeholder}`s, query string allowed: "/users/{userId}/timeline?limit=20". */
+  path: string;
+  /** JSON body; string values containing `{placeholder}` are filled ("{userId}" alone becomes a number). */
+  body?: unknown;
+  /** Route key override ("GET /users/:id/timeline"); default: method + path without query, `{x}` → `:x`. */
+  route?: string;
+  headers?: Record<string, string>;
+}
+
+export interface Scenario {
+  name: string;
+  requests: ScenarioRequest[];
+}
+
+/** Upper bounds of the id ranges placeholders draw from (1..n). `default` serves any other placeholder. */
+export interface IdRanges {
+  default: number;
+  [placeholder: string]: number;
+}
+
+export const BUILTIN_SCENARIOS: Record<string, Scenario> = {
+  sns: {
+    name: 'sns',
+    requests: [
+      { weight: 60, method: 'GET', path: '/users/{userId}/timeline?limit=20', route: 'GET /users/:id/timeline' },
+      { weight: 25, method: 'GET', path: '/users/{userId}/notifications?limit=50', route: 'GET /users/:id/notifications' },
+      {
+        weight: 10,
+        method: 'POST',
+        path: '/posts',
+        route: 'POST /posts',
+        body: { userId: '{userId}', content: 'looplens load post {n}', imageUrl: 'https://images.example/{n}.jpg' },
+      },
+      { weight: 5, method: 'POST', path: '/posts/{postId}/likes', route: 'POST /posts/:id/likes', body: { userId: '{userId}' } },
+    ],
+  },
+};
+
+const METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS'];
+
+export function routeKey(r: Pick<ScenarioRequest, 'method' | 'path' | 'route'>): string {
+  if (r.route) return r.route;
+  const path = r.path.split('?')[0].replace(/\{(\w+)\}/g, ':$1');
+  return `${r.method.toUpperCase()} ${path}`;
+}
+
+/** A scenario that spreads requests evenly over plain paths (`--path`). */
+export function pathsScenario(paths: readonly string[], method = 'GET'): Scenario {
+  return { name: `paths:${paths.join(',')}`, requests: paths.map((path) => ({ weight: 1, method: method.toUpperCase(), path })) };
+}
+
+export function loadScenario(nameOrFile: string, cwd: string): Scenario {
+  const builtin = BUILTIN_SCENARIOS[nameOrFile];
+  if (builtin) return builtin;
+  const file = resolve(cwd, nameOrFile);
+  if (!existsSync(file)) {
+    throw new LooplensError(
+      'UNKNOWN_SCENARIO',
+      `no scenario "${nameOrFile}" (not built in, and no such file)`,
+      `use ${Object.keys(BUILTIN_SCENARIOS).join(', ')} or a JSON file {name, requests:[{weight, method, path}]}`,
+    );
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new LooplensError('SCENARIO_INVALID', `${nameOrFile} is not valid JSON (${(err as Error).message})`, 'fix the file');
+  }
+  const problem = checkScenario(value);
+  if (problem) throw new LooplensError('SCENARIO_INVALID', `${nameOrFile}: ${problem}`, 'each request needs weight > 0, method and a path starting with /');
+  return value as Scenario;
+}
+
+export function checkScenario(value: unknown): string | null {
+  const s = value as Scenario;
+  if (!s || typeof s !== 'object' || !Array.isArray(s.requests) || s.requests.length === 0) return 'needs a non-empty "requests" array';
+  for (const [i, r] of s.requests.entries()) {
+    if (!r || typeof r !== 'object') return `requests[${i}] is not an object`;
+    if (!(typeof r.weight === 'number' && r.weight > 0)) return `requests[${i}].weight must be a number > 0`;
+    if (typeof r.method !== 'string' || !METHODS.includes(r.method.toUpperCase())) return `requests[${i}].method must be one of ${METHODS.join(', ')}`;
+    if (typeof r.path !== 'string' || !r.path.startsWith('/')) return `requests[${i}].path must start with /`;
+  }
+  if (typeof s.name !== 'string') s.name = 'custom';
+  return null;
+}
+
+/** Deterministic PRNG (mulberry32): the same seed gives every stage the same request sequence. */
+export function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export function fillString(template: string, ids: IdRanges, rand: () => number): string {
+  return template.replace(/\{(\w+)\}/g, (_, name: string) => String(pickId(name, ids, rand)));
+}
+
+function pickId(name: string, ids: IdRanges, rand: () => number): number {
+  const max = ids[name] ?? ids.default;
+  return 1 + Math.floor(rand() * Math.max(1, max));
+}
+
+export function fillBody(body: unknown, ids: IdRanges, rand: () => number): unknown {
+  if (typeof body === 'string') {
+    const whole = /^\{(\w+)\}$/.exec(body);
+    return whole ? pickId(whole[1], ids, rand) : fillString(body, ids, rand);
+  }
+  if (Array.isArray(body)) return body.map((b) => fillBody(b, ids, rand));
+  if (body && typeof body === 'object') {
+    return Object.fromEntries(Object.entries(body).map(([k, v]) => [k, fillBody(v, ids, rand)]));
+  }
+  return body;
+}
+
+export interface BuiltRequest {
+  key: string;
+  method: string;
+  path: string;
+  body?: string;
+  headers: Record<string, string>;
+}
+
+/** Picks requests by weight and fills their placeholders. */
+export function requestPicker(scenario: Scenario, ids: IdRanges, seed = 1): () => BuiltRequest {
+  const rand = prng(seed);
+  const total = scenario.requests.reduce((s, r) => s + r.weight, 0);
+  const entries = scenario.requests.map((r) => ({ r, key: routeKey(r) }));
+  return () => {
+    let x = rand() * total;
+    let chosen = entries[entries.length - 1];
+    for (const e of entries) {
+      x -= e.r.weight;
+      if (x < 0) {
+        chosen = e;
+        break;
+      }
+    }
+    const { r, key } = chosen;
+    const headers: Record<string, string> = { ...(r.headers ?? {}) };
+    let body: string | undefined;
+    if (r.body !== undefined) {
+      body = JSON.stringify(fillBody(r.body, ids, rand));
+      headers['content-type'] ??= 'application/json';
+    }
+    return { key, method: r.method.toUpperCase(), path: fillString(r.path, ids, rand), body, headers };
+  };
+}

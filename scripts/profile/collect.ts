@@ -1,0 +1,126 @@
+/**
+ * After the app stopped: merge cluster workers' probe files (LOOPLENS_OUT/workers/<pid>/) into the top-level files,
+ * then derive stacks.folded, flamegraph.html, summary.json and summary.md.
+ */
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { readBlocking, readEventLoop, readJaeger } from '../../profiles/contract/read.js';
+import { RUN_FILES, type BlockingFile, type EventLoopSample, type JaegerFile, type RunInfo, type Summary } from '../../profiles/contract/types.js';
+import { writeJsonAtomic, writeTextAtomic } from '../../profiles/contract/write.js';
+import { renderFlamegraphHtml } from '../../dashboards/flamegraph/render.js';
+import { foldCpuProfile, sumFolded, type CpuProfile } from '../analysis/fold.js';
+import { renderSummaryMd } from '../analysis/markdown.js';
+import { spansFromJaeger } from '../analysis/spans.js';
+import { summarise, type LoadStats } from '../analysis/summarise.js';
+import { LooplensError } from '../errors.js';
+
+/** Files the probes must have written for a run to be complete. */
+export const PROBE_FILES = ['eventloop', 'blocking', 'tracesOtlp', 'tracesJaeger', 'cpuprofile'] as const;
+
+function workerDirs(runDir: string): string[] {
+  const dir = join(runDir, 'workers');
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir)
+    .map((n) => join(dir, n))
+    .filter((p) => statSync(p).isDirectory());
+}
+
+function readJsonIf<T>(path: string): T | null {
+  if (!existsSync(path)) return null;
+  try {
+    return JSON.parse(readFileSync(path, 'utf8')) as T;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Merge workers into the top-level files: blocking events and event-loop samples concatenated (sorted by time),
+ * traces concatenated, profile.cpuprofile = the worker profile with the most samples (DevTools opens one profile);
+ * the returned folded stacks sum every process's profile. Returns null folded when there is nothing to merge.
+ */
+export function mergeWorkers(runDir: string, root: string): { folded: string | null; workers: number } {
+  const dirs = workerDirs(runDir);
+  if (dirs.length === 0) return { folded: null, workers: 0 };
+  const all = [runDir, ...dirs];
+
+  const samples: EventLoopSample[] = [];
+  for (const d of all) if (existsSync(join(d, RUN_FILES.eventloop))) samples.push(...readEventLoop(d));
+  samples.sort((a, b) => a.t - b.t);
+  writeTextAtomic(join(runDir, RUN_FILES.eventloop), samples.map((s) => JSON.stringify(s)).join('\n') + (samples.length ? '\n' : ''));
+
+  let blocking: BlockingFile | null = null;
+  for (const d of all) {
+    if (!existsSync(join(d, RUN_FILES.blocking))) continue;
+    const b = readBlocking(d);
+    blocking = blocking ? { thresholdMs: blocking.thresholdMs, events: [...blocking.events, ...b.events] } : { ...b, events: [...b.events] };
+  }
+  if (blocking) {
+    blocking.events.sort((a, b) => a.startMs - b.startMs);
+    writeJsonAtomic(join(runDir, RUN_FILES.blocking), blocking);
+  }
+
+  const jaeger: JaegerFile = { data: [] };
+  let anyJaeger = false;
+  for (const d of all) {
+    if (!existsSync(join(d, RUN_FILES.tracesJaeger))) continue;
+    anyJaeger = true;
+    jaeger.data.push(...readJaeger(d).data);
+  }
+  if (anyJaeger) writeJsonAtomic(join(runDir, RUN_FILES.tracesJaeger), jaeger);
+
+  const otlp: { resourceSpans: unknown[] } = { resourceSpans: [] };
+  let anyOtlp = false;
+  for (const d of all) {
+    const v = readJsonIf<{ resourceSpans?: unknown[] }>(join(d, RUN_FILES.tracesOtlp));
+    if (!v) continue;
+    anyOtlp = true;
+    otlp.resourceSpans.push(...(v.resourceSpans ?? []));
+  }
+  if (anyOtlp) writeJsonAtomic(join(runDir, RUN_FILES.tracesOtlp), otlp);
+
+  const profiles = all
+    .map((d) => readJsonIf<CpuProfile>(join(d, RUN_FILES.cpuprofile)))
+    .filter((p): p is CpuProfile => p !== null && Array.isArray(p.nodes));
+  if (profiles.length === 0) return { folded: null, workers: dirs.length };
+  const biggest = profiles.reduce((a, b) => ((b.samples?.length ?? 0) > (a.samples?.length ?? 0) ? b : a));
+  writeJsonAtomic(join(runDir, RUN_FILES.cpuprofile), biggest);
+  return { folded: sumFolded(profiles.map((p) => foldCpuProfile(p, { root }))), workers: dirs.length };
+}
+
+export function missingProbeFiles(runDir: string): string[] {
+  return PROBE_FILES.map((k) => RUN_FILES[k]).filter((f) => !existsSync(join(runDir, f)));
+}
+
+/** stacks.folded + flamegraph.html + summary.json + summary.md. */
+export function writeDerived(runDir: string, info: RunInfo, load: LoadStats, root: string, foldedOverride: string | null): Summary {
+  const missing = missingProbeFiles(runDir);
+  if (missing.length > 0) {
+    throw new LooplensError(
+      'PROBE_OUTPUT_MISSING',
+      `the probes did not write ${missing.join(', ')} (did the app exit on SIGINT, or did its preload fail?)`,
+      'see app.log in the run folder; the app must stop on SIGINT and run with the looplens preload',
+    );
+  }
+  const profile = readJsonIf<CpuProfile>(join(runDir, RUN_FILES.cpuprofile));
+  if (!profile || !Array.isArray(profile.nodes)) {
+    throw new LooplensError('PROBE_OUTPUT_MISSING', `${RUN_FILES.cpuprofile} is not a V8 CPU profile`, 'see app.log in the run folder');
+  }
+  const folded = foldedOverride ?? foldCpuProfile(profile, { root });
+  writeTextAtomic(join(runDir, RUN_FILES.folded), folded);
+  const subtitle = `${info.stage ? `stage ${info.stage} · ` : ''}profiler ${info.profiler} · ${info.command.join(' ')}`;
+  writeTextAtomic(join(runDir, RUN_FILES.flamegraph), renderFlamegraphHtml({ folded, title: `looplens — ${info.id}`, subtitle }));
+
+  const summary = summarise({
+    load,
+    eventLoop: readEventLoop(runDir),
+    blocking: readBlocking(runDir),
+    spans: spansFromJaeger(readJaeger(runDir)),
+  });
+  writeJsonAtomic(join(runDir, RUN_FILES.summary), summary);
+  return summary;
+}
+
+export function writeSummaryMd(runDir: string, summary: Summary, info: RunInfo): void {
+  writeTextAtomic(join(runDir, RUN_FILES.summaryMd), renderSummaryMd(summary, info));
+}

@@ -1,0 +1,213 @@
+/**
+ * The app under test as a child process: its own process group (so everything it starts can be stopped together),
+ * output teed to a log file with the last lines kept for error messages, TCP readiness, and a stop that escalates
+ * SIGINT → SIGKILL. Like autocannon's launcher, load starts only once the port accepts connections.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream, type WriteStream } from 'node:fs';
+import { connect, createServer } from 'node:net';
+import { setTimeout as delay } from 'node:timers/promises';
+import { LooplensError } from '../errors.js';
+
+/**
+ * A delay. Long ones (timeouts raced against a child's exit) do not keep the process alive, so a child that exits
+ * early does not leave the CLI waiting for a stale timer; short polls stay ref'd so a poll loop cannot be cut short.
+ */
+function sleep(ms: number): Promise<void> {
+  return delay(ms, undefined, { ref: ms <= 1000 });
+}
+
+export async function freePort(host = '127.0.0.1'): Promise<number> {
+  return await new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.unref();
+    srv.once('error', reject);
+    srv.listen(0, host, () => {
+      const port = (srv.address() as { port: number }).port;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/** True when something already listens on host:port (or the port cannot be bound). */
+export async function portInUse(port: number, host = '127.0.0.1'): Promise<boolean> {
+  if (await canConnect(port, host)) return true;
+  return await new Promise((resolve) => {
+    const srv = createServer();
+    srv.once('error', () => resolve(true));
+    srv.listen(port, host, () => srv.close(() => resolve(false)));
+  });
+}
+
+export function canConnect(port: number, host = '127.0.0.1', timeoutMs = 500): Promise<boolean> {
+  return new Promise((resolve) => {
+    const sock = connect({ port, host });
+    const done = (ok: boolean) => {
+      sock.destroy();
+      resolve(ok);
+    };
+    sock.setTimeout(timeoutMs, () => done(false));
+    sock.once('connect', () => done(true));
+    sock.once('error', () => done(false));
+  });
+}
+
+/** Keeps the last `max` lines of a stream. */
+export class TailBuffer {
+  private lines: string[] = [];
+  private partial = '';
+  constructor(private readonly max = 15) {}
+  push(chunk: Buffer | string): void {
+    const text = this.partial + chunk.toString();
+    const parts = text.split('\n');
+    this.partial = parts.pop() ?? '';
+    for (const p of parts) if (p.trim() !== '') this.lines.push(p.replace(/\r$/, ''));
+    if (this.lines.length > this.max) this.lines.splice(0, this.lines.length - this.max);
+  }
+  get(): string[] {
+    return this.partial.trim() ? [...this.lines, this.partial].slice(-this.max) : [...this.lines];
+  }
+}
+
+export interface AppProcess {
+  child: ChildProcess;
+  pid: number;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  exitInfo: { code: number | null; signal: NodeJS.Signals | null } | null;
+  stderrTail: TailBuffer;
+  stdoutTail: TailBuffer;
+  /** Last lines of stderr, or of stdout when stderr was empty. */
+  lastLines(): string[];
+}
+
+export function startApp(command: string[], options: { env: NodeJS.ProcessEnv; cwd: string; logFile: string }): AppProcess {
+  const log: WriteStream = createWriteStream(options.logFile, { flags: 'a' });
+  const child = spawn(command[0], command.slice(1), {
+    cwd: options.cwd,
+    env: options.env,
+    detached: true, // own process group: pid = pgid
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const stderrTail = new TailBuffer();
+  const stdoutTail = new TailBuffer();
+  child.stdout?.on('data', (d: Buffer) => {
+    stdoutTail.push(d);
+    log.write(d);
+  });
+  child.stderr?.on('data', (d: Buffer) => {
+    stderrTail.push(d);
+    log.write(d);
+  });
+  const app: AppProcess = {
+    child,
+    pid: child.pid ?? -1,
+    exitInfo: null,
+    stderrTail,
+    stdoutTail,
+    exited: new Promise((resolve) => {
+      child.once('error', (err) => {
+        stderrTail.push(`${err.message}\n`);
+        app.exitInfo = { code: 127, signal: null };
+        log.end();
+        resolve(app.exitInfo);
+      });
+      child.once('close', (code, signal) => {
+        app.exitInfo = { code, signal };
+        log.end();
+        resolve(app.exitInfo);
+      });
+    }),
+    lastLines: () => {
+      const err = stderrTail.get();
+      return (err.length ? err : stdoutTail.get()).slice(-8);
+    },
+  };
+  return app;
+}
+
+function describeExit(e: { code: number | null; signal: NodeJS.Signals | null }): string {
+  return e.signal ? `was killed by ${e.signal}` : `exited with code ${e.code}`;
+}
+
+/** Resolves once host:port accepts a TCP connection; rejects with APP_EXITED / APP_NOT_LISTENING. */
+export async function waitForPort(app: AppProcess, port: number, timeoutMs: number, signal?: AbortSignal, host = '127.0.0.1'): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let exited = false;
+  void app.exited.then(() => {
+    exited = true;
+  });
+  for (;;) {
+    if (signal?.aborted) throw signal.reason;
+    if (exited || app.exitInfo) {
+      throw new LooplensError(
+        'APP_EXITED',
+        `the app ${describeExit(app.exitInfo ?? { code: null, signal: null })} before listening on port ${port}`,
+        'fix the error below (or run the command by hand); app output is in app.log in the run folder',
+        { details: app.lastLines() },
+      );
+    }
+    if (await canConnect(port, host, 300)) return;
+    if (Date.now() > deadline) {
+      throw new LooplensError(
+        'APP_NOT_LISTENING',
+        `the app did not accept connections on ${host}:${port} within ${Math.round(timeoutMs / 1000)} s`,
+        'make it listen on process.env.PORT (and HOST), or raise --ready-timeout',
+        { details: app.lastLines() },
+      );
+    }
+    await sleep(100);
+  }
+}
+
+/** Whether any process of the group is still alive. */
+export function groupAlive(pgid: number): boolean {
+  if (pgid <= 0) return false;
+  try {
+    process.kill(-pgid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export function signalGroup(pgid: number, sig: NodeJS.Signals): void {
+  if (pgid <= 0) return;
+  try {
+    process.kill(-pgid, sig);
+  } catch {
+    /* already gone */
+  }
+}
+
+/**
+ * Stop the app: SIGINT to the group (or only its leader, for wrappers that relay it), wait up to `timeoutMs` for the
+ * leader to exit, then up to 2 s for the rest of the group; SIGKILL whatever remains. Returns whether it was forced.
+ */
+export async function stopApp(app: AppProcess, options: { target: 'group' | 'leader'; timeoutMs: number }): Promise<{ forced: boolean }> {
+  let forced = false;
+  if (!app.exitInfo) {
+    if (options.target === 'group') signalGroup(app.pid, 'SIGINT');
+    else app.child.kill('SIGINT');
+    const timedOut = await Promise.race([app.exited.then(() => false), sleep(options.timeoutMs).then(() => true)]);
+    if (timedOut) {
+      forced = true;
+      signalGroup(app.pid, 'SIGKILL');
+      await Promise.race([app.exited, sleep(3000)]);
+    }
+  }
+  const until = Date.now() + 2000;
+  while (groupAlive(app.pid) && Date.now() < until) await sleep(50);
+  if (groupAlive(app.pid)) {
+    forced = true;
+    signalGroup(app.pid, 'SIGKILL');
+    const until2 = Date.now() + 2000;
+    while (groupAlive(app.pid) && Date.now() < until2) await sleep(50);
+  }
+  return { forced };
+}
+
+/** Kill everything at once (error paths). */
+export async function killApp(app: AppProcess): Promise<void> {
+  signalGroup(app.pid, 'SIGKILL');
+  await Promise.race([app.exited, sleep(3000)]);
+}

@@ -1,0 +1,254 @@
+/**
+ * `profile` as a library: start the app (probes preloaded, optionally under a profiler), wait until it listens, warm
+ * up, measure, stop it with SIGINT, collect, and write the run folder. Never exits the process; throws LooplensError.
+ * On any failure or abort the app's whole process group is stopped and run.json says complete:false and why.
+ */
+import { existsSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { RUN_FILES, type LoadSettings, type ProfilerName, type RunInfo, type Summary } from '../../profiles/contract/types.js';
+import { LooplensError } from '../errors.js';
+import { runLoad, type LoadResult } from '../load/run.js';
+import type { IdRanges, Scenario } from '../load/scenario.js';
+import { PROFILER_ADAPTERS } from '../profilers/index.js';
+import type { Progress } from '../progress.js';
+import { mergeWorkers, writeDerived, writeSummaryMd } from './collect.js';
+import { freePort, killApp, portInUse, signalGroup, startApp, stopApp, waitForPort, type AppProcess } from './process.js';
+import { RunJson, appLabel, createRunFolder, gitSha, machineInfo, timestamp } from './runfolder.js';
+
+/** The project root (where dist/ lives), from this compiled module's location: dist/scripts/profile/run.js. */
+export const PROJECT_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+
+export interface ProfileLoad {
+  durationS: number;
+  warmupS: number;
+  connections: number;
+  rate?: number;
+  scenario: Scenario;
+  /** How the scenario was given (name or file), for run.json. */
+  scenarioLabel?: string;
+  /** When the load is plain --path requests. */
+  paths?: string[];
+  ids: IdRanges;
+  seed?: number;
+}
+
+export interface ProfileOptions {
+  command: string[];
+  /** Where relative paths in the command resolve and the app runs. */
+  cwd: string;
+  /** Parent folder of run folders (default <cwd>/profiles). */
+  profilesDir?: string;
+  /** Exact run folder (must be missing or empty). */
+  out?: string;
+  /** Run folder name (default <timestamp>-<stage|app>-<profiler>). */
+  name?: string;
+  stage?: string;
+  profiler: ProfilerName;
+  port?: number;
+  readyTimeoutS?: number;
+  load: ProfileLoad;
+  workers?: number;
+  tracing?: boolean;
+  /** Extra environment for the app (DATABASE_URL, …). */
+  env?: NodeJS.ProcessEnv;
+  baseEnv?: NodeJS.ProcessEnv;
+}
+
+export interface ProfileResult {
+  dir: string;
+  info: RunInfo;
+  summary: Summary;
+}
+
+export interface ProfileHooks {
+  progress: Progress;
+  signal?: AbortSignal;
+}
+
+export function probePaths(root = PROJECT_ROOT): { esm: string; cjs: string } {
+  return { esm: join(root, 'dist/probes/register.js'), cjs: join(root, 'dist/probes/preload.cjs') };
+}
+
+export function isNodeCommand(cmd: string): boolean {
+  return cmd === process.execPath || /^node(js)?(\d+)?(\.exe)?$/.test(basename(cmd));
+}
+
+/** Puts the probe preload into the app command (node flags) or, for other commands, into NODE_OPTIONS (extended). */
+export function withPreload(command: string[], preload: 'esm' | 'cjs', env: NodeJS.ProcessEnv, root = PROJECT_ROOT): { command: string[]; env: NodeJS.ProcessEnv } {
+  const paths = probePaths(root);
+  const file = preload === 'esm' ? paths.esm : paths.cjs;
+  if (!existsSync(file)) {
+    throw new LooplensError('BUILD_MISSING', `the probes are not built (${file} is missing)`, 'run `npm run build` in the looplens folder');
+  }
+  const flag = preload === 'esm' ? ['--import', pathToFileURL(file).href] : ['--require', file];
+  if (isNodeCommand(command[0])) return { command: [command[0], ...flag, ...command.slice(1)], env };
+  const opt = `${flag[0]} ${JSON.stringify(flag[1])}`;
+  return { command, env: { ...env, NODE_OPTIONS: env.NODE_OPTIONS ? `${env.NODE_OPTIONS} ${opt}` : opt } };
+}
+
+async function abortable<T>(p: Promise<T>, signal?: AbortSignal): Promise<T> {
+  if (!signal) return p;
+  if (signal.aborted) throw signal.reason;
+  let onAbort: () => void = () => {};
+  const aborted = new Promise<never>((_, reject) => {
+    onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+  try {
+    return await Promise.race([p, aborted]);
+  } finally {
+    signal.removeEventListener('abort', onAbort);
+  }
+}
+
+export function loadSettingsOf(load: ProfileLoad): LoadSettings {
+  return {
+    durationS: load.durationS,
+    warmupS: load.warmupS,
+    connections: load.connections,
+    ...(load.rate ? { rate: load.rate } : {}),
+    ...(load.paths ? { paths: load.paths } : { scenario: load.scenarioLabel ?? load.scenario.name }),
+  };
+}
+
+export async function profile(options: ProfileOptions, hooks: ProfileHooks): Promise<ProfileResult> {
+  const { progress, signal } = hooks;
+  const adapter = PROFILER_ADAPTERS[options.profiler];
+  if (!adapter) throw new LooplensError('UNKNOWN_PROFILER', `unknown profiler "${options.profiler}"`, `use one of: ${Object.keys(PROFILER_ADAPTERS).join(', ')}`);
+  if (options.command.length === 0) {
+    throw new LooplensError('USAGE_MISSING_COMMAND', 'no app command given', 'put it after --, e.g. looplens profile -- node server.js');
+  }
+  if (adapter.requiresNode && !isNodeCommand(options.command[0])) {
+    throw new LooplensError('USAGE_BAD_VALUE', `--profiler ${adapter.name} needs a node command, got "${options.command[0]}"`, 'start the app as -- node <script> …');
+  }
+  const baseEnv = options.baseEnv ?? process.env;
+  // the preload is checked before anything is created
+  const pre = withPreload(options.command, adapter.preload, baseEnv);
+
+  if (options.port !== undefined && (await portInUse(options.port))) {
+    throw new LooplensError('PORT_IN_USE', `port ${options.port} is already in use`, 'stop whatever listens there, pass another --port, or omit --port to get a free one');
+  }
+  const port = options.port ?? (await freePort());
+
+  const profilesDir = options.profilesDir ?? join(options.cwd, 'profiles');
+  const name = options.name ?? `${timestamp()}-${appLabel(options.command, options.stage)}-${options.profiler}`;
+  const dir = createRunFolder(profilesDir, name, options.out);
+  const run = new RunJson(dir, {
+    schemaVersion: 1,
+    id: basename(dir),
+    command: options.command,
+    ...(options.stage ? { stage: options.stage } : {}),
+    profiler: options.profiler,
+    load: loadSettingsOf(options.load),
+    ...(options.workers ? { workers: options.workers } : {}),
+    ...(gitSha(PROJECT_ROOT) ? { gitSha: gitSha(PROJECT_ROOT) } : {}),
+    ...machineInfo(),
+    startedAt: new Date().toISOString(),
+    complete: false,
+    phase: 'start',
+  });
+
+  const phase = (p: string, detail = '') => {
+    progress.enter(p, detail);
+    run.update({ phase: p });
+  };
+
+  let app: AppProcess | undefined;
+  try {
+    const env: NodeJS.ProcessEnv = {
+      ...pre.env,
+      ...options.env,
+      PORT: String(port),
+      HOST: options.env?.HOST ?? '127.0.0.1',
+      LOOPLENS_OUT: dir,
+      LOOPLENS_CPU_PROFILE: '1',
+      LOOPLENS_TRACING: options.tracing === false ? '0' : '1',
+      OTEL_SERVICE_NAME: options.env?.OTEL_SERVICE_NAME ?? (options.stage ? `target-app-${options.stage}` : appLabel(options.command)),
+      ...(options.stage ? { STAGE: options.stage } : {}),
+      ...(options.workers ? { WORKERS: String(options.workers) } : {}),
+    };
+    const spec = adapter.wrap({ command: pre.command, runDir: dir, env });
+    phase('starting', `waiting for the app to listen on 127.0.0.1:${port}`);
+    app = startApp(spec.command, { env: spec.env, cwd: options.cwd, logFile: join(dir, RUN_FILES.appLog) });
+    await waitForPort(app, port, (options.readyTimeoutS ?? 30) * 1000, signal);
+
+    const url = `http://127.0.0.1:${port}`;
+    const drive = async (durationS: number, label: string): Promise<LoadResult> => {
+      const inner = new AbortController();
+      const stopInner = () => inner.abort(signal?.reason);
+      signal?.addEventListener('abort', stopInner, { once: true });
+      let total = 0;
+      const crashed = app!.exited.then(() => {
+        inner.abort();
+        throw new LooplensError('APP_CRASHED', `the app ${app!.exitInfo?.signal ? `was killed by ${app!.exitInfo.signal}` : `exited with code ${app!.exitInfo?.code}`} during ${label}`, 'see the lines below and app.log in the run folder', {
+          details: app!.lastLines(),
+        });
+      });
+      try {
+        return await Promise.race([
+          runLoad({
+            url,
+            scenario: options.load.scenario,
+            ids: options.load.ids,
+            connections: options.load.connections,
+            durationS,
+            rate: options.load.rate,
+            seed: options.load.seed ?? (label === 'warmup' ? 7 : 1),
+            signal: inner.signal,
+            onTick: (n) => {
+              total += n;
+              progress.update(`${n} req/s, ${total} requests, ${durationS} s planned`);
+            },
+          }),
+          crashed,
+        ]);
+      } finally {
+        signal?.removeEventListener('abort', stopInner);
+        crashed.catch(() => {});
+      }
+    };
+
+    if (options.load.warmupS > 0) {
+      phase('warmup', `${options.load.warmupS} s, results discarded`);
+      await drive(options.load.warmupS, 'warmup');
+    }
+    phase('load', `${options.load.durationS} s, ${options.load.connections} connections`);
+    const load = await drive(options.load.durationS, 'load');
+
+    phase('stopping', adapter.name === 'none' ? 'SIGINT sent; waiting for the app to write its files' : `SIGINT sent; waiting for ${adapter.name} to finish its analysis`);
+    const { forced } = await abortable(stopApp(app, adapter.stop), signal);
+    if (forced && adapter.timeoutNote) run.note(adapter.timeoutNote);
+    else if (forced) run.note(`the app did not exit within ${adapter.stop.timeoutMs / 1000} s of SIGINT and was killed`);
+
+    phase('analysing', 'profiler outputs, stacks, flamegraph, summary');
+    const collected = await abortable(adapter.collect(dir, { forced }), signal);
+    for (const n of collected.notes) if (!(run.info.notes ?? []).includes(n)) run.note(n);
+    if (collected.outputs.length) run.update({ profilerOutputs: collected.outputs });
+    const merged = mergeWorkers(dir, PROJECT_ROOT);
+    if (merged.workers) run.note(`merged the probe files of ${merged.workers} worker processes (workers/<pid>/)`);
+    const summary = writeDerived(dir, run.info, load, PROJECT_ROOT, merged.folded);
+    run.update({ complete: true, phase: 'done', endedAt: new Date().toISOString() });
+    writeSummaryMd(dir, summary, run.info);
+    return { dir, info: run.info, summary };
+  } catch (err) {
+    const during = progress.phase || run.info.phase || 'start';
+    if (app && !app.exitInfo) {
+      if (signal?.aborted) {
+        // Ctrl-C: give the app a moment to stop cleanly (and write what it has), then kill what is left
+        progress.enter('stopping', 'interrupted; stopping the app');
+        await stopApp(app, { target: 'group', timeoutMs: 3000 });
+      } else {
+        await killApp(app);
+      }
+    } else if (app) {
+      signalGroup(app.pid, 'SIGKILL');
+    }
+    const e = err as LooplensError;
+    const reason = signal?.aborted
+      ? `${(signal.reason as Error | undefined)?.message ?? "interrupted"} during ${during}`
+      : `${e.message ?? String(err)} (during ${during})`;
+    run.update({ complete: false, reason, phase: during, endedAt: new Date().toISOString() });
+    throw err;
+  }
+}

@@ -1,0 +1,49 @@
+/**
+ * clinic doctor / flame / bubbleprof through the clinic CLI: NO_INSIGHT=1 (else it exits 0 with no output),
+ * --open=false, --dest <run>/<tool>. We drive the load ourselves (clinic bundles autocannon 7). clinic relays SIGINT
+ * to the app itself, so only clinic gets it. bubbleprof hangs after collection (node-clinic#477): time it out, note it.
+ */
+import { existsSync, readdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { LooplensError } from '../errors.js';
+import type { ProfilerAdapter } from './types.js';
+
+const require = createRequire(import.meta.url);
+
+function clinicAdapter(tool: 'doctor' | 'flame' | 'bubbleprof', timeoutMs: number, timeoutNote?: string): ProfilerAdapter {
+  return {
+    name: tool,
+    preload: 'cjs',
+    requiresNode: true,
+    stop: { target: 'leader', timeoutMs },
+    ...(timeoutNote ? { timeoutNote } : {}),
+    wrap: ({ command, runDir, env }) => ({
+      command: [process.execPath, require.resolve('clinic/bin.js'), tool, '--dest', join(runDir, tool), '--open=false', '--', ...command],
+      env: { ...env, NO_INSIGHT: '1' },
+    }),
+    collect: async (runDir, { forced }) => {
+      const dir = join(runDir, tool);
+      const names = existsSync(dir) ? readdirSync(dir) : [];
+      const html = names.filter((n) => n.endsWith('.html')).map((n) => join(tool, n));
+      const data = names.filter((n) => n.endsWith(`.clinic-${tool}`)).map((n) => join(tool, n));
+      if (html.length === 0) {
+        if (forced && timeoutNote) return { outputs: data, notes: [timeoutNote] };
+        throw new LooplensError(
+          'PROFILER_FAILED',
+          `clinic ${tool} produced no HTML report${forced ? ` (it did not finish within ${timeoutMs / 1000} s)` : ''}`,
+          'see app.log in the run folder for clinic\'s output',
+        );
+      }
+      return { outputs: [...html, ...data], notes: forced && timeoutNote ? [timeoutNote] : [] };
+    },
+  };
+}
+
+export const doctor = clinicAdapter('doctor', 120_000);
+export const flame = clinicAdapter('flame', 120_000);
+export const bubbleprof = clinicAdapter(
+  'bubbleprof',
+  90_000,
+  'clinic bubbleprof did not finish within 90 s after the app stopped (known upstream hang, node-clinic#477); its report is missing',
+);

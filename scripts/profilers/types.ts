@@ -1,0 +1,35 @@
+/** One adapter per profiler behind one interface. Adding a profiler = one file + one line in ./index.ts. */
+import type { ProfilerName } from '../../profiles/contract/types.js';
+
+export interface WrapInput {
+  /** The node command with the probe preload already in its flags: [node, ...nodeFlags, script, ...args]. */
+  command: string[];
+  runDir: string;
+  env: NodeJS.ProcessEnv;
+}
+
+export interface SpawnSpec {
+  command: string[];
+  env: NodeJS.ProcessEnv;
+}
+
+export interface CollectResult {
+  /** Paths relative to the run folder. */
+  outputs: string[];
+  notes: string[];
+}
+
+export interface ProfilerAdapter {
+  readonly name: ProfilerName;
+  /** Which probe preload works under this profiler (clinic needs the CommonJS one: FACTS.md). */
+  readonly preload: 'esm' | 'cjs';
+  /** Whether the app command must be `node …` (wrappers re-spawn node themselves). */
+  readonly requiresNode: boolean;
+  /** Who gets SIGINT at the end, and how long the profiler may take to exit (its analysis included). */
+  readonly stop: { target: 'group' | 'leader'; timeoutMs: number };
+  /** What to say when the stop timed out, instead of failing (bubbleprof's known hang); otherwise it is an error. */
+  readonly timeoutNote?: string;
+  wrap(input: WrapInput): SpawnSpec;
+  /** After the wrapper exited: find its outputs, or throw PROFILER_FAILED. `forced`: the stop timed out. */
+  collect(runDir: string, info: { forced: boolean }): Promise<CollectResult>;
+}

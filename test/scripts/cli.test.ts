@@ -1,0 +1,95 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { main, parseCLI } from '../../scripts/cli.js';
+import { COMMANDS } from '../../scripts/commands/index.js';
+import { ERROR_CODES, LooplensError, formatError } from '../../scripts/errors.js';
+
+function parseError(argv: string[]): LooplensError {
+  try {
+    parseCLI(argv);
+  } catch (err) {
+    return err as LooplensError;
+  }
+  throw new Error(`parseCLI(${argv.join(' ')}) did not throw`);
+}
+
+describe('parseCLI', () => {
+  it('parses profile flags, typed, with the app command after --', () => {
+    const p = parseCLI(['profile', '--path', '/a', '--path', '/b,/c', '-d', '5', '--connections', '4', '--profiler', '0x', '--', 'node', 'app.js', '--x']);
+    expect(p.kind).toBe('run');
+    if (p.kind !== 'run') return;
+    expect(p.entry.spec.name).toBe('profile');
+    expect(p.options.path).toEqual(['/a', '/b', '/c']);
+    expect(p.options.duration).toBe(5);
+    expect(p.options.connections).toBe(4);
+    expect(p.options.profiler).toBe('0x');
+    expect(p.options['ready-timeout']).toBe(30);
+    expect(p.appCommand).toEqual(['node', 'app.js', '--x']);
+  });
+
+  it('resolves two-word commands and defaults', () => {
+    const p = parseCLI(['db', 'seed', '--scale', '500']);
+    expect(p.kind === 'run' && p.entry.spec.name).toBe('db seed');
+    expect(p.kind === 'run' && p.options.scale).toBe(500);
+    const lab = parseCLI(['lab', '--stages', 'baseline,cached', '--runs', '3']);
+    expect(lab.kind === 'run' && lab.options).toMatchObject({ stages: ['baseline', 'cached'], runs: 3, scale: 150000, profiler: 'none' });
+  });
+
+  it('answers --help from the same flag table', () => {
+    const top = parseCLI([]);
+    expect(top.kind).toBe('help');
+    for (const c of COMMANDS) expect(top.kind === 'help' && top.text).toContain(c.spec.name);
+    const help = parseCLI(['profile', '--help']);
+    expect(help.kind).toBe('help');
+    if (help.kind !== 'help') return;
+    for (const f of COMMANDS.find((c) => c.spec.name === 'profile')!.spec.flags) expect(help.text).toContain(`--${f.name}`);
+    expect(parseCLI(['help', 'lab'])).toMatchObject({ kind: 'help' });
+  });
+
+  it('rejects unknown commands and flags with a suggestion', () => {
+    expect(parseError(['profle'])).toMatchObject({ code: 'USAGE_UNKNOWN_COMMAND', fix: expect.stringContaining('profile') });
+    expect(parseError(['db'])).toMatchObject({ code: 'USAGE_UNKNOWN_COMMAND' });
+    expect(parseError(['profile', '--duraton', '3'])).toMatchObject({ code: 'USAGE_UNKNOWN_FLAG', fix: expect.stringContaining('--duration') });
+  });
+
+  it('rejects bad values', () => {
+    expect(parseError(['profile', '--duration', 'abc'])).toMatchObject({ code: 'USAGE_BAD_VALUE' });
+    expect(parseError(['profile', '--connections', '0'])).toMatchObject({ code: 'USAGE_BAD_VALUE' });
+    expect(parseError(['profile', '--connections', '1.5'])).toMatchObject({ code: 'USAGE_BAD_VALUE' });
+    expect(parseError(['profile', '--profiler', 'perf'])).toMatchObject({ code: 'UNKNOWN_PROFILER' });
+    expect(parseError(['profile', 'node', 'app.js'])).toMatchObject({ code: 'USAGE_BAD_VALUE', fix: expect.stringContaining('--') });
+    expect(parseError(['lab', '--', 'node'])).toMatchObject({ code: 'USAGE_BAD_VALUE' });
+    expect(parseError(['profile', '--duration'])).toMatchObject({ code: 'USAGE_BAD_VALUE' });
+  });
+});
+
+describe('errors', () => {
+  it('formats one line with the code, and a stack only with LOOPLENS_DEBUG=1', () => {
+    const e = new LooplensError('PORT_IN_USE', 'port 80 is already in use', 'pass another --port');
+    expect(formatError(e, {})).toBe('looplens: port 80 is already in use — pass another --port [PORT_IN_USE]');
+    expect(formatError(e, { LOOPLENS_DEBUG: '1' }).split('\n').length).toBeGreaterThan(1);
+    expect(formatError(new Error('boom\nsecond line'), {})).toMatch(/^looplens: boom — .* \[INTERNAL\]$/);
+  });
+
+  it('documents every code in profiles/README.md with its exit code', () => {
+    const readme = readFileSync(new URL('../../profiles/README.md', import.meta.url), 'utf8');
+    for (const [code, exit] of Object.entries(ERROR_CODES)) {
+      expect(readme, `${code} is not documented`).toMatch(new RegExp(`\\| \`${code}\` \\| ${exit} \\|`));
+    }
+    const documented = [...readme.matchAll(/^\| `([A-Z_]+)` \| \d+ \|/gm)].map((m) => m[1]);
+    expect(documented.sort()).toEqual(Object.keys(ERROR_CODES).sort());
+  });
+});
+
+describe('main', () => {
+  it('prints help to stdout and exits 0; prints one error line and exits non-zero on bad input', async () => {
+    const out: string[] = [];
+    const err: string[] = [];
+    const io = { stdout: { write: (s: string) => out.push(s) }, stderr: { write: (s: string) => err.push(s) }, env: {} };
+    expect(await main(['--help'], io)).toBe(0);
+    expect(out.join('')).toContain('looplens');
+    expect(await main(['profile', '--bogus'], io)).toBe(2);
+    expect(err.join('').trim().split('\n')).toHaveLength(1);
+    expect(err.join('')).toMatch(/^looplens: unknown flag --bogus .*\[USAGE_UNKNOWN_FLAG\]/);
+  });
+});

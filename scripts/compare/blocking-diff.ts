@@ -1,0 +1,95 @@
+/**
+ * Blocking hotspots (blocking.json) of base and head, keyed by (route, top frame). Time is normalised per request
+ * of the hotspot's route (overall requests when the block ran outside a request), so runs of different length compare.
+ */
+import type { BlockingFile, Summary } from '../../profiles/contract/index.js';
+import { relativeChange } from './change.js';
+import { findProjectRoot, normaliseFrame } from './folded.js';
+
+export interface HotspotSide {
+  count: number;
+  totalMs: number;
+  msPerRequest: number;
+}
+
+export type HotspotStatus = 'new' | 'gone' | 'grew' | 'shrank' | 'same';
+
+export interface HotspotDiff {
+  /** null: the loop was blocked outside any request (start-up, timers). */
+  route: string | null;
+  /** Normalised "name (file)", line numbers dropped so a moved function still matches. */
+  topFrame: string;
+  base: HotspotSide;
+  head: HotspotSide;
+  status: HotspotStatus;
+  /** head.msPerRequest / base.msPerRequest − 1 (±Infinity for new). */
+  relative: number;
+}
+
+/** A hotspot whose ms per request moved less than this is "same". */
+export const HOTSPOT_SAME_WITHIN = 0.1;
+
+function requestsFor(summary: Summary, route: string | null): number {
+  const r = route === null ? undefined : summary.routes[route]?.requests;
+  return r && r > 0 ? r : summary.overall.requests;
+}
+
+function collect(file: BlockingFile, summary: Summary, root?: string): Map<string, { route: string | null; topFrame: string; side: HotspotSide }> {
+  const out = new Map<string, { route: string | null; topFrame: string; side: HotspotSide }>();
+  root ??= findProjectRoot(file.events.flatMap((e) => e.frames.map((f) => f.url)));
+  for (const e of file.events) {
+    const topFrame = normaliseFrame(e.topFrame, root);
+    const key = JSON.stringify([e.route, topFrame]);
+    let entry = out.get(key);
+    if (!entry) out.set(key, (entry = { route: e.route, topFrame, side: { count: 0, totalMs: 0, msPerRequest: 0 } }));
+    entry.side.count += 1;
+    entry.side.totalMs += e.durationMs;
+  }
+  for (const entry of out.values()) {
+    const n = requestsFor(summary, entry.route);
+    entry.side.msPerRequest = n > 0 ? entry.side.totalMs / n : 0;
+  }
+  return out;
+}
+
+/**
+ * `roots`: each run's project root for frame names (see findProjectRoot); by default detected from the events' own
+ * frames. Pass the roots found in stacks.folded so hotspots and functions are named alike.
+ */
+export function diffBlocking(
+  base: BlockingFile,
+  baseSummary: Summary,
+  head: BlockingFile,
+  headSummary: Summary,
+  roots: { base?: string; head?: string } = {},
+): HotspotDiff[] {
+  const b = collect(base, baseSummary, roots.base);
+  const h = collect(head, headSummary, roots.head);
+  const empty: HotspotSide = { count: 0, totalMs: 0, msPerRequest: 0 };
+  const out: HotspotDiff[] = [];
+  for (const key of new Set([...b.keys(), ...h.keys()])) {
+    const be = b.get(key);
+    const he = h.get(key);
+    const bs = be?.side ?? empty;
+    const hs = he?.side ?? empty;
+    const relative = relativeChange(bs.msPerRequest, hs.msPerRequest);
+    const status: HotspotStatus = !be
+      ? 'new'
+      : !he
+        ? 'gone'
+        : Math.abs(relative) < HOTSPOT_SAME_WITHIN
+          ? 'same'
+          : relative > 0
+            ? 'grew'
+            : 'shrank';
+    const { route, topFrame } = (be ?? he)!;
+    out.push({ route, topFrame, base: bs, head: hs, status, relative });
+  }
+  const weight = (d: HotspotDiff) => Math.abs(d.head.msPerRequest - d.base.msPerRequest);
+  return out.sort(
+    (x, y) =>
+      weight(y) - weight(x) ||
+      Math.max(y.base.msPerRequest, y.head.msPerRequest) - Math.max(x.base.msPerRequest, x.head.msPerRequest) ||
+      (x.topFrame < y.topFrame ? -1 : 1),
+  );
+}

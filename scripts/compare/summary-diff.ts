@@ -1,0 +1,90 @@
+/** summary.json of base and head, metric by metric and route by route. */
+import type { RequestStats, Summary } from '../../profiles/contract/index.js';
+import { makeChange, type Change } from './change.js';
+import { REQUEST_METRICS, RUN_METRICS, routeSpreadKey, type RequestMetricDef } from './metrics.js';
+
+export interface RouteDiff {
+  /** "<METHOD> <path>", or "overall". */
+  route: string;
+  /** Route present in both runs, only in head (new) or only in base (gone). */
+  presence: 'both' | 'new' | 'gone';
+  baseRequests: number;
+  headRequests: number;
+  /** Keyed by request metric name (p50, p95, p99, rps, errors…); empty unless presence is "both". */
+  metrics: Record<string, Change>;
+}
+
+export interface RunMetricDiff {
+  name: string;
+  label: string;
+  change: Change;
+}
+
+export interface SummaryDiff {
+  overall: RouteDiff;
+  /** Routes in both runs first (most requests in head first), then new, then gone. */
+  routes: RouteDiff[];
+  /** Event loop, blocking, database: only metrics both summaries carry. */
+  run: RunMetricDiff[];
+}
+
+function spreadOf(summary: Summary, key: string): [number, number] | undefined {
+  const s = summary.spread?.[key];
+  return Array.isArray(s) && s.length === 2 && s.every(Number.isFinite) ? [s[0], s[1]] : undefined;
+}
+
+function diffRequestStats(
+  route: string | null,
+  base: RequestStats | undefined,
+  head: RequestStats | undefined,
+  baseSummary: Summary,
+  headSummary: Summary,
+): RouteDiff {
+  const diff: RouteDiff = {
+    route: route ?? 'overall',
+    presence: base && head ? 'both' : head ? 'new' : 'gone',
+    baseRequests: base?.requests ?? 0,
+    headRequests: head?.requests ?? 0,
+    metrics: {},
+  };
+  if (base && head) {
+    for (const m of REQUEST_METRICS) diff.metrics[m.name] = requestChange(m, route, base, head, baseSummary, headSummary);
+  }
+  return diff;
+}
+
+function requestChange(
+  m: RequestMetricDef,
+  route: string | null,
+  base: RequestStats,
+  head: RequestStats,
+  baseSummary: Summary,
+  headSummary: Summary,
+): Change {
+  const key = routeSpreadKey(route, m);
+  return makeChange(m.get(base), m.get(head), m.better, { base: spreadOf(baseSummary, key), head: spreadOf(headSummary, key) });
+}
+
+export function diffSummaries(base: Summary, head: Summary): SummaryDiff {
+  const names = [...new Set([...Object.keys(base.routes), ...Object.keys(head.routes)])];
+  const routes = names.map((r) => diffRequestStats(r, base.routes[r], head.routes[r], base, head));
+  const rank = { both: 0, new: 1, gone: 2 } as const;
+  routes.sort(
+    (a, b) =>
+      rank[a.presence] - rank[b.presence] ||
+      Math.max(b.headRequests, b.baseRequests) - Math.max(a.headRequests, a.baseRequests) ||
+      (a.route < b.route ? -1 : 1),
+  );
+  const run: RunMetricDiff[] = [];
+  for (const m of RUN_METRICS) {
+    const b = m.get(base);
+    const h = m.get(head);
+    if (b === undefined || h === undefined) continue;
+    run.push({
+      name: m.name,
+      label: m.label,
+      change: makeChange(b, h, m.better, { base: spreadOf(base, m.spreadKey), head: spreadOf(head, m.spreadKey) }),
+    });
+  }
+  return { overall: diffRequestStats(null, base.overall, head.overall, base, head), routes, run };
+}

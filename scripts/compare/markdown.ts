@@ -1,0 +1,328 @@
+/**
+ * The comparison as GitHub-flavoured markdown that fits a PR comment (GitHub's limit is 65,536 characters; we stay
+ * under 60,000 by capping tables and saying how many rows were cut).
+ *
+ * Every number cell reads "base → head ▲/▼ change mark": the arrow is the direction of the value, the mark says what
+ * that means — 🟢 better, 🔴 worse, ≈ within the runs' spread (noise). Names that come from the profiled code (frames,
+ * routes) are untrusted: they are shown as entity-encoded code, so they can neither break a table nor mention anyone.
+ */
+import { relative as relativePath } from 'node:path';
+import { formatRelative, type Change } from './change.js';
+import type { Comparison, RunComparison, RunRef, StageComparison } from './compare.js';
+import type { FunctionChange } from './folded.js';
+import { describeRule, overallChange, type GateCheck, type GateResult } from './gate.js';
+import { REQUEST_METRICS, RUN_METRICS, type Unit } from './metrics.js';
+import type { HotspotDiff } from './blocking-diff.js';
+import type { RouteDiff } from './summary-diff.js';
+
+export const MARKDOWN_LIMIT = 60_000;
+
+/** Paths of what compare wrote next to the markdown, per scope ("" for a pair of runs, else the stage name). */
+export interface OutputPaths {
+  diffFlamegraph?: Record<string, string>;
+  diffFolded?: Record<string, string>;
+}
+
+export interface MarkdownOptions {
+  gate?: GateResult;
+  outputs?: OutputPaths;
+  /** Paths are shown relative to this folder (default: the current directory). */
+  cwd?: string;
+  /** Default MARKDOWN_LIMIT. */
+  limit?: number;
+}
+
+interface Caps {
+  routes: number;
+  functions: number;
+  hotspots: number;
+}
+
+const FULL: Caps = { routes: 25, functions: 10, hotspots: 12 };
+
+// ── formatting ──────────────────────────────────────────────────────────────────────────────────────────────────
+
+/** Untrusted text as inline code that cannot break a table, a code span or notify anyone. */
+export function code(text: string, max = 90): string {
+  const t = text.length > max ? text.slice(0, max - 1) + '…' : text;
+  const enc = t.replace(/[&<>"'`|*_\[\]\\~@#:$]/g, (c) => `&#${c.charCodeAt(0)};`).replace(/[\r\n\t]/g, ' ');
+  return `<code>${enc}</code>`;
+}
+
+export function formatNumber(v: number, unit: Unit): string {
+  if (unit === 'ratio') return `${(v * 100).toFixed(v !== 0 && Math.abs(v) < 0.001 ? 3 : 1)}%`;
+  const a = Math.abs(v);
+  let s: string;
+  if (a === 0) s = '0';
+  else if (a >= 100) s = Math.round(v).toLocaleString('en-US');
+  else if (a >= 10) s = v.toFixed(1);
+  else if (a >= 1) s = v.toFixed(2);
+  else s = String(Number(v.toPrecision(2)));
+  return s;
+}
+
+const ARROW = { up: '▲', down: '▼', flat: '=' } as const;
+const MARK = { better: '🟢', worse: '🔴', noise: '≈', same: '' } as const;
+
+/** "▲ +12% 🔴", "▼ −34% 🟢", "▲ +3% ≈", "= ±0%". */
+export function changeBadge(c: Change): string {
+  const rel = formatRelative(c);
+  return [ARROW[c.direction], rel, MARK[c.verdict]].filter(Boolean).join(' ');
+}
+
+export function changeCell(c: Change, unit: Unit): string {
+  if (c.direction === 'flat') return `${formatNumber(c.head, unit)} =`;
+  return `${formatNumber(c.base, unit)} → ${formatNumber(c.head, unit)} ${changeBadge(c)}`;
+}
+
+function pp(share: number): string {
+  return `${(share * 100).toFixed(share !== 0 && Math.abs(share) < 0.001 ? 2 : 1)}%`;
+}
+
+function ppDelta(delta: number): string {
+  const v = delta * 100;
+  return `${v > 0 ? '+' : '−'}${Math.abs(v).toFixed(Math.abs(v) < 0.1 ? 2 : 1)} pp`;
+}
+
+function table(header: string[], align: ('l' | 'r')[], rows: string[][]): string[] {
+  return [
+    `| ${header.join(' | ')} |`,
+    `| ${align.map((a) => (a === 'r' ? '---:' : '---')).join(' | ')} |`,
+    ...rows.map((r) => `| ${r.join(' | ')} |`),
+  ];
+}
+
+function cut(shown: number, total: number, what: string): string[] {
+  return total > shown ? [`<sub>${total - shown} more ${what} not shown (see compare.json).</sub>`] : [];
+}
+
+function describeRun(ref: RunRef): string {
+  const bits = [ref.stage ? `stage ${code(ref.stage)}` : '', ref.gitSha ? `commit ${code(ref.gitSha.slice(0, 10))}` : '', ref.runs && ref.runs > 1 ? `median of ${ref.runs} runs` : '']
+    .filter(Boolean)
+    .join(', ');
+  return `${code(ref.id)}${bits ? ` (${bits})` : ''}`;
+}
+
+// ── sections ────────────────────────────────────────────────────────────────────────────────────────────────────
+
+function gateSection(gate: GateResult | undefined): string[] {
+  if (!gate) return [];
+  const crossed = gate.checks.filter((c) => c.crossed);
+  const rules = gate.rules.map((r) => `\`${r.text}\``).join(', ');
+  const where = (c: GateCheck) => (c.scope ? ` in stage ${code(c.scope)}` : '');
+  const describe = (c: GateCheck) =>
+    `${describeRule(c.rule)}${where(c)}: ${c.change ? changeCell(c.change, c.rule.metric.unit) : 'not measured'}`;
+  if (crossed.length > 0) {
+    return [
+      `> [!CAUTION]`,
+      `> **Gate failed** — ${crossed.length} of the rules ${rules} ${crossed.length === 1 ? 'was' : 'were'} crossed:`,
+      ...crossed.map((c) => `> - ❌ ${describe(c)}`),
+      '',
+    ];
+  }
+  const noisy = gate.checks.filter((c) => c.exceeded && !c.crossed);
+  const unmeasured = gate.checks.filter((c) => !c.change);
+  return [
+    `> [!NOTE]`,
+    `> **Gate passed** — ${rules}.`,
+    ...noisy.map((c) => `> - ≈ ${describe(c)} — past the limit but within the runs' spread (noise), so not failing`),
+    ...unmeasured.map((c) => `> - ${c.rule.metric.label}${where(c)} was not measured in both runs`),
+    '',
+  ];
+}
+
+/** The few changes a reviewer should read first. */
+function highlights(c: RunComparison): string[] {
+  const out: { weight: number; line: string }[] = [];
+  const overall = [
+    ...REQUEST_METRICS.filter((m) => ['p95', 'p99', 'rps', 'errors'].includes(m.name)).map((m) => ({ label: m.label, unit: m.unit, change: c.summary.overall.metrics[m.name] })),
+    ...c.summary.run.map((r) => ({ label: r.label, unit: RUN_METRICS.find((m) => m.name === r.name)!.unit, change: r.change })),
+  ];
+  for (const { label, unit, change } of overall) {
+    if (!change || change.verdict === 'same' || change.verdict === 'noise') continue;
+    const w = Math.min(3, Math.abs(change.relative));
+    out.push({ weight: w, line: `${label}: ${changeCell(change, unit)} — ${change.verdict}` });
+  }
+  const f = c.functions;
+  // A function's weight: twice its change in share of samples (a 50 pp move ranks like a doubling of a metric).
+  if (f?.shrank[0]) out.push({ weight: Math.abs(f.shrank[0].deltaSelf) * 2, line: functionLine(f.shrank[0], 'shrank') });
+  if (f?.grew[0]) out.push({ weight: Math.abs(f.grew[0].deltaSelf) * 2, line: functionLine(f.grew[0], 'grew') });
+  for (const h of c.hotspots ?? []) {
+    if (h.status !== 'new' && h.status !== 'gone') continue;
+    const ms = Math.max(h.base.msPerRequest, h.head.msPerRequest);
+    out.push({
+      weight: Math.min(3, ms),
+      line: `Blocking hotspot ${code(h.topFrame, 60)} on ${h.route ? code(h.route) : 'no request'} ${h.status === 'new' ? 'appeared' : 'vanished'} (${formatNumber(ms, 'ms')} ms per request ${h.status === 'new' ? 'in head' : 'in base'}) ${h.status === 'new' ? '🔴' : '🟢'}`,
+    });
+    if (out.length > 12) break;
+  }
+  return out
+    .sort((a, b) => b.weight - a.weight)
+    .slice(0, 6)
+    .map((o) => `- ${o.line}`);
+}
+
+function functionLine(f: FunctionChange, how: 'grew' | 'shrank'): string {
+  return `Self time of ${code(f.function, 70)} ${how}: ${pp(f.baseSelf)} → ${pp(f.headSelf)} of samples (${ppDelta(f.deltaSelf)}) ${how === 'shrank' ? '🟢' : '🔴'}`;
+}
+
+function routesSection(c: RunComparison, caps: Caps): string[] {
+  const cols = ['p50', 'p95', 'p99', 'rps', 'errors'];
+  const unit = (name: string) => REQUEST_METRICS.find((m) => m.name === name)!.unit;
+  const row = (r: RouteDiff, label: string): string[] => {
+    if (r.presence !== 'both') {
+      const note = r.presence === 'new' ? `only in head (${r.headRequests} requests)` : `only in base (${r.baseRequests} requests)`;
+      return [label, note, ...cols.slice(1).map(() => '')];
+    }
+    return [label, ...cols.map((name) => changeCell(r.metrics[name], unit(name)))];
+  };
+  const rows = [row(c.summary.overall, '**overall**'), ...c.summary.routes.slice(0, caps.routes).map((r) => row(r, code(r.route, 60)))];
+  return [
+    '#### Requests',
+    '',
+    ...table(['route', 'p50 ms', 'p95 ms', 'p99 ms', 'req/s', 'errors'], ['l', 'r', 'r', 'r', 'r', 'r'], rows),
+    ...cut(Math.min(caps.routes, c.summary.routes.length), c.summary.routes.length, 'routes'),
+    '',
+  ];
+}
+
+function eventLoopSection(c: RunComparison): string[] {
+  if (c.summary.run.length === 0) return [];
+  const rows = c.summary.run.map((r) => {
+    const unit = RUN_METRICS.find((m) => m.name === r.name)!.unit;
+    const u = unit === 'ms' ? ' ms' : '';
+    return [r.label, formatNumber(r.change.base, unit) + u, formatNumber(r.change.head, unit) + u, changeBadge(r.change)];
+  });
+  return ['#### Event loop and blocking', '', ...table(['metric', 'base', 'head', 'change'], ['l', 'r', 'r', 'l'], rows), ''];
+}
+
+function functionsSection(c: RunComparison, caps: Caps): string[] {
+  const f = c.functions;
+  if (!f) return [];
+  const rows = (list: FunctionChange[], mark: string) =>
+    list.slice(0, caps.functions).map((x) => [code(x.function), pp(x.baseSelf), pp(x.headSelf), `${ppDelta(x.deltaSelf)} ${mark}`, `${pp(x.baseTotal)} → ${pp(x.headTotal)}`]);
+  const header = ['function', 'base self', 'head self', 'change', 'total (incl. callees)'];
+  const align: ('l' | 'r')[] = ['l', 'r', 'r', 'r', 'r'];
+  const lines = [
+    '#### Functions: self time',
+    '',
+    `Share of each run's CPU samples (base ${f.baseSamples.toLocaleString('en-US')}, head ${f.headSamples.toLocaleString('en-US')}${f.baseIdle + f.headIdle > 0 ? `; idle ${pp(f.baseIdle)} → ${pp(f.headIdle)}` : ''}), so runs of different length compare. Changes under 0.1 pp are left out.`,
+    '',
+  ];
+  if (f.grew.length === 0 && f.shrank.length === 0) return [...lines, 'No function moved by 0.1 pp or more.', ''];
+  if (f.grew.length > 0) {
+    lines.push('**Grew** (head spends more):', '', ...table(header, align, rows(f.grew, '🔴')), ...cut(Math.min(caps.functions, f.grew.length), f.grew.length, 'functions that grew'), '');
+  }
+  if (f.shrank.length > 0) {
+    lines.push('**Shrank** (head spends less):', '', ...table(header, align, rows(f.shrank, '🟢')), ...cut(Math.min(caps.functions, f.shrank.length), f.shrank.length, 'functions that shrank'), '');
+  }
+  return lines;
+}
+
+const HOTSPOT_WORD = { new: 'appeared 🔴', gone: 'vanished 🟢', grew: 'grew 🔴', shrank: 'shrank 🟢', same: 'same' } as const;
+
+function hotspotsSection(c: RunComparison, caps: Caps): string[] {
+  const list = c.hotspots;
+  if (!list) return [];
+  if (list.length === 0) return ['#### Blocking hotspots', '', 'No blocking events in either run.', ''];
+  const side = (s: HotspotDiff['base']) => (s.count === 0 ? '—' : `${formatNumber(s.msPerRequest, 'ms')} (${s.count}×)`);
+  const rows = list
+    .slice(0, caps.hotspots)
+    .map((h) => [h.route ? code(h.route, 50) : '_no request_', code(h.topFrame, 70), side(h.base), side(h.head), HOTSPOT_WORD[h.status]]);
+  return [
+    '#### Blocking hotspots',
+    '',
+    'Blocked ms per request of the route (number of blocks), by route and innermost app frame.',
+    '',
+    ...table(['route', 'top frame', 'base ms/req', 'head ms/req', 'change'], ['l', 'l', 'r', 'r', 'l'], rows),
+    ...cut(Math.min(caps.hotspots, list.length), list.length, 'hotspots'),
+    '',
+  ];
+}
+
+function filesSection(c: RunComparison, scope: string, opts: MarkdownOptions): string[] {
+  const rel = (p: string) => code(relativePath(opts.cwd ?? process.cwd(), p) || '.', 200);
+  const lines: string[] = [];
+  if (c.base.flamegraph) lines.push(`- base flamegraph: ${rel(c.base.flamegraph)}`);
+  if (c.head.flamegraph) lines.push(`- head flamegraph: ${rel(c.head.flamegraph)}`);
+  const diff = opts.outputs?.diffFlamegraph?.[scope];
+  if (diff) lines.push(`- diff flamegraph: ${rel(diff)} — widths from head; red: head spends more, blue: less`);
+  const folded = opts.outputs?.diffFolded?.[scope];
+  if (folded) lines.push(`- folded diff (difffolded format, for flamegraph.pl and other tools): ${rel(folded)}`);
+  return lines.length ? ['#### Flamegraphs', '', ...lines, ''] : [];
+}
+
+function runBody(c: RunComparison, scope: string, opts: MarkdownOptions, caps: Caps): string[] {
+  const hl = highlights(c);
+  return [
+    ...(hl.length ? ['#### Highlights', '', ...hl, ''] : ['Nothing moved beyond 1% or the runs\' spread.', '']),
+    ...routesSection(c, caps),
+    ...eventLoopSection(c),
+    ...functionsSection(c, caps),
+    ...hotspotsSection(c, caps),
+    ...filesSection(c, scope, opts),
+    ...c.notes.map((n) => `> ${n}`),
+    ...(c.notes.length ? [''] : []),
+  ];
+}
+
+function labTable(stages: StageComparison[]): string[] {
+  const cols: { name: string; head: string }[] = [
+    { name: 'p95', head: 'p95 ms' },
+    { name: 'rps', head: 'req/s' },
+    { name: 'blocked', head: 'blocked ms/req' },
+    { name: 'delay', head: 'loop delay p99 ms' },
+    { name: 'errors', head: 'errors' },
+  ];
+  const unit = (name: string) => (REQUEST_METRICS.find((m) => m.name === name) ?? RUN_METRICS.find((m) => m.name === name))!.unit;
+  const rows = stages.map((s) => [
+    code(s.stage),
+    ...cols.map((col) => {
+      const ch = overallChange(s.comparison.summary, col.name);
+      return ch ? changeCell(ch, unit(col.name)) : '—';
+    }),
+  ]);
+  return table(['stage', ...cols.map((c) => c.head)], ['l', 'r', 'r', 'r', 'r', 'r'], rows);
+}
+
+const LEGEND =
+  '<sub>▲/▼ direction of the value · 🟢 better · 🔴 worse · ≈ within the spread of repeated runs (noise) · pp = percentage points of CPU samples · generated by <code>looplens compare</code></sub>';
+
+function render(c: Comparison, opts: MarkdownOptions, caps: Caps): string {
+  const lines: string[] = ['## looplens compare', ''];
+  if (c.kind === 'runs') {
+    lines.push(`**base** ${describeRun(c.base)} → **head** ${describeRun(c.head)}`, '');
+    lines.push(...gateSection(opts.gate));
+    lines.push(...runBody(c, '', opts, caps));
+  } else {
+    const runs = (r: { runs?: number }) => (r.runs && r.runs > 1 ? ` (median of ${r.runs} runs)` : '');
+    lines.push(`**base** lab ${code(c.base.id)}${runs(c.base)} → **head** lab ${code(c.head.id)}${runs(c.head)}, compared stage by stage`, '');
+    lines.push(...gateSection(opts.gate));
+    lines.push('#### Stages', '', ...labTable(c.stages), '');
+    if (c.onlyBase.length) lines.push(`Only in base: ${c.onlyBase.map((s) => code(s)).join(', ')}.`, '');
+    if (c.onlyHead.length) lines.push(`Only in head: ${c.onlyHead.map((s) => code(s)).join(', ')}.`, '');
+    for (const n of c.notes) lines.push(`> ${n}`, '');
+    for (const s of c.stages) {
+      lines.push(`<details><summary>Stage <b>${code(s.stage)}</b>: ${describeRun(s.comparison.base)} → ${describeRun(s.comparison.head)}</summary>`, '');
+      lines.push(...runBody(s.comparison, s.stage, opts, caps));
+      lines.push('</details>', '');
+    }
+  }
+  lines.push(LEGEND, '');
+  return lines.join('\n');
+}
+
+/** Renders the comparison, shrinking tables until it fits the limit (and, as a last resort, cutting the text). */
+export function renderMarkdown(c: Comparison, opts: MarkdownOptions = {}): string {
+  const limit = opts.limit ?? MARKDOWN_LIMIT;
+  let caps = { ...FULL };
+  for (let i = 0; i < 6; i++) {
+    const md = render(c, opts, caps);
+    if (md.length <= limit) return md;
+    caps = { routes: Math.max(3, Math.floor(caps.routes / 2)), functions: Math.max(2, Math.floor(caps.functions / 2)), hotspots: Math.max(2, Math.floor(caps.hotspots / 2)) };
+  }
+  const md = render(c, opts, caps);
+  const tail = '\n\n_…cut to fit a PR comment; compare.json has everything._\n';
+  const head = md.slice(0, limit - tail.length);
+  return head.slice(0, Math.max(0, head.lastIndexOf('\n'))) + tail;
+}

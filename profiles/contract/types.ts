@@ -187,17 +187,31 @@ export interface Finding {
     | 'connection-per-request'
     | 'cacheable-reads'
     | 'pool-starvation';
+  /** Stable identity across runs ("<kind> <route> <subject>"): compare matches findings of base and head by it. */
+  key: string;
   route: string | null;
   title: string;
+  /** The numbers behind the finding; `estimate` says how savingMsPerRequest was derived. */
   evidence: Record<string, unknown>;
-  /** Estimated ms per request a fix would save. */
+  /** Estimated ms per request (of `route`) a fix would save. */
   savingMsPerRequest: number;
+  /** The fix, in one sentence. */
   fix: string;
+  /** An example trace to open (the request closest to the median). */
   traceId?: string;
 }
 
 export interface FindingsFile {
+  /** Most impactful first (saving × requests of the route). */
   findings: Finding[];
+  /** When written, ISO 8601. */
+  generatedAt?: string;
+  /** Which trace file the span-based rules read ("traces.otlp.json", "traces.jaeger.json"), or null when none. */
+  source?: string | null;
+  /** Requests seen in the traces. */
+  requests?: number;
+  /** What limited the diagnosis (e.g. a missing file). */
+  notes?: string[];
 }
 
 /** Jaeger UI JSON-file format (traces.jaeger.json). Times in microseconds. */

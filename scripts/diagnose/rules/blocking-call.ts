@@ -1,0 +1,186 @@
+/**
+ * Blocking call — a function that held the event loop (blocking.json), per route and function: ms per request, share
+ * of all blocked time, and the kind of blocker when the stack shows it.
+ *
+ * Saving: the blocked ms per request of the route (blocked ms of the group ÷ requests of the route seen in the traces,
+ * which cover the same process lifetime as blocking.json). That is what the request itself gets back; every other request
+ * queued behind the block gets its share back too, so under load the measured effect is usually larger.
+ */
+import type { BlockingEvent, Finding, StackFrame } from '../../../profiles/contract/index.js';
+import { byRoute, findingKey, pct, round, sum, type DiagnoseInput, type Rule } from '../rule.js';
+
+/** A group must block at least this much per request of its route… */
+export const MIN_MS_PER_REQUEST = 1;
+/** …and at least this many times (one slow first call — JIT, a cold cache — is not a pattern)… */
+export const MIN_EVENTS = 3;
+/**
+ * …with the same innermost frame in at least this share of its blocks. A real blocker stops the loop in the same
+ * place every time (zlib's writeSync, the driver's wait, the hot loop); blocks that land on scattered frames under one
+ * caller are the process being starved of CPU (an overloaded machine), not something in the code to fix.
+ */
+export const MIN_SAME_LEAF_SHARE = 0.5;
+/** …and in at least this share of the route's requests (a blocker in the handler's path blocks most of them). */
+export const MIN_EVENTS_PER_REQUEST = 0.25;
+/**
+ * Blocks that end in a native write to a non-blocking handle (a socket, a pipe, an async zlib stream) are not
+ * blockers: such a write returns at once unless the OS took the CPU away right there (waking the reader on the same
+ * machine is a classic point of preemption). On a busy machine these blocks are common and say nothing about the
+ * code. A `*Sync` frame in the stack (fs.writeSync → binding.writeBuffer) makes the write a real blocker again.
+ */
+export const NON_BLOCKING_LEAVES = /^(write|writev|writeBuffer|writeUtf8String|writeLatin1String|writeAsciiString|writeUcs2String)$/;
+
+function isHandleWrite(e: BlockingEvent): boolean {
+  const leaf = e.frames[0];
+  return leaf !== undefined && leaf.url === '' && NON_BLOCKING_LEAVES.test(leaf.functionName) && !e.frames.some((f) => /Sync$/.test(f.functionName));
+}
+
+export type BlockerKind =
+  | 'sync-db-driver'
+  | 'sync-fs'
+  | 'sync-zlib'
+  | 'sync-crypto'
+  | 'sync-child-process'
+  | 'json'
+  | 'regex'
+  | 'cpu-loop';
+
+const FIXES: Record<BlockerKind, string> = {
+  'sync-db-driver': 'Use the asynchronous driver (e.g. `pg` with `await pool.query`) so the loop serves other requests while the database works.',
+  'sync-fs': 'Use the promise API (`fs/promises`) or a stream instead of the `*Sync` call, so file I/O runs in the threadpool.',
+  'sync-zlib': 'Use the asynchronous zlib call (`zlib.gzip` promisified, or a compression stream) so compression runs in the threadpool.',
+  'sync-crypto': 'Use the asynchronous crypto call (`crypto.pbkdf2`/`scrypt`/`randomBytes` with a callback) so it runs in the threadpool.',
+  'sync-child-process': 'Use `execFile`/`spawn` (asynchronous) instead of the `*Sync` child_process call.',
+  json: 'Stop parsing or serialising large payloads on the loop: paginate or trim the payload, stream it, or move the work to a worker thread.',
+  regex: 'Bound the input or rewrite the pattern (catastrophic backtracking), or run the match in a worker thread.',
+  'cpu-loop': 'Move the CPU-bound work off the loop (a worker thread, e.g. piscina), or make it incremental or cached.',
+};
+
+const LOCATION = /^(.*?)\s*\(([^()]*?)(?::(\d+))?(?::\d+)?\)$/;
+
+/** "name (file:line[:col])" → parts; tolerant of anonymous frames and missing lines. */
+export function parseTopFrame(top: string): { fn: string; file: string; line: number | null } {
+  const m = LOCATION.exec(top.trim());
+  if (!m) return { fn: top.trim() || '(anonymous)', file: '', line: null };
+  return { fn: m[1] || '(anonymous)', file: m[2] ?? '', line: m[3] ? Number(m[3]) : null };
+}
+
+/** Ordered: the first signature any frame matches wins, so a driver's own `*Sync` beats the fs call inside it. */
+const SIGNATURES: [BlockerKind, (fn: string, url: string) => boolean][] = [
+  ['sync-child-process', (fn, url) => /^(execSync|execFileSync|spawnSync)$/.test(fn) || (/Sync$/.test(fn) && /child_process/.test(url))],
+  [
+    'sync-db-driver',
+    (fn, url) =>
+      /^(querySync|prepareSync|executeSync|connectSync)$/.test(fn) || // pg-native, better-sqlite3-like drivers
+      /^(Atomics\.)?wait$/.test(fn) || // a worker-backed synchronous client parks the main thread here
+      /(sync|blocking)[-_]?(db|pg|sql|client|driver|query)|(db|pg|sql|query)[-_]?sync/i.test(url),
+  ],
+  ['sync-zlib', (fn, url) => /Sync$/.test(fn) && /zlib|gzip|deflate|inflate|gunzip|brotli|unzip/i.test(`${fn} ${url}`)],
+  ['sync-crypto', (fn, url) => /Sync$/.test(fn) && /crypto|pbkdf2|scrypt|randomBytes|randomFill|generateKey/i.test(`${fn} ${url}`)],
+  ['sync-fs', (fn, url) => /Sync$/.test(fn) && (/(^|[:/])fs\b|node:fs/.test(url) || /^(read|write|append|copy|open|stat|lstat|readdir|exists|mkdir|rm|unlink|rename|access)\w*Sync$/.test(fn))],
+  ['json', (fn, url) => /^(JSON\.)?(parse|stringify)$/.test(fn) && (url === '' || fn.startsWith('JSON.'))],
+  [
+    'regex',
+    (fn, url) =>
+      (url === '' && /^(RegExp\.prototype\.)?(exec|test|\[Symbol\.(replace|match|matchAll|split)\])$/.test(fn)) ||
+      /^String\.prototype\.(replace|replaceAll|match|matchAll|split|search)$/.test(fn),
+  ],
+];
+
+/** What kind of blocker a stack shows (frames innermost first; Node internals and dependencies included). */
+export function classifyBlocker(frames: Pick<StackFrame, 'functionName' | 'url'>[], topFrame: string): BlockerKind {
+  const top = parseTopFrame(topFrame);
+  const all = [...frames.map((f) => ({ fn: f.functionName, url: f.url })), { fn: top.fn, url: top.file }];
+  for (const [kind, matches] of SIGNATURES) {
+    if (all.some(({ fn, url }) => matches(fn.replace(/^(?!JSON\.|Atomics\.|RegExp\.|String\.)[\w$]+\./, ''), url))) return kind;
+  }
+  return 'cpu-loop';
+}
+
+export const blockingCall: Rule = {
+  kind: 'blocking-call',
+  describe: 'a function that blocked the event loop (blocking.json): route, function, ms per request, share of blocked time',
+  detect({ blocking, summary, requests }): Finding[] {
+    if (!blocking || blocking.events.length === 0) return [];
+    const totalBlocked = sum(blocking.events.map((e) => e.durationMs));
+    const traced = byRoute(requests);
+    const groups = new Map<string, BlockingEvent[]>();
+    for (const e of blocking.events) {
+      if (isHandleWrite(e)) continue;
+      const { fn, file } = parseTopFrame(e.topFrame);
+      const k = `${e.route ?? ''}\u0000${fn}\u0000${file}`;
+      const list = groups.get(k);
+      if (list) list.push(e);
+      else groups.set(k, [e]);
+    }
+    const findings: Finding[] = [];
+    for (const events of groups.values()) {
+      const first = events[0]!;
+      const route = first.route;
+      // Requests of the route over the same span of time as the events (the whole process life): the traced requests;
+      // without traces the load's count from summary.json (measured window only, so a slight overestimate); else one per event.
+      const routeRequests = (route && traced.get(route)?.length) || (route && summary?.routes[route]?.requests) || events.length;
+      const blockedMs = sum(events.map((e) => e.durationMs));
+      const msPerRequest = blockedMs / routeRequests;
+      if (events.length < MIN_EVENTS || msPerRequest < MIN_MS_PER_REQUEST || events.length / routeRequests < MIN_EVENTS_PER_REQUEST) continue;
+      const leafCounts = new Map<string, number>();
+      for (const e of events) {
+        const leaf = e.frames[0] ? `${e.frames[0].functionName} ${e.frames[0].url}` : e.topFrame;
+        leafCounts.set(leaf, (leafCounts.get(leaf) ?? 0) + 1);
+      }
+      const sameLeafShare = Math.max(...leafCounts.values()) / events.length;
+      if (sameLeafShare < MIN_SAME_LEAF_SHARE) continue;
+      const longest = events.reduce((a, b) => (b.durationMs > a.durationMs ? b : a));
+      const { fn, file, line } = parseTopFrame(longest.topFrame);
+      const kind = classifyBlocker(longest.frames, longest.topFrame);
+      const where = `${fn}${file ? ` (${file}${line ? `:${line}` : ''})` : ''}`;
+      // The API the app frame called (the frame just inside the innermost app frame), e.g. zlib's syncBufferWrapper.
+      const appIndex = longest.frames.findIndex((f) => isAppUrl(f.url));
+      const callee = appIndex > 0 ? longest.frames[appIndex - 1]! : null;
+      const calls = callee ? `${callee.functionName || '(anonymous)'}${callee.url ? ` (${callee.url.replace(/^.*node_modules\//, '')})` : ''}` : null;
+      findings.push({
+        kind: 'blocking-call',
+        key: findingKey('blocking-call', route, `${fn} ${file.replace(/^.*\//, '')}`),
+        route,
+        title: `${where}${calls ? ` → ${calls}` : ''} blocks the event loop ${round(msPerRequest)} ms per ${route ?? 'request'} (${kindLabel(kind)})`,
+        evidence: {
+          function: fn,
+          file,
+          line,
+          blocker: kind,
+          calls,
+          events: events.length,
+          blockedMs: round(blockedMs),
+          requests: routeRequests,
+          msPerRequest: round(msPerRequest),
+          longestMs: round(longest.durationMs),
+          shareOfBlockedTime: pct(blockedMs / totalBlocked),
+          sameStackShare: pct(sameLeafShare),
+          stack: longest.frames.slice(0, 6).map((f) => `${f.functionName || '(anonymous)'} (${f.url}:${f.lineNumber})`),
+          estimate: `blocked ms of this function on this route (${round(blockedMs)} ms over ${events.length} blocks) ÷ ${routeRequests} requests of the route; other requests queued behind each block gain too`,
+        },
+        savingMsPerRequest: round(msPerRequest),
+        fix: FIXES[kind],
+        ...(longest.traceId ? { traceId: longest.traceId } : {}),
+      });
+    }
+    return findings;
+  },
+};
+
+/** Not Node's, not a dependency's, not a native: the app's own code (the probes' rule for the top frame). */
+function isAppUrl(url: string): boolean {
+  return url !== '' && !/^(node:|internal\/|evalmachine|wasm:)/.test(url) && !/[\\/]node_modules[\\/]/.test(url);
+}
+
+function kindLabel(kind: BlockerKind): string {
+  return {
+    'sync-db-driver': 'synchronous database driver',
+    'sync-fs': 'synchronous fs call',
+    'sync-zlib': 'synchronous zlib call',
+    'sync-crypto': 'synchronous crypto call',
+    'sync-child-process': 'synchronous child process',
+    json: 'JSON on a large payload',
+    regex: 'regular expression',
+    'cpu-loop': 'CPU-bound JavaScript',
+  }[kind];
+}

@@ -1,0 +1,19 @@
+/** Every diagnosis looplens knows. Adding one = one file in this folder + one line here (and its fixture test). */
+import type { Rule } from '../rule.js';
+import { blockingCall } from './blocking-call.js';
+import { nPlusOne } from './n-plus-one.js';
+import { serialExternalCalls } from './serial-external-calls.js';
+import { unawaitedWork } from './unawaited-work-on-critical-path.js';
+import { connectionPerRequest } from './connection-per-request.js';
+import { cacheableReads } from './cacheable-reads.js';
+import { poolStarvation } from './pool-starvation.js';
+
+export const RULES: readonly Rule[] = [
+  blockingCall,
+  nPlusOne,
+  serialExternalCalls,
+  unawaitedWork,
+  connectionPerRequest,
+  cacheableReads,
+  poolStarvation,
+];

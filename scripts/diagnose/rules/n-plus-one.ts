@@ -1,0 +1,85 @@
+/**
+ * N+1 queries — within one request, many database queries of the same shape (same normalised statement, other
+ * values): a loop issuing one query per item where one set-based query (JOIN, `= ANY($1)`, IN) would do.
+ *
+ * Saving per request: the wall-clock time the repeated queries cover (overlaps counted once, so a Promise.all loop is
+ * not over-counted) minus one query of median duration — the set-based query that replaces them. Averaged over all
+ * requests of the route (requests without the loop save nothing).
+ */
+import type { Finding } from '../../../profiles/contract/index.js';
+import { isCacheSystem, type DbQuery, type RequestTrace } from '../spans.js';
+import { byRoute, covered, findingKey, interval, mean, median, medianExample, pct, round, spanMs, type Rule } from '../rule.js';
+
+/** Same-shape queries in one request from which it is a loop (Sentry's N+1 detector uses 5 as well). */
+export const MIN_REPEATS = 5;
+/** Share of the route's requests that must show the loop. */
+export const MIN_REQUEST_SHARE = 0.5;
+/** Minimum estimated saving per request. */
+export const MIN_SAVING_MS = 0.5;
+
+interface Hit {
+  request: RequestTrace;
+  queries: DbQuery[];
+  savingMs: number;
+}
+
+export const nPlusOne: Rule = {
+  kind: 'n-plus-one',
+  describe: 'many database queries of the same statement shape within one request',
+  detect({ requests }): Finding[] {
+    const findings: Finding[] = [];
+    for (const [route, list] of byRoute(requests)) {
+      const hitsByShape = new Map<string, Hit[]>();
+      for (const request of list) {
+        const groups = new Map<string, DbQuery[]>();
+        for (const q of request.queries) {
+          if (isCacheSystem(q.system)) continue;
+          const g = groups.get(q.shape);
+          if (g) g.push(q);
+          else groups.set(q.shape, [q]);
+        }
+        for (const [shape, queries] of groups) {
+          if (queries.length < MIN_REPEATS) continue;
+          const savingMs = covered(queries.map((q) => interval(q.span))) - median(queries.map((q) => spanMs(q.span)));
+          const hits = hitsByShape.get(shape);
+          const hit = { request, queries, savingMs };
+          if (hits) hits.push(hit);
+          else hitsByShape.set(shape, [hit]);
+        }
+      }
+      for (const [shape, hits] of hitsByShape) {
+        const share = hits.length / list.length;
+        const saving = (mean(hits.map((h) => h.savingMs)) * hits.length) / list.length;
+        if (share < MIN_REQUEST_SHARE || saving < MIN_SAVING_MS) continue;
+        const counts = hits.map((h) => h.queries.length);
+        const all = hits.flatMap((h) => h.queries);
+        const example = medianExample(hits, (h) => h.queries.length)!;
+        const perRequestMs = hits.map((h) => covered(h.queries.map((q) => interval(q.span))));
+        const table = /\bfrom\s+("?[\w.]+"?)/i.exec(example.queries[0]!.statement)?.[1] ?? null;
+        findings.push({
+          kind: 'n-plus-one',
+          key: findingKey('n-plus-one', route, shape),
+          route,
+          title: `${route} runs the same query ${round(median(counts))} times per request${table ? ` (${table})` : ''}`,
+          evidence: {
+            statement: example.queries[0]!.statement.replace(/\s+/g, ' ').trim(),
+            shape,
+            system: example.queries[0]!.system,
+            queriesPerRequest: round(median(counts)),
+            maxPerRequest: Math.max(...counts),
+            msPerRequest: round(median(perRequestMs)),
+            medianQueryMs: round(median(all.map((q) => spanMs(q.span)))),
+            requestsAffected: hits.length,
+            requests: list.length,
+            shareOfRequests: pct(share),
+            estimate: 'per request: wall-clock time of the repeated queries minus one query of median duration (the set-based query replacing them), averaged over the route\'s requests',
+          },
+          savingMsPerRequest: round(saving),
+          fix: 'Load the rows in one set-based query (a JOIN, or `WHERE id = ANY($1)` with the collected ids) instead of one query per item.',
+          traceId: example.request.traceId,
+        });
+      }
+    }
+    return findings;
+  },
+};

@@ -1,0 +1,104 @@
+/**
+ * Serial external calls — within one request, outgoing HTTP calls the response waited for that ran one after another.
+ *
+ * Calls are grouped into waves (calls whose times overlap ran concurrently and form one wave); two or more waves in
+ * a row are serial. Spans cannot show data flow, so the rule assumes the calls are independent — the finding says so —
+ * and a chain where one call needs the previous one's answer (a token, an id) is a false positive to dismiss.
+ *
+ * Saving per request: sum of the wave durations minus the longest — what starting them together (Promise.all) would
+ * save. Averaged over all requests of the route.
+ */
+import type { Finding } from '../../../profiles/contract/index.js';
+import type { HttpCall, RequestTrace } from '../spans.js';
+import { byRoute, findingKey, mean, median, medianExample, pct, round, spanMs, sum, type Rule } from '../rule.js';
+
+export const MIN_REQUEST_SHARE = 0.5;
+export const MIN_SAVING_MS = 1;
+/** Calls ending this close to the response (ms) still count as waited for (span end timestamps are not exact). */
+export const WAITED_TOLERANCE_MS = 0.5;
+
+/** Calls the response waited for: they ended before the server span did. */
+export function waitedCalls(request: RequestTrace): HttpCall[] {
+  return request.calls.filter((c) => c.span.endMs <= request.endMs + WAITED_TOLERANCE_MS);
+}
+
+/** Overlapping calls merged into waves, in time order. */
+export function waves(calls: HttpCall[]): HttpCall[][] {
+  const sorted = [...calls].sort((a, b) => a.span.startMs - b.span.startMs);
+  const out: { end: number; calls: HttpCall[] }[] = [];
+  for (const c of sorted) {
+    const last = out[out.length - 1];
+    if (last && c.span.startMs < last.end) {
+      last.calls.push(c);
+      last.end = Math.max(last.end, c.span.endMs);
+    } else out.push({ end: c.span.endMs, calls: [c] });
+  }
+  return out.map((w) => w.calls);
+}
+
+const waveMs = (w: HttpCall[]): number => Math.max(...w.map((c) => c.span.endMs)) - Math.min(...w.map((c) => c.span.startMs));
+
+interface Hit {
+  request: RequestTrace;
+  waves: HttpCall[][];
+  savingMs: number;
+  sequence: string;
+}
+
+export const serialExternalCalls: Rule = {
+  kind: 'serial-external-calls',
+  describe: 'outgoing HTTP calls awaited one after another within one request',
+  detect({ requests }): Finding[] {
+    const findings: Finding[] = [];
+    for (const [route, list] of byRoute(requests)) {
+      const hits: Hit[] = [];
+      for (const request of list) {
+        const w = waves(waitedCalls(request));
+        if (w.length < 2) continue;
+        const durations = w.map(waveMs);
+        hits.push({
+          request,
+          waves: w,
+          savingMs: sum(durations) - Math.max(...durations),
+          sequence: w.map((wave) => wave.map((c) => `${c.method} ${c.endpoint}`).join(' + ')).join(' → '),
+        });
+      }
+      const share = hits.length / list.length;
+      const saving = (mean(hits.map((h) => h.savingMs)) * hits.length) / list.length;
+      if (hits.length === 0 || share < MIN_REQUEST_SHARE || saving < MIN_SAVING_MS) continue;
+      // The most common sequence names the finding; its calls' median durations are the evidence.
+      const counts = new Map<string, number>();
+      for (const h of hits) counts.set(h.sequence, (counts.get(h.sequence) ?? 0) + 1);
+      const sequence = [...counts].sort((a, b) => b[1] - a[1])[0]![0];
+      const typical = hits.filter((h) => h.sequence === sequence);
+      const example = medianExample(typical, (h) => h.savingMs)!;
+      const calls = example.waves.flat().map((c, i) => ({
+        call: `${c.method} ${c.endpoint}`,
+        medianMs: round(median(typical.map((h) => spanMs(h.waves.flat()[i]!.span)))),
+      }));
+      const sumMs = median(typical.map((h) => sum(h.waves.map(waveMs))));
+      const maxMs = median(typical.map((h) => Math.max(...h.waves.map(waveMs))));
+      findings.push({
+        kind: 'serial-external-calls',
+        key: findingKey('serial-external-calls', route, sequence),
+        route,
+        title: `${route} awaits ${example.waves.length} external calls one after another (${round(sumMs)} ms; concurrently ≈ ${round(maxMs)} ms)`,
+        evidence: {
+          calls,
+          sequence,
+          serialMs: round(sumMs),
+          longestMs: round(maxMs),
+          requestsAffected: hits.length,
+          requests: list.length,
+          shareOfRequests: pct(share),
+          assumption: 'the calls do not use each other\'s responses (spans cannot show data flow)',
+          estimate: 'per request: sum of the serial calls\' durations minus the longest (sum − max), averaged over the route\'s requests',
+        },
+        savingMsPerRequest: round(saving),
+        fix: 'Start the independent calls together and await them with Promise.all (or Promise.allSettled), so the request waits for the slowest call only.',
+        traceId: example.request.traceId,
+      });
+    }
+    return findings;
+  },
+};

@@ -1,0 +1,85 @@
+/**
+ * Work the client need not wait for — outgoing calls the response waited for although nothing in the response
+ * depends on them (a notification, a search-index update, a webhook, an analytics event).
+ *
+ * Spans do not show whether a call's answer was used, so the rule uses a documented heuristic. A call counts as
+ * deferrable when all of these hold:
+ *   1. the response waited for it (it ended before the server span ended — calls already moved after the response,
+ *      e.g. fired after `reply.send()`, end later and are never flagged);
+ *   2. no database query starts after it ended within the request (its answer fed no further work);
+ *   3. it changes something elsewhere rather than reading (method is not GET/HEAD/OPTIONS);
+ *   4. it looks like a side effect: the service answered 202 Accepted or 204 No Content, or its host or path names a
+ *      fire-and-forget kind of service (notify, notification, index, webhook, event, analytics, track, audit, mail,
+ *      push, sms, publish, queue, log, metric).
+ *
+ * Saving per request: the wall-clock time only deferrable calls were running (time they overlap with other calls or
+ * queries is not counted) — what answering first and doing them afterwards (or on a queue) takes off the response.
+ */
+import type { Finding } from '../../../profiles/contract/index.js';
+import type { HttpCall, RequestTrace } from '../spans.js';
+import { byRoute, coveredExcept, findingKey, interval, mean, median, medianExample, pct, round, spanMs, type Rule } from '../rule.js';
+import { waitedCalls } from './serial-external-calls.js';
+
+export const MIN_REQUEST_SHARE = 0.5;
+export const MIN_SAVING_MS = 1;
+export const SIDE_EFFECT_NAMES =
+  /notif|notify|index|webhook|hook|event|analytic|track|audit|mail|push|sms|publish|queue|(^|[/.-])logs?([/.-]|$)|metric|broadcast|fanout|enqueue/i;
+const READ_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+export function isDeferrable(call: HttpCall, request: RequestTrace): boolean {
+  if (READ_METHODS.has(call.method)) return false;
+  if (request.queries.some((q) => q.span.startMs >= call.span.endMs)) return false;
+  return call.status === 202 || call.status === 204 || SIDE_EFFECT_NAMES.test(call.endpoint);
+}
+
+interface Hit {
+  request: RequestTrace;
+  deferrable: HttpCall[];
+  savingMs: number;
+}
+
+export const unawaitedWork: Rule = {
+  kind: 'unawaited-work-on-critical-path',
+  describe: 'side-effect calls (notify, index…) the response waits for although it does not need their answer',
+  detect({ requests }): Finding[] {
+    const findings: Finding[] = [];
+    for (const [route, list] of byRoute(requests)) {
+      const hits: Hit[] = [];
+      for (const request of list) {
+        const waited = waitedCalls(request);
+        const deferrable = waited.filter((c) => isDeferrable(c, request));
+        if (deferrable.length === 0) continue;
+        const others = [...waited.filter((c) => !deferrable.includes(c)).map((c) => interval(c.span)), ...request.queries.map((q) => interval(q.span))];
+        const savingMs = coveredExcept(deferrable.map((c) => interval(c.span)), others);
+        hits.push({ request, deferrable, savingMs });
+      }
+      const share = hits.length / list.length;
+      const saving = (mean(hits.map((h) => h.savingMs)) * hits.length) / list.length;
+      if (hits.length === 0 || share < MIN_REQUEST_SHARE || saving < MIN_SAVING_MS) continue;
+      const names = [...new Set(hits.flatMap((h) => h.deferrable.map((c) => `${c.method} ${c.endpoint}`)))].sort();
+      const example = medianExample(hits, (h) => h.savingMs)!;
+      findings.push({
+        kind: 'unawaited-work-on-critical-path',
+        key: findingKey('unawaited-work-on-critical-path', route, names.join(' ')),
+        route,
+        title: `${route} makes the client wait ${round(median(hits.map((h) => h.savingMs)))} ms for ${names.length === 1 ? 'a call' : 'calls'} it does not need (${names.map((n) => n.replace(/^\S+ [^/]*/, '')).join(', ')})`,
+        evidence: {
+          calls: names.map((name) => ({
+            call: name,
+            medianMs: round(median(hits.flatMap((h) => h.deferrable.filter((c) => `${c.method} ${c.endpoint}` === name).map((c) => spanMs(c.span))))),
+            status: hits.flatMap((h) => h.deferrable.filter((c) => `${c.method} ${c.endpoint}` === name)).find((c) => c.status !== null)?.status ?? null,
+          })),
+          requestsAffected: hits.length,
+          requests: list.length,
+          shareOfRequests: pct(share),
+          heuristic: 'a non-GET call the response waited for, with no query after it, answered 202/204 or named like a side effect (notify, index, webhook, event…)',
+          estimate: 'per request: wall-clock time only these calls were running (overlap with other calls and queries not counted), averaged over the route\'s requests',
+        },
+        savingMsPerRequest: round(saving),
+        fix: 'Send the response first and run these calls afterwards (after `reply.send()`, or on a job queue), catching and logging their errors.',
+        traceId: example.request.traceId,
+      });
+    }
+    return findings;
+  },
+};

@@ -1,0 +1,64 @@
+import { describe, expect, it } from 'vitest';
+import { blockingCall, classifyBlocker, parseTopFrame } from '../../../scripts/diagnose/rules/blocking-call.js';
+import { TraceBuilder, blockingEvent, summaryWith } from '../builder.js';
+
+const frames = (...fs: [string, string][]) => fs.map(([functionName, url]) => ({ functionName, url }));
+
+describe('rule: blocking call', () => {
+  it('names the function, its file:line, ms per request and share of blocked time', () => {
+    const events = [
+      ...Array.from({ length: 40 }, () => blockingEvent('GET /users/:id/timeline', 'querySync (file:///app/db/sync-client.js:42)', 30, frames(['querySync', 'file:///app/db/sync-client.js']))),
+      ...Array.from({ length: 10 }, () => blockingEvent('POST /posts', 'render (file:///app/views.js:7)', 30, frames(['render', 'file:///app/views.js']))),
+    ];
+    const findings = blockingCall.detect({ ...new TraceBuilder().input(), blocking: { thresholdMs: 20, events }, summary: summaryWith({ 'GET /users/:id/timeline': 100, 'POST /posts': 20 }) });
+    expect(findings).toHaveLength(2);
+    const sync = findings.find((f) => f.route === 'GET /users/:id/timeline')!;
+    expect(sync.evidence).toMatchObject({ function: 'querySync', file: 'file:///app/db/sync-client.js', line: 42, blocker: 'sync-db-driver', events: 40, msPerRequest: 12, requests: 100, sameStackShare: 100 });
+    expect(sync.evidence.shareOfBlockedTime).toBeCloseTo(80, 0);
+    expect(sync.savingMsPerRequest).toBe(12);
+    expect(sync.title).toContain('querySync');
+    expect(sync.fix).toMatch(/asynchronous driver/);
+    const cpu = findings.find((f) => f.route === 'POST /posts')!;
+    expect(cpu.evidence).toMatchObject({ blocker: 'cpu-loop', msPerRequest: 15 });
+  });
+
+  it('does not mistake a CPU-starved process for a blocker (scattered stacks, a few requests)', () => {
+    const scattered = ['mainFetch', 'nextTick', 'onRequestHeaders', 'writev', 'lookup', 'consumeBody'].map((fn) =>
+      blockingEvent('POST /publish', 'getJson (file:///app/a.js:51)', 40, frames([fn, 'node:internal/deps/undici/undici'])),
+    );
+    const few = Array.from({ length: 4 }, () => blockingEvent('GET /b', 'render (file:///app/a.js:71)', 30, frames(['render', 'file:///app/a.js'])));
+    const writes = Array.from({ length: 20 }, () => blockingEvent('GET /c', 'send (file:///app/a.js:71)', 30, frames(['writev', ''], ['Socket._writeGeneric', 'node:net'])));
+    const summary = summaryWith({ 'POST /publish': 20, 'GET /b': 20, 'GET /c': 20 });
+    expect(blockingCall.detect({ ...new TraceBuilder().input(), blocking: { thresholdMs: 20, events: [...scattered, ...few, ...writes] }, summary })).toEqual([]);
+  });
+
+  it('keeps a write that a *Sync call made (fs.writeSync blocks for real)', () => {
+    const events = Array.from({ length: 10 }, () => blockingEvent('GET /log', 'log (file:///app/a.js:9)', 30, frames(['writeBuffer', ''], ['writeSync', 'node:fs'], ['log', 'file:///app/a.js'])));
+    const [f] = blockingCall.detect({ ...new TraceBuilder().input(), blocking: { thresholdMs: 20, events }, summary: summaryWith({ 'GET /log': 10 }) });
+    expect(f!.evidence).toMatchObject({ blocker: 'sync-fs', function: 'log' });
+  });
+
+  it('ignores rare or negligible blocks', () => {
+    const events = [blockingEvent('GET /a', 'f (file:///a.js:1)', 40), blockingEvent('GET /a', 'f (file:///a.js:1)', 40), ...Array.from({ length: 5 }, () => blockingEvent('GET /b', 'g (file:///b.js:1)', 21))];
+    const findings = blockingCall.detect({ ...new TraceBuilder().input(), blocking: { thresholdMs: 20, events }, summary: summaryWith({ 'GET /a': 10, 'GET /b': 1000 }) });
+    expect(findings).toEqual([]); // 2 events on /a; 0.1 ms per request on /b
+    expect(blockingCall.detect({ ...new TraceBuilder().input(), blocking: null })).toEqual([]);
+  });
+
+  it('recognises the kind of blocker from the stack', () => {
+    expect(classifyBlocker(frames(['gzipSync', 'node:zlib'], ['send', 'file:///app/server.js']), 'send (file:///app/server.js:3)')).toBe('sync-zlib');
+    expect(classifyBlocker(frames(['readFileSync', 'node:fs']), 'load (file:///app/a.js:1)')).toBe('sync-fs');
+    expect(classifyBlocker(frames(['pbkdf2Sync', 'node:internal/crypto/pbkdf2']), 'hash (file:///app/a.js:1)')).toBe('sync-crypto');
+    expect(classifyBlocker(frames(['execSync', 'node:child_process']), 'run (file:///app/a.js:1)')).toBe('sync-child-process');
+    expect(classifyBlocker(frames(['parse', ''], ['handler', 'file:///app/a.js']), 'handler (file:///app/a.js:1)')).toBe('json');
+    expect(classifyBlocker(frames(['exec', ''], ['check', 'file:///app/a.js']), 'check (file:///app/a.js:1)')).toBe('regex');
+    expect(classifyBlocker(frames(['wait', ''], ['runSync', 'file:///app/db/blocking-client.js']), 'runSync (file:///app/db/blocking-client.js:9)')).toBe('sync-db-driver');
+    expect(classifyBlocker([], 'fib (file:///app/a.js:1)')).toBe('cpu-loop');
+  });
+
+  it('parses top frames', () => {
+    expect(parseTopFrame('querySync (/app/db.js:42:7)')).toEqual({ fn: 'querySync', file: '/app/db.js', line: 42 });
+    expect(parseTopFrame('(anonymous) (file:///app/a.js:3)')).toEqual({ fn: '(anonymous)', file: 'file:///app/a.js', line: 3 });
+    expect(parseTopFrame('weird')).toEqual({ fn: 'weird', file: '', line: null });
+  });
+});

@@ -3,6 +3,8 @@
  * `--help` never load autocannon, the profilers or the lab. Adding a command = one spec here + one file beside it.
  */
 import { PROFILERS } from '../../profiles/contract/types.js';
+import { COMPARE_SPEC } from '../compare/spec.js';
+import { DIAGNOSE_SPEC } from '../diagnose/spec.js';
 import type { CommandSpec, FlagSpec } from '../flags.js';
 import type { Progress } from '../progress.js';
 
@@ -129,4 +131,6 @@ export const COMMANDS: readonly CommandEntry[] = [
     },
     load: async () => (await import('./db.js')).migrate,
   },
+  { spec: COMPARE_SPEC, load: async () => (await import('./compare.js')).run },
+  { spec: DIAGNOSE_SPEC, load: async () => (await import('./diagnose.js')).run },
 ];

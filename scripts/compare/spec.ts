@@ -14,6 +14,7 @@ export const COMPARE_SPEC = {
       name: 'format',
       short: 'f',
       type: 'string',
+      valueName: 'fmt',
       choices: ['md', 'json', 'html'],
       default: 'md',
       description: 'what to print: the markdown, compare.json, or the paths of the diff flamegraphs',
@@ -30,8 +31,8 @@ export const COMPARE_SPEC = {
   ],
   notes: [
     'Writes compare.md, compare.json, diff.folded (difffolded format) and diff-flamegraph.html (per stage for labs).',
-    'Rules apply to overall numbers (of every stage, for labs). A change within the spread of repeated runs (--runs N)',
-    'is marked ≈ noise and does not fail the gate. Exit codes: 0 ok, 1 a rule was crossed (or an error), 2 bad usage.',
+    'Rules apply to overall numbers (of every stage, for labs). A change within the spread of repeated runs (--runs N) is marked ≈ noise and does not fail the gate.',
+    'Exit codes: 0 ok, 1 a rule was crossed (or an error), 2 bad usage.',
   ],
   examples: [
     'looplens compare profiles/20250101-baseline profiles/20250101-async-db',

@@ -313,10 +313,8 @@ export function buildWaterfalls(jaeger: JaegerFile | null, blocking: BlockingEve
           log.timestampUs - root.startTime <= m.startUs + m.durationUs + 1000,
       );
       if (dup) continue;
-      // A log carries one instant; when it has a duration, assume the instant is the end of the stretch unless that
-      // would put its start before the span's (then it is the start).
-      let startUs = log.timestampUs - root.startTime - durationUs;
-      if (startUs < log.span.startTime - root.startTime) startUs = log.timestampUs - root.startTime;
+      // The probes stamp the log at the start of the blocked stretch (span event time = block start).
+      const startUs = log.timestampUs - root.startTime;
       marks.push({ startUs, durationUs, spanId: log.span.spanID, topFrame: log.topFrame ?? '', source: 'span log' });
     }
     marks.sort((a, b) => a.startUs - b.startUs);

@@ -63,7 +63,7 @@ function seconds(startIso?: string, endIso?: string): string {
 
 /** "0.31×" beside a number, green when better than the reference, red when worse. */
 function ratio(value: number | undefined, ref: number | undefined, lowerIsBetter: boolean): Raw {
-  if (value === undefined || ref === undefined || !(ref > 0) || !Number.isFinite(value)) return raw('');
+  if (value === undefined || ref === undefined || !(ref > 0) || !(value > 0) || !Number.isFinite(value)) return raw('');
   const r = value / ref;
   if (Math.abs(r - 1) < 0.005) return raw('');
   const better = lowerIsBetter ? r < 1 : r > 1;
@@ -230,43 +230,82 @@ ${anySamples ? '' : html`<p class="empty">No eventloop.jsonl in ${multi ? 'any s
 <div class="charts">${charts.map((c) => html`<div class="card">${raw(c)}</div>`)}<div class="card">${raw(blocked)}</div><div class="card">${raw(queries)}</div></div></section>`;
 }
 
-/** The callers of the innermost app frame, outermost last: "timeline (server.js:120) ← route (…)". */
-function callers(ev: BlockingEvent, max = 3): string {
-  return ev.frames
+/** A frame of the app itself: not a Node internal, not a dependency, not native. */
+function isAppFrame(f: { url: string }): boolean {
+  return f.url !== '' && !f.url.startsWith('node:') && !f.url.includes('/node_modules/');
+}
+
+/** The app frames that called the innermost one, nearest first: "timeline (server.js:120) ← route (…)". */
+export function callers(ev: BlockingEvent, max = 2): string {
+  const app = ev.frames.filter(isAppFrame);
+  return app
     .slice(1, 1 + max)
     .map((f) => `${f.functionName || '(anonymous)'} (${f.url.replace(/^file:\/\//, '')}:${f.lineNumber})`)
     .join(' ← ');
 }
 
-function blockingSection(stages: StageView[], drawnTraces: Map<string, string>, perStage = 25): Raw {
+/** Blocking events grouped by stage, route and innermost app frame, heaviest first. */
+export interface BlockingGroup {
+  route: string | null;
+  topFrame: string;
+  callers: string;
+  count: number;
+  totalMs: number;
+  maxMs: number;
+  /** The trace of the longest event. */
+  traceId: string | null;
+}
+
+export function groupBlocking(events: BlockingEvent[]): BlockingGroup[] {
+  const groups = new Map<string, BlockingGroup>();
+  for (const ev of events) {
+    const key = `${ev.route ?? ''}\u0000${ev.topFrame}`;
+    let g = groups.get(key);
+    if (!g) groups.set(key, (g = { route: ev.route, topFrame: ev.topFrame, callers: callers(ev), count: 0, totalMs: 0, maxMs: -1, traceId: null }));
+    g.count++;
+    g.totalMs += ev.durationMs;
+    if (ev.durationMs > g.maxMs) {
+      g.maxMs = ev.durationMs;
+      g.traceId = ev.traceId;
+      g.callers = callers(ev);
+    }
+  }
+  return [...groups.values()].sort((a, b) => b.totalMs - a.totalMs || b.maxMs - a.maxMs);
+}
+
+function blockingSection(stages: StageView[], drawnTraces: Map<string, string>, perStage = 20): Raw {
   const multi = stages.length > 1;
   const rows: Raw[] = [];
   let hidden = 0;
   let any = false;
   for (const s of stages) {
     const file = s.run?.blocking;
-    if (!file) continue;
-    const events = [...file.events].sort((a, b) => b.durationMs - a.durationMs);
-    if (events.length) any = true;
-    hidden += Math.max(0, events.length - perStage);
-    for (const ev of events.slice(0, perStage)) {
-      const anchor = ev.traceId ? drawnTraces.get(`${s.name}\u0000${ev.traceId.toLowerCase()}`) : undefined;
-      const trace = ev.traceId ? (anchor ? html`<a href="#${anchor}" class="mono" title="drawn below">${ev.traceId}</a>` : html`<span class="mono">${ev.traceId}</span>`) : html`<span class="empty">none</span>`;
-      rows.push(html`<tr>${multi ? html`<td>${stageChip(s)}</td>` : ''}<td class="route">${ev.route === null ? html`<span class="empty">no request</span>` : html`<code>${ev.route}</code>`}</td>
-<td class="fn"><code>${ev.topFrame}</code>${ev.frames.length > 1 ? html`<br><span class="mono" style="color:var(--muted)">← ${callers(ev)}</span>` : ''}</td>
-<td class="n"><b style="color:var(--bad)">${fmtMs(ev.durationMs)}</b></td><td>${trace}</td></tr>`);
+    if (!file || file.events.length === 0) continue;
+    any = true;
+    const groups = groupBlocking(file.events);
+    hidden += Math.max(0, groups.length - perStage);
+    for (const g of groups.slice(0, perStage)) {
+      const anchor = g.traceId ? drawnTraces.get(`${s.name}\u0000${g.traceId.toLowerCase()}`) : undefined;
+      const trace = g.traceId
+        ? anchor
+          ? html`<a href="#${anchor}" class="mono" title="the slowest request of this route, drawn below">${g.traceId}</a>`
+          : html`<span class="mono">${g.traceId}</span>`
+        : html`<span class="empty">none</span>`;
+      rows.push(html`<tr>${multi ? html`<td>${stageChip(s)}</td>` : ''}<td class="route">${g.route === null ? html`<span class="empty">no request (startup, timers)</span>` : html`<code>${g.route}</code>`}</td>
+<td class="fn"><code>${g.topFrame}</code>${g.callers ? html`<br><span class="mono caller">← ${g.callers}</span>` : ''}</td>
+<td class="n">${fmtNum(g.count)}</td><td class="n"><b class="bad">${fmtMs(g.totalMs)}</b></td><td class="n">${fmtMs(g.maxMs)}</td><td>${trace}</td></tr>`);
     }
   }
-  const thresholds = stages
-    .filter((s) => s.run?.blocking)
-    .map((s) => `${multi ? s.name + ': ' : ''}${s.run!.blocking!.thresholdMs} ms`)
-    .join(', ');
-  const totals = stages.map((s) => html`<li>${multi ? html`${stageChip(s)}: ` : ''}${fmtNum(s.summary.blocking.count)} events, ${fmtMs(s.summary.blocking.totalMs)} ms blocked in all, ${fmtMs(s.summary.blocking.msPerRequest)} ms per request</li>`);
+  const thresholds = [...new Set(stages.filter((s) => s.run?.blocking).map((s) => s.run!.blocking!.thresholdMs))];
+  const totals = stages.map(
+    (s) =>
+      html`<li>${multi ? html`${stageChip(s)}: ` : ''}<b>${fmtNum(s.summary.blocking.count)}</b> event${s.summary.blocking.count === 1 ? '' : 's'}, <b>${fmtMs(s.summary.blocking.totalMs)} ms</b> blocked in all, <b>${fmtMs(s.summary.blocking.msPerRequest)} ms</b> per request</li>`,
+  );
   return html`<section id="blocking"><h2>Blocking events</h2>
-<p class="lead">Stretches in which the loop did not turn for longer than the threshold${thresholds ? ` (${thresholds})` : ''}, charged to the request that was running, longest first${multi ? `, at most ${perStage} per stage` : `, at most ${perStage}`}.</p>
-<ul class="blocks" style="font-size:13px">${totals}</ul>
+<p class="lead">Stretches in which the loop did not turn for longer than ${thresholds.length === 1 ? `${thresholds[0]} ms` : 'the threshold'}, charged to the request that was running, grouped by route and innermost app frame, most total time first. The trace id is that of the longest one.</p>
+<ul class="totals">${totals}</ul>
 ${any
-  ? html`<table><thead><tr>${multi ? html`<th>Stage</th>` : ''}<th>Route</th><th>Function (innermost app frame)</th><th class="n">ms</th><th>Trace id</th></tr></thead><tbody>${rows}</tbody></table>${hidden ? html`<p class="empty">${fmtNum(hidden)} shorter events not listed.</p>` : ''}`
+  ? html`<table><thead><tr>${multi ? html`<th>Stage</th>` : ''}<th>Route</th><th>Function (innermost app frame)</th><th class="n">Events</th><th class="n">Total ms</th><th class="n">Max ms</th><th>Trace id</th></tr></thead><tbody>${rows}</tbody></table>${hidden ? html`<p class="empty">${fmtNum(hidden)} smaller groups not listed.</p>` : ''}`
   : html`<p class="empty">No blocking events recorded.</p>`}
 </section>`;
 }
@@ -331,7 +370,7 @@ function waterfallsFor(s: StageView, anchorPrefix: string, drawn: Map<string, st
     return html`<div class="wf" id="${anchor}"><h4>${w.route}</h4>
 <div class="sub">slowest of ${fmtNum(w.requests)} traced request${w.requests === 1 ? '' : 's'}: ${fmtMs(w.durationUs / 1000)} ms · trace <span class="mono">${w.traceId}</span> · ${w.rows.length + w.hiddenRows} spans${w.hiddenRows ? ` (first ${w.rows.length} drawn)` : ''}${w.marks.length ? html` · <b style="color:var(--bad)">${w.marks.length} blocked stretch${w.marks.length === 1 ? '' : 'es'}, ${fmtMs(blockedMs)} ms</b>` : ''}</div>
 <div class="card">${raw(waterfallSvg(w))}</div>
-${w.marks.length ? html`<ul class="blocks">${w.marks.map((m) => html`<li><span class="ms">${fmtMs(m.durationUs / 1000)} ms</span> blocked at +${fmtMs(m.startUs / 1000)} ms${m.topFrame ? html` in <code>${m.topFrame}</code>` : ''} <span class="empty">(${m.source})</span></li>`)}</ul>` : ''}
+${w.marks.length ? html`<ul class="blocks">${w.marks.map((m) => html`<li><span class="ms">${fmtMs(m.durationUs / 1000)} ms</span> blocked at ${m.startUs < 0 ? '−' : '+'}${fmtMs(Math.abs(m.startUs) / 1000)} ms${m.topFrame ? html` in <code>${m.topFrame}</code>` : ''} <span class="empty">(${m.source})</span></li>`)}</ul>` : ''}
 </div>`;
   });
   return { body: html`${parts}`, count: waterfalls.length, notes: problems.slice(0, 5).map((p) => `traces.jaeger.json: ${p}`) };

@@ -93,6 +93,9 @@ details .inner{padding:8px 12px}
 .blocks{margin:2px 0 0;padding-left:18px;font-size:12px}
 .blocks li{word-break:break-all}
 .blocks .ms{color:var(--bad);font-weight:600}
+.totals{margin:0 0 8px;padding-left:18px;font-size:13px}
+b.bad{color:var(--bad)}
+.caller{color:var(--muted);font-size:11px}
 .flrow{display:flex;flex-wrap:wrap;align-items:center;gap:4px 22px;margin:6px 0}
 .flrow .chip{min-width:110px;font-weight:600}
 .flrow .fl{font-size:13px;white-space:nowrap}

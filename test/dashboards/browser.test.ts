@@ -3,10 +3,10 @@
  * no console error and no failed request, shows all the stages of a lab, and shows hostile run data as text.
  * LOOPLENS_SCREENSHOTS=<dir> also saves a full-page screenshot of each page there.
  */
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeReport, type ReportResult } from '../../dashboards/report/write.js';
@@ -46,6 +46,8 @@ beforeAll(async () => {
   const profiles = join(root, 'profiles');
   buildLab(profiles, { hostile: true, extraStage: true });
   buildRun(join(profiles, HOSTILE.runId), { id: HOSTILE.runId, stage: 'cached', speed: 8, routes: [HOSTILE.route, 'GET /'], blocking: true, hostile: true, seed: 5, startMs: Date.UTC(2025, 0, 1), flamegraph: true });
+  // a real captured run (looplens profile of a Fastify app with blocking routes), with the CLI's flamegraph.html
+  cpSync(fileURLToPath(new URL('./fixtures/fastify-blocking', import.meta.url)), join(profiles, 'fastify-blocking'), { recursive: true });
   result = writeReport({ profilesDir: profiles });
   browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
 });
@@ -59,9 +61,9 @@ describe('the report in Chromium', () => {
   it('loads every page with no console error, no failed or remote request, and runs no injected script', async () => {
     const shots = process.env.LOOPLENS_SCREENSHOTS;
     if (shots) mkdirSync(shots, { recursive: true });
-    // The index, the lab, the hostile run and one stage run: the other stage pages come from the same template.
-    const pages = [result.index, ...result.pages.filter((p) => p.kind === 'lab' || p.id === HOSTILE.runId || p.id === '01-baseline').map((p) => p.path)];
-    expect(pages).toHaveLength(4);
+    // The index, the lab, the hostile run, the real run and one stage run (the others share its template).
+    const pages = [result.index, ...result.pages.filter((p) => p.kind === 'lab' || [HOSTILE.runId, '01-baseline', 'fastify-blocking'].includes(p.id)).map((p) => p.path)];
+    expect(pages).toHaveLength(5);
     for (const path of pages) {
       const { page, problems } = await open(path);
       expect(await page.evaluate(() => (window as unknown as { __xss?: unknown }).__xss), path).toBeUndefined();
@@ -99,6 +101,21 @@ describe('the report in Chromium', () => {
     await expect.poll(() => page.frames().map((f) => f.url()).find((u) => u.endsWith('/flamegraph.html')) ?? '').toContain('/03-parallel/');
     const frame = page.frames().find((f) => f.url().endsWith('/flamegraph.html'))!;
     await expect.poll(() => frame.evaluate(() => document.body?.innerText ?? '')).toContain('flamegraph of 03-parallel');
+    expect(problems).toEqual([]);
+    await page.close();
+  });
+
+  it('shows the real run: its routes, its waterfalls with blocked stretches, and its flamegraph on demand', async () => {
+    const real = result.pages.find((p) => p.id === 'fastify-blocking')!;
+    const { page, problems } = await open(real.path);
+    const text = await page.locator('#latency').innerText();
+    for (const route of ['GET /busy/1', 'GET /clean', 'GET /sleep/2', 'GET /timer']) expect(text).toContain(route);
+    expect(await page.locator('#waterfalls svg.waterfall').count()).toBeGreaterThanOrEqual(3);
+    expect(await page.locator('#waterfalls g.blocked').count()).toBeGreaterThan(0);
+    expect(await page.locator('#blocking').innerText()).toContain('busyLoop');
+    await page.locator('#flamegraphs a[target="looplens-flame"]').first().click();
+    await expect.poll(() => page.frames().some((f) => f.url().endsWith('/fastify-blocking/flamegraph.html'))).toBe(true);
+    await page.waitForTimeout(300);
     expect(problems).toEqual([]);
     await page.close();
   });

@@ -149,12 +149,12 @@ export function makeJaeger(spec: RunSpec, perRoute = 3): { file: JaegerFile; blo
           ],
         });
         handler.logs.push({
-          timestamp: blockStart + blockUs,
+          timestamp: blockStart,
           fields: [tag('event', 'looplens.eventloop.blocked'), tag('duration_ms', blockUs / 1000), tag('top_frame', `${frameFn} (sync-client.js:42)`), tag('stack', 'readFileSync\ntimeline')],
         });
         const second = blockStart + blockUs + 2000;
         handler.logs.push({
-          timestamp: second + 5000,
+          timestamp: second,
           fields: [tag('event', 'looplens.eventloop.blocked'), tag('duration_ms', 5), tag('top_frame', 'JSON.stringify (server.js:130)')],
         });
       }

@@ -1,0 +1,131 @@
+/**
+ * traces.jaeger.json: the structure the Jaeger UI's offline upload needs (CHILD_OF references resolve inside their
+ * trace, every span has a process, times in µs) and blocked stretches as span logs — on the synthetic fixture and on
+ * a real captured run (test/dashboards/fixtures/fastify-blocking, trimmed from `looplens profile` of a Fastify app
+ * with blocking routes) — and the waterfall built from it.
+ */
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { readBlocking, readJaeger, type JaegerFile } from '../../profiles/contract/index.js';
+import { BLOCKED_EVENT_NAME, blockedLogs, buildWaterfalls, checkJaegerFile, tagValue } from '../../dashboards/report/jaeger.js';
+import { makeJaeger } from './fixtures.js';
+
+const REAL = fileURLToPath(new URL('./fixtures/fastify-blocking', import.meta.url));
+const synthetic = () =>
+  makeJaeger({ id: 'x', stage: 'baseline', speed: 1, routes: ['GET /a/:id', 'POST /b'], blocking: true, hostile: false, seed: 3, startMs: Date.UTC(2025, 0, 1) }, 4);
+
+describe.each([
+  ['synthetic', () => synthetic()],
+  ['real (looplens profile of a Fastify app)', () => ({ file: readJaeger(REAL), blocking: readBlocking(REAL).events })],
+])('Jaeger file structure: %s', (_name, load) => {
+  const { file, blocking } = load();
+
+  it('is sound: CHILD_OF references resolve inside their trace, every span has a process, times in µs', () => {
+    expect(file.data.length).toBeGreaterThan(0);
+    expect(checkJaegerFile(file)).toEqual([]);
+    for (const trace of file.data) {
+      const ids = new Set(trace.spans.map((s) => s.spanID));
+      for (const span of trace.spans) {
+        expect(trace.processes[span.processID]?.serviceName).toBeTruthy();
+        for (const ref of span.references.filter((r) => r.refType === 'CHILD_OF')) {
+          expect(ref.traceID).toBe(trace.traceID);
+          expect(ids.has(ref.spanID)).toBe(true);
+        }
+        // µs since the epoch: 16 digits today; a ms value would have 13, ns 19
+        expect(String(span.startTime)).toHaveLength(16);
+        expect(Number.isInteger(span.duration)).toBe(true);
+      }
+      // one root per trace
+      expect(trace.spans.filter((s) => !s.references.some((r) => r.refType === 'CHILD_OF')).length).toBe(1);
+    }
+  });
+
+  it('carries each blocking event of a traced request as a span log named looplens.eventloop.blocked', () => {
+    const logs = file.data.flatMap((t) => blockedLogs(t));
+    expect(logs.length).toBeGreaterThan(0);
+    for (const l of logs) {
+      expect(tagValue(l.span.logs.find((x) => x.timestamp === l.timestampUs)!.fields, 'event')).toBe(BLOCKED_EVENT_NAME);
+      expect(l.durationMs).toBeGreaterThan(0);
+    }
+    const spans = new Map(file.data.flatMap((t) => t.spans.map((s) => [s.spanID, s] as const)));
+    const traced = blocking.filter((e) => e.spanId && spans.has(e.spanId));
+    expect(traced.length).toBeGreaterThan(0);
+    for (const ev of traced) {
+      const span = spans.get(ev.spanId!)!;
+      expect(span.traceID.toLowerCase()).toBe(ev.traceId!.toLowerCase());
+      const log = span.logs.find((l) => tagValue(l.fields, 'event') === BLOCKED_EVENT_NAME && Math.abs(l.timestamp - ev.startMs * 1000) < 2000);
+      expect(log, `blocking event at ${ev.startMs} on span ${ev.spanId}`).toBeDefined();
+      expect(Number(tagValue(log!.fields, 'duration_ms'))).toBeCloseTo(ev.durationMs, 0);
+    }
+  });
+
+  it('gives one waterfall per route: the slowest request, its spans, its blocked stretches once each', () => {
+    const waterfalls = buildWaterfalls(file, blocking);
+    expect(waterfalls.length).toBeGreaterThan(1);
+    for (const w of waterfalls) {
+      expect(w.rows[0].depth).toBe(0);
+      expect(w.rows[0].startUs).toBe(0);
+      expect(w.rows[0].category).toBe('server');
+      expect(w.route).toMatch(/^(GET|POST|PUT|DELETE|PATCH) \//);
+      // the slowest of its route
+      const entries = file.data.flatMap((t) => t.spans.filter((s) => tagValue(s.tags, 'span.kind') === 'server' && !s.references.length));
+      const same = entries.filter((s) => `${tagValue(s.tags, 'http.request.method') ?? tagValue(s.tags, 'http.method')} ${tagValue(s.tags, 'http.route')}` === w.route);
+      if (same.length) expect(w.durationUs).toBe(Math.max(...same.map((s) => s.duration)));
+      // no stretch counted twice (blocking.json and the span log of the same stretch)
+      const starts = w.marks.map((m) => Math.round(m.startUs / 1000));
+      expect(new Set(starts).size).toBe(starts.length);
+    }
+    expect(waterfalls.some((w) => w.marks.length > 0)).toBe(true);
+  });
+});
+
+describe('checkJaegerFile finds broken files', () => {
+  const base = (): JaegerFile => JSON.parse(JSON.stringify(synthetic().file));
+
+  it('a CHILD_OF reference to a span of no trace', () => {
+    const f = base();
+    f.data[0].spans[1].references[0].spanID = 'ffffffffffffffff';
+    expect(checkJaegerFile(f).join('\n')).toMatch(/CHILD_OF .* does not resolve inside its trace/);
+  });
+
+  it('a span whose process is missing', () => {
+    const f = base();
+    f.data[0].spans[0].processID = 'p9';
+    expect(checkJaegerFile(f).join('\n')).toMatch(/process p9 not in processes/);
+  });
+
+  it('times in milliseconds or fractional microseconds', () => {
+    const f = base();
+    f.data[0].spans[0].startTime = Math.round(f.data[0].spans[0].startTime / 1000);
+    f.data[0].spans[1].duration = 1.5;
+    const problems = checkJaegerFile(f).join('\n');
+    expect(problems).toMatch(/startTime \d+ is not epoch microseconds/);
+    expect(problems).toMatch(/duration 1.5 is not whole microseconds/);
+  });
+
+  it('no data array', () => {
+    expect(checkJaegerFile({} as JaegerFile)).toEqual(['no "data" array']);
+  });
+});
+
+describe('buildWaterfalls', () => {
+  it('caps the rows drawn and counts the rest', () => {
+    const w = buildWaterfalls(synthetic().file, [], { maxRows: 3 });
+    for (const x of w) {
+      expect(x.rows).toHaveLength(3);
+      expect(x.rows.length + x.hiddenRows).toBeGreaterThan(3);
+    }
+  });
+
+  it('marks stretches from span logs alone when blocking.json is absent', () => {
+    const { file } = synthetic();
+    const w = buildWaterfalls(file, []);
+    const marked = w.filter((x) => x.marks.length > 0);
+    expect(marked.length).toBe(2);
+    for (const x of marked) expect(x.marks.every((m) => m.source === 'span log')).toBe(true);
+  });
+
+  it('returns nothing for no file', () => {
+    expect(buildWaterfalls(null)).toEqual([]);
+  });
+});

@@ -2,6 +2,7 @@
  * Diagnose a run folder (or every stage of a lab folder): read its files through profiles/contract, build the span
  * model, run every rule, rank the findings. `writeFindings(runDir)` is what `profile` calls at its end.
  */
+import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import {
   RUN_FILES,
@@ -56,8 +57,15 @@ export interface RunEvidence {
  * else traces.jaeger.json (same spans, other format); a missing file limits the diagnosis and says so in `notes`.
  */
 export function loadRunEvidence(dir: string): RunEvidence {
-  if (!isRunFolder(dir)) {
-    throw new LooplensError('NOT_A_RUN_FOLDER', `${dir} is not a run folder (no ${RUN_FILES.run})`, 'pass a folder written by `looplens profile` or `looplens lab`');
+  if (!existsSync(dir)) throw new LooplensError('NOT_A_RUN_FOLDER', `${dir} does not exist`, 'pass a run folder (looplens profile) or a lab folder (looplens lab)');
+  // A folder the probes wrote without the CLI (preload + LOOPLENS_OUT) has no run.json but is diagnosable all the same.
+  const probeFiles = hasFile(dir, 'tracesOtlp') || hasFile(dir, 'tracesJaeger') || hasFile(dir, 'blocking');
+  if (!isRunFolder(dir) && !probeFiles) {
+    throw new LooplensError(
+      'NOT_A_RUN_FOLDER',
+      `${dir} is not a run folder (no ${RUN_FILES.run}, ${RUN_FILES.tracesOtlp} or ${RUN_FILES.blocking})`,
+      'pass a folder written by `looplens profile`, `looplens lab` or the probes (LOOPLENS_OUT)',
+    );
   }
   const notes: string[] = [];
   let spans: Span[] = [];

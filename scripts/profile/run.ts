@@ -7,6 +7,7 @@ import { existsSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { RUN_FILES, type LoadSettings, type ProfilerName, type RunInfo, type Summary } from '../../profiles/contract/types.js';
+import { writeFindings } from '../diagnose/index.js';
 import { LooplensError } from '../errors.js';
 import { runLoad, type LoadResult } from '../load/run.js';
 import type { IdRanges, Scenario } from '../load/scenario.js';
@@ -228,6 +229,7 @@ export async function profile(options: ProfileOptions, hooks: ProfileHooks): Pro
     const merged = mergeWorkers(dir, PROJECT_ROOT);
     if (merged.workers) run.note(`merged the probe files of ${merged.workers} worker processes (workers/<pid>/)`);
     const summary = writeDerived(dir, run.info, load, PROJECT_ROOT, merged.folded);
+    writeFindings(dir);
     run.update({ complete: true, phase: 'done', endedAt: new Date().toISOString() });
     writeSummaryMd(dir, summary, run.info);
     return { dir, info: run.info, summary };

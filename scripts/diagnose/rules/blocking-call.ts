@@ -1,13 +1,15 @@
 /**
  * Blocking call — a function that held the event loop (blocking.json), per route and function: ms per request, share
- * of all blocked time, and the kind of blocker when the stack shows it.
+ * of all blocked time, and the kind of blocker: a synchronous database driver when the request's query spans ran
+ * inside the block, else what the stack shows (`*Sync` fs/zlib/crypto/child_process, JSON, regex, CPU-bound JS).
  *
  * Saving: the blocked ms per request of the route (blocked ms of the group ÷ requests of the route seen in the traces,
  * which cover the same process lifetime as blocking.json). That is what the request itself gets back; every other request
  * queued behind the block gets its share back too, so under load the measured effect is usually larger.
  */
 import type { BlockingEvent, Finding, StackFrame } from '../../../profiles/contract/index.js';
-import { byRoute, findingKey, pct, round, sum, type DiagnoseInput, type Rule } from '../rule.js';
+import { isCacheSystem } from '../spans.js';
+import { byRoute, covered, findingKey, interval, median, pct, round, sum, type Interval, type Rule } from '../rule.js';
 
 /** A group must block at least this much per request of its route… */
 export const MIN_MS_PER_REQUEST = 1;
@@ -64,6 +66,21 @@ export function parseTopFrame(top: string): { fn: string; file: string; line: nu
   return { fn: m[1] || '(anonymous)', file: m[2] ?? '', line: m[3] ? Number(m[3]) : null };
 }
 
+/**
+ * Database queries of the blocked request that ran inside the block, as a share of its duration. A synchronous driver
+ * (pg-native's querySync, a worker + Atomics.wait client) runs its queries while the loop is stopped, so their spans
+ * sit inside the block — whatever the driver's functions are called. An async driver's queries run between turns.
+ */
+export const MIN_DB_SHARE_OF_BLOCK = 0.5;
+
+function dbShareOfBlock(e: BlockingEvent, queries: Map<string, Interval[]>): number {
+  const list = e.traceId ? queries.get(e.traceId) : undefined;
+  if (!list || e.durationMs <= 0) return 0;
+  const end = e.startMs + e.durationMs;
+  const inside = list.map(([a, b]): Interval => [Math.max(a, e.startMs), Math.min(b, end)]);
+  return covered(inside) / e.durationMs;
+}
+
 /** Ordered: the first signature any frame matches wins, so a driver's own `*Sync` beats the fs call inside it. */
 const SIGNATURES: [BlockerKind, (fn: string, url: string) => boolean][] = [
   ['sync-child-process', (fn, url) => /^(execSync|execFileSync|spawnSync)$/.test(fn) || (/Sync$/.test(fn) && /child_process/.test(url))],
@@ -103,6 +120,15 @@ export const blockingCall: Rule = {
     if (!blocking || blocking.events.length === 0) return [];
     const totalBlocked = sum(blocking.events.map((e) => e.durationMs));
     const traced = byRoute(requests);
+    const queries = new Map<string, Interval[]>();
+    for (const r of requests) {
+      for (const q of r.queries) {
+        if (isCacheSystem(q.system)) continue;
+        const list = queries.get(r.traceId);
+        if (list) list.push(interval(q.span));
+        else queries.set(r.traceId, [interval(q.span)]);
+      }
+    }
     const groups = new Map<string, BlockingEvent[]>();
     for (const e of blocking.events) {
       if (isHandleWrite(e)) continue;
@@ -131,7 +157,8 @@ export const blockingCall: Rule = {
       if (sameLeafShare < MIN_SAME_LEAF_SHARE) continue;
       const longest = events.reduce((a, b) => (b.durationMs > a.durationMs ? b : a));
       const { fn, file, line } = parseTopFrame(longest.topFrame);
-      const kind = classifyBlocker(longest.frames, longest.topFrame);
+      const dbShare = median(events.map((e) => dbShareOfBlock(e, queries)));
+      const kind = dbShare >= MIN_DB_SHARE_OF_BLOCK ? 'sync-db-driver' : classifyBlocker(longest.frames, longest.topFrame);
       const where = `${fn}${file ? ` (${file}${line ? `:${line}` : ''})` : ''}`;
       // The API the app frame called (the frame just inside the innermost app frame), e.g. zlib's syncBufferWrapper.
       const appIndex = longest.frames.findIndex((f) => isAppUrl(f.url));
@@ -155,6 +182,7 @@ export const blockingCall: Rule = {
           longestMs: round(longest.durationMs),
           shareOfBlockedTime: pct(blockedMs / totalBlocked),
           sameStackShare: pct(sameLeafShare),
+          dbShareOfBlock: pct(dbShare),
           stack: longest.frames.slice(0, 6).map((f) => `${f.functionName || '(anonymous)'} (${f.url}:${f.lineNumber})`),
           estimate: `blocked ms of this function on this route (${round(blockedMs)} ms over ${events.length} blocks) ÷ ${routeRequests} requests of the route; other requests queued behind each block gain too`,
         },

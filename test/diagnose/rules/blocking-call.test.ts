@@ -56,6 +56,24 @@ describe('rule: blocking call', () => {
     expect(classifyBlocker([], 'fib (file:///app/a.js:1)')).toBe('cpu-loop');
   });
 
+  it('recognises a synchronous database driver by its queries running inside the block, whatever it is called', () => {
+    const t = new TraceBuilder();
+    const requests = t.requests(10, 'GET', '/users/:id/timeline', 100, 40, (r) => {
+      for (let i = 0; i < 10; i++) r.query('SELECT name FROM users WHERE id = $1', 2 + i * 3, 2.5);
+    });
+    // The loop is held from 1 ms to 33 ms of each request: the ten queries ran inside it.
+    const events = requests.map((r) => ({
+      ...blockingEvent('GET /users/:id/timeline', 'run (file:///app/db/client.js:12)', 32, frames(['run', 'file:///app/db/client.js']), r.server.startMs + 1),
+      traceId: r.traceId,
+    }));
+    const [f] = blockingCall.detect({ ...t.input(), blocking: { thresholdMs: 20, events } });
+    expect(f!.evidence).toMatchObject({ blocker: 'sync-db-driver', function: 'run', requests: 10, msPerRequest: 32 });
+    expect(f!.evidence.dbShareOfBlock as number).toBeGreaterThan(70);
+    // The same block with the queries outside it (an async driver, the block is something else): not a DB driver.
+    const later = events.map((e) => ({ ...e, startMs: e.startMs + 100 }));
+    expect(blockingCall.detect({ ...t.input(), blocking: { thresholdMs: 20, events: later } })[0]!.evidence.blocker).toBe('cpu-loop');
+  });
+
   it('parses top frames', () => {
     expect(parseTopFrame('querySync (/app/db.js:42:7)')).toEqual({ fn: 'querySync', file: '/app/db.js', line: 42 });
     expect(parseTopFrame('(anonymous) (file:///app/a.js:3)')).toEqual({ fn: '(anonymous)', file: 'file:///app/a.js', line: 3 });

@@ -46,7 +46,7 @@ interface MutableNode {
 function parse(text: string): [string[], number][] {
   const out: [string[], number][] = [];
   for (const line of text.split('\n')) {
-    const m = /^(.*) (\d+)$/.exec(line.trimEnd());
+    const m = /^([\s\S]*) (\d+)$/.exec(line.trimEnd());
     if (!m || !m[1]) continue;
     out.push([m[1].split(';'), Number(m[2])]);
   }

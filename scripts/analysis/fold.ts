@@ -101,7 +101,7 @@ export function foldCpuProfile(profile: CpuProfile, options: FoldOptions = {}): 
 export function parseFolded(text: string): Map<string, number> {
   const out = new Map<string, number>();
   for (const line of text.split('\n')) {
-    const m = /^(.*) (\d+)$/.exec(line.trimEnd());
+    const m = /^([\s\S]*) (\d+)$/.exec(line.trimEnd());
     if (!m || !m[1]) continue;
     out.set(m[1], (out.get(m[1]) ?? 0) + Number(m[2]));
   }

@@ -1,0 +1,200 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { readBlocking, readEventLoop, readJaeger } from '../../profiles/contract/read.js';
+import type { JaegerFile, JaegerSpan, Summary } from '../../profiles/contract/types.js';
+import { validateSummary } from '../../profiles/contract/validate.js';
+import { foldCpuProfile, frameName, parseFolded, sumFolded, type CpuProfile } from '../../scripts/analysis/fold.js';
+import { change, renderLabMd, renderSummaryMd } from '../../scripts/analysis/markdown.js';
+import { requestFacts, spansFromJaeger } from '../../scripts/analysis/spans.js';
+import { percentile, summarise, summariseEventLoop } from '../../scripts/analysis/summarise.js';
+import { fillBody, loadScenario, requestPicker, routeKey } from '../../scripts/load/scenario.js';
+import { pickMedianRun } from '../../scripts/lab/run.js';
+
+// Captured from a real `looplens profile --path / --path /block` run of fixtures/blocking-app.mjs (trimmed).
+const RUN = new URL('./fixtures/run-none/', import.meta.url).pathname;
+const ROOT = new URL('../../', import.meta.url).pathname;
+const profile = JSON.parse(readFileSync(`${RUN}profile.cpuprofile`, 'utf8')) as CpuProfile;
+const capturedSummary = JSON.parse(readFileSync(`${RUN}summary.json`, 'utf8')) as Summary;
+
+describe('foldCpuProfile', () => {
+  const folded = foldCpuProfile(profile, { root: ROOT });
+  const stacks = parseFolded(folded);
+
+  it('writes valid folded lines that keep every non-idle sample', () => {
+    for (const line of folded.trim().split('\n')) expect(line).toMatch(/^[^\n]+ \d+$/);
+    const idleId = profile.nodes.find((n) => n.callFrame.functionName === '(idle)')?.id;
+    const nonIdle = profile.samples!.filter((id) => id !== idleId).length;
+    expect([...stacks.values()].reduce((a, b) => a + b, 0)).toBe(nonIdle);
+    expect(folded).not.toContain('(root)');
+    expect(folded).not.toContain('(idle)');
+  });
+
+  it('names frames "name (file:line)" with project-relative paths, and finds the blocking function', () => {
+    const hot = [...stacks.entries()].filter(([k]) => k.endsWith('looplensFixtureBusyWait (test/scripts/fixtures/blocking-app.mjs:18)'));
+    expect(hot.length).toBeGreaterThan(0);
+    const busy = hot.reduce((a, [, v]) => a + v, 0);
+    // the fixture spends most of its CPU time in the busy-wait
+    expect(busy / profile.samples!.length).toBeGreaterThan(0.3);
+  });
+
+  it('escapes separators in untrusted names and sums folded texts', () => {
+    expect(frameName({ functionName: 'a;b\nc', url: 'node:internal/x', lineNumber: 0 })).toBe('a b c (node:internal/x:1)');
+    expect(frameName({ functionName: '', url: '', lineNumber: -1 })).toBe('(anonymous)');
+    expect(sumFolded(['a;b 2\na 1\n', 'a;b 3\n'])).toBe('a 1\na;b 5\n');
+  });
+});
+
+describe('summarise on a captured run', () => {
+  const eventLoop = readEventLoop(RUN);
+  const blocking = readBlocking(RUN);
+  const spans = spansFromJaeger(readJaeger(RUN));
+  const window = { startMs: eventLoop[0].t - 1000, endMs: eventLoop[eventLoop.length - 1].t };
+  const load = { overall: capturedSummary.overall, routes: capturedSummary.routes, ...window };
+
+  it('produces a summary.json that matches the schema', () => {
+    const s = summarise({ load, eventLoop, blocking, spans });
+    expect(validateSummary(s)).toBeNull();
+    expect(s.blocking.count).toBe(blocking.events.length);
+    expect(s.blocking.totalMs).toBeCloseTo(blocking.events.reduce((a, e) => a + e.durationMs, 0), 0);
+    expect(s.db).toBeUndefined(); // the fixture runs no queries
+    expect(s.eventLoop.delayMs.max).toBeCloseTo(Math.max(...eventLoop.map((e) => e.delayMs.max)), 1);
+  });
+
+  it('counts only what happened inside the load window', () => {
+    const late = { ...load, startMs: window.endMs + 60_000, endMs: window.endMs + 120_000 };
+    expect(summarise({ load: late, eventLoop, blocking, spans }).blocking.count).toBe(0);
+    const el = summariseEventLoop(eventLoop, window);
+    expect(el.utilization).toBeGreaterThan(0.5);
+    expect(el.delayMs.p99).toBeGreaterThanOrEqual(el.delayMs.p50);
+  });
+
+  it('percentile is nearest-rank', () => {
+    expect(percentile([5, 1, 4, 2, 3], 50)).toBe(3);
+    expect(percentile([1, 2, 3, 4], 99)).toBe(4);
+    expect(percentile([], 99)).toBe(0);
+  });
+});
+
+// Hand-built spans in the shape the probes write (Jaeger JSON), for the query and upstream derivations.
+function span(traceID: string, spanID: string, name: string, parent: string | null, tags: Record<string, string | number>, t = 1_000_000): JaegerSpan {
+  return {
+    traceID,
+    spanID,
+    operationName: name,
+    references: parent ? [{ refType: 'CHILD_OF', traceID, spanID: parent }] : [],
+    startTime: t,
+    duration: 1000,
+    tags: Object.entries(tags).map(([key, value]) => ({ key, type: typeof value === 'number' ? 'int64' : 'string', value })),
+    logs: [],
+    processID: 'p1',
+  };
+}
+
+describe('requestFacts', () => {
+  const server = (t: string, id: string, route: string, at = 1_000_000) => span(t, id, `GET ${route}`, null, { 'span.kind': 'server', 'http.request.method': 'GET', 'http.route': route }, at);
+  const query = (t: string, id: string, parent: string) => span(t, id, 'pg.query:SELECT looplens', parent, { 'span.kind': 'client', 'db.system': 'postgresql' });
+  const file: JaegerFile = {
+    data: [
+      {
+        traceID: 't1',
+        processes: { p1: { serviceName: 'app', tags: [] } },
+        spans: [
+          server('t1', 's1', '/users/:id/timeline'),
+          span('t1', 'h1', 'handler', 's1', { 'span.kind': 'internal' }),
+          query('t1', 'q1', 'h1'),
+          query('t1', 'q2', 'h1'),
+          query('t1', 'q3', 's1'),
+          span('t1', 'r1', 'redis-GET', 's1', { 'span.kind': 'client', 'db.system': 'redis' }),
+          span('t1', 'u1', 'POST', 'h1', { 'span.kind': 'client', 'http.request.method': 'POST', 'http.response.status_code': 503 }),
+        ],
+      },
+      {
+        traceID: 't2',
+        processes: { p1: { serviceName: 'app', tags: [] } },
+        spans: [server('t2', 's2', '/posts'), query('t2', 'q4', 's2'), span('t2', 'u2', 'GET', 's2', { 'span.kind': 'client', 'http.method': 'GET', 'http.status_code': 200 })],
+      },
+      { traceID: 't3', processes: {}, spans: [server('t3', 's3', '/posts', 99_000_000_000), query('t3', 'q5', 's3')] },
+      // a query outside any request (start-up) is not charged to a request
+      { traceID: 't4', processes: {}, spans: [query('t4', 'q6', 'nobody')] },
+    ],
+  };
+  const spans = spansFromJaeger(file);
+
+  it('charges each PostgreSQL query span to its enclosing request, per route', () => {
+    const f = requestFacts(spans);
+    expect(f.requests).toBe(3);
+    expect(f.queries).toBe(5);
+    expect(f.queriesPerRequest).toBe(1.67);
+    expect(f.routes['GET /users/:id/timeline']).toEqual({ requests: 1, queries: 3, queriesPerRequest: 3 });
+    expect(f.routes['GET /posts']).toEqual({ requests: 2, queries: 2, queriesPerRequest: 1 });
+  });
+
+  it('counts upstream calls and failures (error status or 5xx)', () => {
+    expect(requestFacts(spans).upstream).toEqual({ calls: 2, failures: 1 });
+  });
+
+  it('keeps to the window', () => {
+    const f = requestFacts(spans, { fromMs: 0, toMs: 10_000 });
+    expect(f.requests).toBe(2);
+    expect(f.queries).toBe(4);
+  });
+});
+
+describe('scenarios', () => {
+  it('sns mirrors the SNS mix and fills ids from the seeded range', () => {
+    const sns = loadScenario('sns', '.');
+    expect(sns.requests.map((r) => [routeKey(r), r.weight])).toEqual([
+      ['GET /users/:id/timeline', 60],
+      ['GET /users/:id/notifications', 25],
+      ['POST /posts', 10],
+      ['POST /posts/:id/likes', 5],
+    ]);
+    const next = requestPicker(sns, { default: 50, postId: 7 }, 42);
+    const counts: Record<string, number> = {};
+    for (let i = 0; i < 4000; i++) {
+      const r = next();
+      counts[r.key] = (counts[r.key] ?? 0) + 1;
+      const id = Number(/\/(?:users|posts)\/(\d+)/.exec(r.path)?.[1] ?? 1);
+      expect(id).toBeGreaterThanOrEqual(1);
+      expect(id).toBeLessThanOrEqual(r.key.startsWith('POST /posts/:id') ? 7 : 50);
+      if (r.body) expect(typeof JSON.parse(r.body).userId).toBe('number');
+    }
+    expect(counts['GET /users/:id/timeline'] / 4000).toBeCloseTo(0.6, 1);
+    expect(counts['POST /posts/:id/likes'] / 4000).toBeCloseTo(0.05, 1);
+  });
+
+  it('fills placeholders inside bodies', () => {
+    const rand = () => 0.5;
+    expect(fillBody({ a: '{userId}', b: 'x-{n}', c: [1, '{postId}'] }, { default: 10 }, rand)).toEqual({ a: 6, b: 'x-6', c: [1, 6] });
+  });
+
+  it('rejects unknown scenarios and invalid files with their codes', () => {
+    expect(() => loadScenario('nope', '.')).toThrow(expect.objectContaining({ code: 'UNKNOWN_SCENARIO' }));
+    expect(() => loadScenario('package.json', ROOT)).toThrow(expect.objectContaining({ code: 'SCENARIO_INVALID' }));
+  });
+});
+
+describe('markdown', () => {
+  const base = capturedSummary;
+  const faster: Summary = { ...base, overall: { ...base.overall, rps: base.overall.rps * 3, latencyMs: { ...base.overall.latencyMs, p95: base.overall.latencyMs.p95 / 4 } } };
+
+  it('renders summary.md and the lab table with changes', () => {
+    const md = renderSummaryMd(base, { id: 'r', command: ['node', 'a|b.js'], profiler: 'none', load: { durationS: 1, warmupS: 0, connections: 1 }, complete: true });
+    expect(md).toContain('| GET /block |');
+    expect(md).toContain('**overall**');
+    const lab = renderLabMd({ id: 'lab', settingsLine: 'x', stages: [{ stage: 'baseline', run: '01-baseline', summary: base }, { stage: 'cached', run: '02-cached', summary: faster }] });
+    expect(lab).toContain('| throughput req/s |');
+    expect(lab).toContain('+200 %');
+    expect(lab).toContain('−75 %');
+    expect(change(100, 32)).toBe('−68 %');
+    expect(change(0, 3)).toBe('–');
+  });
+
+  it('picks the median run of repeated runs and records the spread', () => {
+    const mk = (rps: number) => ({ dir: `/x/${rps}`, info: {} as never, summary: { ...base, overall: { ...base.overall, rps } } });
+    const { result, summary } = pickMedianRun([mk(10), mk(30), mk(20)]);
+    expect(result.dir).toBe('/x/20');
+    expect(summary.spread?.['overall.rps']).toEqual([10, 30]);
+    expect(validateSummary(summary)).toBeNull();
+  });
+});

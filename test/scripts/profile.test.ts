@@ -1,0 +1,60 @@
+/**
+ * Real, short `looplens profile` runs of a fixture app with a known blocking function, under each profiler we
+ * support in CI (none, 0x, clinic doctor); every file of the contract is validated.
+ */
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { FIXTURE, checkRunFolder, processesWith, runCli } from './helpers.js';
+
+const tmp = mkdtempSync(join(tmpdir(), 'looplens-profile-'));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+const BLOCKER = 'looplensFixtureBusyWait';
+const load = ['--path', '/', '--path', '/block', '--duration', '3', '--warmup', '1', '--connections', '4'];
+
+describe('looplens profile (fixture app)', () => {
+  it('--profiler none: every contract file, per-path stats, the blocking function in stacks and flamegraph', async () => {
+    const out = join(tmp, 'none');
+    const marker = `marker-none-${process.pid}`;
+    const r = await runCli(['profile', ...load, '--out', out, '--', 'node', FIXTURE, marker]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain('run folder:');
+    const { info, summary, folded, flamegraph } = checkRunFolder(out);
+    expect(info.profiler).toBe('none');
+    expect(info.command).toEqual(['node', FIXTURE, marker]);
+    expect(info.load).toMatchObject({ durationS: 3, warmupS: 1, connections: 4, paths: ['/', '/block'] });
+    expect(Object.keys(summary.routes).sort()).toEqual(['GET /', 'GET /block']);
+    expect(summary.routes['GET /block'].requests).toBeGreaterThan(10);
+    expect(summary.overall.requests).toBe(summary.routes['GET /'].requests + summary.routes['GET /block'].requests);
+    // 30 ms busy-waits in a loop whose threshold is 20 ms
+    expect(summary.blocking.count).toBeGreaterThan(5);
+    expect(summary.eventLoop.delayMs.max).toBeGreaterThan(20);
+    expect(folded).toContain(`${BLOCKER} (test/scripts/fixtures/blocking-app.mjs:`);
+    expect(flamegraph).toContain(BLOCKER);
+    expect(processesWith(marker)).toEqual([]);
+  });
+
+  it('--profiler 0x: 0x flamegraph in the run folder, plus every looplens file', async () => {
+    const out = join(tmp, '0x');
+    const r = await runCli(['profile', ...load, '--profiler', '0x', '--out', out, '--', 'node', FIXTURE]);
+    expect(r.code, r.stderr).toBe(0);
+    const { info, folded, flamegraph } = checkRunFolder(out);
+    expect(info.profilerOutputs).toContain('0x/flamegraph.html');
+    expect(existsSync(join(out, '0x/flamegraph.html'))).toBe(true);
+    expect(folded).toContain(BLOCKER);
+    expect(flamegraph).toContain(BLOCKER);
+  }, 150_000);
+
+  it('--profiler doctor: clinic doctor HTML in the run folder, plus every looplens file', async () => {
+    const out = join(tmp, 'doctor');
+    const r = await runCli(['profile', ...load, '--profiler', 'doctor', '--out', out, '--', 'node', FIXTURE]);
+    expect(r.code, r.stderr).toBe(0);
+    const { info, flamegraph } = checkRunFolder(out);
+    const html = info.profilerOutputs?.find((p) => p.endsWith('.clinic-doctor.html'));
+    expect(html).toBeTruthy();
+    expect(readFileSync(join(out, html!), 'utf8').length).toBeGreaterThan(10_000);
+    expect(flamegraph).toContain(BLOCKER);
+  }, 150_000);
+});

@@ -178,11 +178,22 @@ export interface FunctionDiff {
 const share = (n: number, total: number): number => (total > 0 ? n / total : 0);
 
 /**
- * Self time per function in both profiles, as shares of each run's samples, and what moved.
- * Changes smaller than `minDelta` (a share difference; default 0.001 = 0.1 percentage point) are left out.
+ * Sampling noise of a difference of two shares: `z` standard errors of the two-proportion difference. Samples of a
+ * CPU profile are not independent (a slow call spans many), so z is set high.
  */
-export function diffFunctions(base: FoldedProfile, head: FoldedProfile, options: { minDelta?: number } = {}): FunctionDiff {
+export function samplingNoise(pBase: number, nBase: number, pHead: number, nHead: number, z = 3): number {
+  const v = (nBase > 0 ? (pBase * (1 - pBase)) / nBase : 0) + (nHead > 0 ? (pHead * (1 - pHead)) / nHead : 0);
+  return z * Math.sqrt(v);
+}
+
+/**
+ * Self time per function in both profiles, as shares of each run's samples, and what moved.
+ * Left out: changes smaller than `minDelta` (a share difference; default 0.001 = 0.1 percentage point) or than the
+ * sampling noise of the two shares (`z` standard errors, default 3).
+ */
+export function diffFunctions(base: FoldedProfile, head: FoldedProfile, options: { minDelta?: number; z?: number } = {}): FunctionDiff {
   const minDelta = options.minDelta ?? 0.001;
+  const z = options.z ?? 3;
   const b = functionTimes(base);
   const h = functionTimes(head);
   const changes: FunctionChange[] = [];
@@ -199,7 +210,8 @@ export function diffFunctions(base: FoldedProfile, head: FoldedProfile, options:
       deltaSelf: 0,
     };
     c.deltaSelf = c.headSelf - c.baseSelf;
-    if (Math.abs(c.deltaSelf) >= minDelta) changes.push(c);
+    const noise = samplingNoise(c.baseSelf, base.total, c.headSelf, head.total, z);
+    if (Math.abs(c.deltaSelf) >= Math.max(minDelta, noise)) changes.push(c);
   }
   const byName = (x: FunctionChange, y: FunctionChange) => (x.function < y.function ? -1 : x.function > y.function ? 1 : 0);
   return {

@@ -93,7 +93,8 @@ function table(header: string[], align: ('l' | 'r')[], rows: string[][]): string
 }
 
 function cut(shown: number, total: number, what: string): string[] {
-  return total > shown ? [`<sub>${total - shown} more ${what} not shown (see compare.json).</sub>`] : [];
+  // The blank line ends the table: GFM would read a following non-blank line as one more row.
+  return total > shown ? ['', `<sub>${total - shown} more ${what} not shown (see compare.json).</sub>`] : [];
 }
 
 function describeRun(ref: RunRef): string {
@@ -206,10 +207,10 @@ function functionsSection(c: RunComparison, caps: Caps): string[] {
   const lines = [
     '#### Functions: self time',
     '',
-    `Share of each run's CPU samples (base ${f.baseSamples.toLocaleString('en-US')}, head ${f.headSamples.toLocaleString('en-US')}${f.baseIdle + f.headIdle > 0 ? `; idle ${pp(f.baseIdle)} → ${pp(f.headIdle)}` : ''}), so runs of different length compare. Changes under 0.1 pp are left out.`,
+    `Share of each run's CPU samples (base ${f.baseSamples.toLocaleString('en-US')}, head ${f.headSamples.toLocaleString('en-US')}${f.baseIdle + f.headIdle > 0 ? `; idle ${pp(f.baseIdle)} → ${pp(f.headIdle)}` : ''}), so runs of different length compare. Changes under 0.1 pp or within sampling noise (3 standard errors) are left out.`,
     '',
   ];
-  if (f.grew.length === 0 && f.shrank.length === 0) return [...lines, 'No function moved by 0.1 pp or more.', ''];
+  if (f.grew.length === 0 && f.shrank.length === 0) return [...lines, 'No function moved beyond those limits.', ''];
   if (f.grew.length > 0) {
     lines.push('**Grew** (head spends more):', '', ...table(header, align, rows(f.grew, '🔴')), ...cut(Math.min(caps.functions, f.grew.length), f.grew.length, 'functions that grew'), '');
   }

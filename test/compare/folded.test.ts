@@ -6,6 +6,7 @@ import {
   functionTimes,
   normaliseFrame,
   parseFolded,
+  samplingNoise,
   trimFolded,
 } from '../../scripts/compare/folded.js';
 
@@ -58,9 +59,9 @@ describe('parseFolded', () => {
 });
 
 describe('functionTimes / diffFunctions', () => {
-  const base = parseFolded(['main;handler;querySync 60', 'main;handler;render 20', 'main;(garbage collector) 10', '(idle) 10'].join('\n'));
+  const base = parseFolded(['main;handler;querySync 6000', 'main;handler;render 2000', 'main;(garbage collector) 1000', '(idle) 1000'].join('\n'));
   // head is twice as long: every count doubled except the query, which went away.
-  const head = parseFolded(['main;handler;render 40', 'main;handler;queryAsync 4', 'main;(garbage collector) 20', '(idle) 136'].join('\n'));
+  const head = parseFolded(['main;handler;render 4000', 'main;handler;queryAsync 400', 'main;(garbage collector) 2000', '(idle) 13600'].join('\n'));
 
   it('counts self time at the leaf and total time once per stack', () => {
     const t = functionTimes(parseFolded('a;b;a 2\na;c 1'));
@@ -70,8 +71,8 @@ describe('functionTimes / diffFunctions', () => {
 
   it('normalises by total samples so runs of different length compare', () => {
     const d = diffFunctions(base, head);
-    expect(d.baseSamples).toBe(100);
-    expect(d.headSamples).toBe(200);
+    expect(d.baseSamples).toBe(10_000);
+    expect(d.headSamples).toBe(20_000);
     expect(d.shrank[0]).toMatchObject({ function: 'querySync', baseSelf: 0.6, headSelf: 0 });
     expect(d.shrank[0].deltaSelf).toBeCloseTo(-0.6);
     // render and GC doubled in samples but kept their share: not reported
@@ -79,6 +80,15 @@ describe('functionTimes / diffFunctions', () => {
     expect(d.shrank.map((c) => c.function)).toEqual(['querySync']);
     expect(d.headIdle).toBeCloseTo(0.68);
     expect([...d.grew, ...d.shrank].some((c) => c.function === '(idle)')).toBe(false);
+  });
+
+  it('leaves out moves within sampling noise', () => {
+    // 2 % → 3 % of 300 samples each is well within noise; of 30,000 samples it is not
+    const small = diffFunctions(parseFolded('a 6\nb 294'), parseFolded('a 9\nb 291'));
+    expect([...small.grew, ...small.shrank]).toEqual([]);
+    const large = diffFunctions(parseFolded('a 600\nb 29400'), parseFolded('a 900\nb 29100'));
+    expect(large.grew.map((c) => c.function)).toEqual(['a']);
+    expect(samplingNoise(0.5, 100, 0.5, 100, 1)).toBeCloseTo(Math.sqrt(0.005));
   });
 
   it('is antisymmetric: swapping base and head swaps grew and shrank', () => {

@@ -36,8 +36,8 @@ function runComparison(baseFolded: string, headFolded: string, over: { routes?: 
   };
 }
 
-const BASE = 'main;handler;querySync (/app/dist/db/sync.js:1:1) 70\nmain;handler;render 30\n';
-const HEAD = 'main;handler;render 30\nmain;handler;queryAsync (/app/dist/db/async.js:1:1) 5\n(idle) 65\n';
+const BASE = 'main;handler;querySync (/app/dist/db/sync.js:1:1) 7000\nmain;handler;render 3000\n';
+const HEAD = 'main;handler;render 3000\nmain;handler;queryAsync (/app/dist/db/async.js:1:1) 500\n(idle) 6500\n';
 
 describe('renderMarkdown', () => {
   it('says what got better and worse, with arrows for the value and marks for the verdict', () => {

@@ -9,6 +9,7 @@ import {
   isLabFolder,
   isRunFolder,
   readBlocking,
+  readFindings,
   readFolded,
   readLab,
   readRunInfo,
@@ -18,6 +19,7 @@ import {
 } from '../../profiles/contract/index.js';
 import { LooplensError } from '../errors.js';
 import { diffBlocking, type HotspotDiff } from './blocking-diff.js';
+import { diffFindings, type FindingDiff } from './findings-diff.js';
 import { diffFunctions, diffStacks, parseFolded, type FunctionDiff, type StackDiff } from './folded.js';
 import { diffSummaries, type SummaryDiff } from './summary-diff.js';
 
@@ -43,6 +45,8 @@ export interface RunComparison {
   stacks: StackDiff | null;
   /** null when either run has no blocking.json. */
   hotspots: HotspotDiff[] | null;
+  /** null when either run has no findings.json (written by `looplens profile` and `looplens diagnose --write`). */
+  findings: FindingDiff[] | null;
   /** Things a reader should know (incomplete runs, missing files). */
   notes: string[];
 }
@@ -121,7 +125,8 @@ export function compareRuns(baseDir: string, headDir: string, summaries: { base?
   } else {
     notes.push('No blocking-hotspot diff: blocking.json is missing from ' + missingIn(baseDir, headDir, 'blocking') + '.');
   }
-  return { base, head, summary: diffSummaries(baseSummary, headSummary), functions, stacks, hotspots, notes };
+  const findings = hasFile(baseDir, 'findings') && hasFile(headDir, 'findings') ? diffFindings(readFindings(baseDir), readFindings(headDir)) : null;
+  return { base, head, summary: diffSummaries(baseSummary, headSummary), functions, stacks, hotspots, findings, notes };
 }
 
 function missingIn(baseDir: string, headDir: string, key: 'folded' | 'blocking'): string {

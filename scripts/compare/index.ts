@@ -4,6 +4,7 @@ export * from './metrics.js';
 export * from './folded.js';
 export * from './summary-diff.js';
 export * from './blocking-diff.js';
+export * from './findings-diff.js';
 export * from './gate.js';
 export * from './compare.js';
 export * from './markdown.js';

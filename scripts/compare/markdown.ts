@@ -13,6 +13,7 @@ import type { FunctionChange } from './folded.js';
 import { describeRule, overallChange, type GateCheck, type GateResult } from './gate.js';
 import { REQUEST_METRICS, RUN_METRICS, type Unit } from './metrics.js';
 import type { HotspotDiff } from './blocking-diff.js';
+import type { FindingDiff } from './findings-diff.js';
 import type { RouteDiff } from './summary-diff.js';
 
 export const MARKDOWN_LIMIT = 60_000;
@@ -36,9 +37,10 @@ interface Caps {
   routes: number;
   functions: number;
   hotspots: number;
+  findings: number;
 }
 
-const FULL: Caps = { routes: 25, functions: 10, hotspots: 12 };
+const FULL: Caps = { routes: 25, functions: 10, hotspots: 12, findings: 10 };
 
 // ── formatting ──────────────────────────────────────────────────────────────────────────────────────────────────
 
@@ -47,6 +49,11 @@ export function code(text: string, max = 90): string {
   const t = text.length > max ? text.slice(0, max - 1) + '…' : text;
   const enc = t.replace(/[&<>"'`|*_\[\]\\~@#:$]/g, (c) => `&#${c.charCodeAt(0)};`).replace(/[\r\n\t]/g, ' ');
   return `<code>${enc}</code>`;
+}
+
+/** Untrusted text shown as text (titles): entity-encoded like code(), without the code font. */
+export function plain(text: string, max = 160): string {
+  return code(text, max).slice('<code>'.length, -'</code>'.length);
 }
 
 export function formatNumber(v: number, unit: Unit): string {
@@ -157,6 +164,14 @@ function highlights(c: RunComparison): string[] {
     });
     if (out.length > 12) break;
   }
+  for (const d of c.findings ?? []) {
+    if (d.status === 'still') continue;
+    const ms = (d.status === 'new' ? d.headSavingMs : d.baseSavingMs) ?? 0;
+    out.push({
+      weight: Math.min(3, ms),
+      line: `Diagnosis ${d.status === 'new' ? 'found' : 'no longer finds'}: ${plain(d.title, 120)} ${d.status === 'new' ? '🔴' : '🟢'}`,
+    });
+  }
   return out
     .sort((a, b) => b.weight - a.weight)
     .slice(0, 6)
@@ -241,6 +256,26 @@ function hotspotsSection(c: RunComparison, caps: Caps): string[] {
   ];
 }
 
+const FINDING_WORD = { new: 'new 🔴', resolved: 'resolved 🟢', still: 'still there' } as const;
+
+function findingsSection(c: RunComparison, caps: Caps): string[] {
+  const list = c.findings;
+  if (!list || list.length === 0) return [];
+  const ms = (v: number | undefined) => (v === undefined ? '—' : formatNumber(v, 'ms'));
+  const rows = list
+    .slice(0, caps.findings)
+    .map((d) => [FINDING_WORD[d.status], plain(d.title, 140), d.route ? code(d.route, 50) : '—', ms(d.baseSavingMs), ms(d.headSavingMs)]);
+  return [
+    '#### Diagnosis',
+    '',
+    'What `looplens diagnose` recognised in each run (findings.json), matched by finding; saving = estimated ms per request a fix would save.',
+    '',
+    ...table(['', 'finding', 'route', 'base saving', 'head saving'], ['l', 'l', 'l', 'r', 'r'], rows),
+    ...cut(Math.min(caps.findings, list.length), list.length, 'findings'),
+    '',
+  ];
+}
+
 function filesSection(c: RunComparison, scope: string, opts: MarkdownOptions): string[] {
   const rel = (p: string) => code(relativePath(opts.cwd ?? process.cwd(), p) || '.', 200);
   const lines: string[] = [];
@@ -261,6 +296,7 @@ function runBody(c: RunComparison, scope: string, opts: MarkdownOptions, caps: C
     ...eventLoopSection(c),
     ...functionsSection(c, caps),
     ...hotspotsSection(c, caps),
+    ...findingsSection(c, caps),
     ...filesSection(c, scope, opts),
     ...c.notes.map((n) => `> ${n}`),
     ...(c.notes.length ? [''] : []),
@@ -320,7 +356,12 @@ export function renderMarkdown(c: Comparison, opts: MarkdownOptions = {}): strin
   for (let i = 0; i < 6; i++) {
     const md = render(c, opts, caps);
     if (md.length <= limit) return md;
-    caps = { routes: Math.max(3, Math.floor(caps.routes / 2)), functions: Math.max(2, Math.floor(caps.functions / 2)), hotspots: Math.max(2, Math.floor(caps.hotspots / 2)) };
+    caps = {
+      routes: Math.max(3, Math.floor(caps.routes / 2)),
+      functions: Math.max(2, Math.floor(caps.functions / 2)),
+      hotspots: Math.max(2, Math.floor(caps.hotspots / 2)),
+      findings: Math.max(2, Math.floor(caps.findings / 2)),
+    };
   }
   const md = render(c, opts, caps);
   const tail = '\n\n_…cut to fit a PR comment; compare.json has everything._\n';

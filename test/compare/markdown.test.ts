@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import type { Finding } from '../../profiles/contract/index.js';
 import type { Comparison, RunComparison } from '../../scripts/compare/compare.js';
+import { diffFindings } from '../../scripts/compare/findings-diff.js';
 import { diffBlocking } from '../../scripts/compare/blocking-diff.js';
 import { diffFunctions, diffStacks, parseFolded } from '../../scripts/compare/folded.js';
 import { evaluateGate, parseGateSpec } from '../../scripts/compare/gate.js';
@@ -32,8 +34,17 @@ function runComparison(baseFolded: string, headFolded: string, over: { routes?: 
       { thresholdMs: 20, events: [ev('GET /a', 'render (dist/view.js:3)', 30)] },
       head,
     ),
+    findings: diffFindings(
+      { findings: [finding('blocking-call GET /a querySync', 'Synchronous query `querySync` blocks GET /a', 12), finding('n-plus-one GET /a posts', 'N+1 on GET /a', 3)] },
+      { findings: [finding('n-plus-one GET /a posts', 'N+1 on GET /a', 2.5), finding('serial-external-calls GET /a', 'Serial calls on GET /a', 4)] },
+    ),
     notes: [],
   };
+}
+
+function finding(key: string, title: string, saving: number): Finding {
+  const kind = key.split(' ')[0] as Finding['kind'];
+  return { key, kind, route: 'GET /a', title, evidence: {}, savingMsPerRequest: saving, fix: 'fix it' };
 }
 
 const BASE = 'main;handler;querySync (/app/dist/db/sync.js:1:1) 7000\nmain;handler;render 3000\n';
@@ -53,6 +64,11 @@ describe('renderMarkdown', () => {
     expect(md).toContain('<code>out/diff-flamegraph.html</code>');
     expect(md).toContain('<code>head/flamegraph.html</code>');
     expect(md).toMatch(/#### Highlights\n\n- /);
+    expect(md).toMatch(/Diagnosis no longer finds: Synchronous query &#96;querySync&#96; blocks GET \/a 🟢/);
+    const diagnosis = md.slice(md.indexOf('#### Diagnosis'));
+    expect(diagnosis).toMatch(/\| new 🔴 \| Serial calls on GET \/a \| <code>GET \/a<\/code> \| — \| 4\.00 \|/);
+    expect(diagnosis).toMatch(/\| resolved 🟢 \| Synchronous query .* \| 12\.0 \| — \|/);
+    expect(diagnosis).toMatch(/\| still there \| N\+1 on GET \/a .* \| 3\.00 \| 2\.50 \|/);
   });
 
   it('shows a crossed gate first, and which rule', () => {

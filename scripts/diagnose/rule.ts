@@ -24,15 +24,31 @@ export interface Rule {
 // ---------------------------------------------------------------------------------------------------------------
 // Helpers shared by rules
 
-/** Requests grouped by route, routes in first-seen order. */
-export function byRoute(requests: RequestTrace[]): Map<string, RequestTrace[]> {
-  const out = new Map<string, RequestTrace[]>();
-  for (const r of requests) {
-    const list = out.get(r.route);
-    if (list) list.push(r);
-    else out.set(r.route, [r]);
+/** Items grouped by key, keys in first-seen order. */
+export function groupBy<T, K>(items: Iterable<T>, key: (t: T) => K): Map<K, T[]> {
+  const out = new Map<K, T[]>();
+  for (const item of items) {
+    const k = key(item);
+    const list = out.get(k);
+    if (list) list.push(item);
+    else out.set(k, [item]);
   }
   return out;
+}
+
+/** Requests grouped by route, routes in first-seen order. */
+export function byRoute(requests: RequestTrace[]): Map<string, RequestTrace[]> {
+  return groupBy(requests, (r) => r.route);
+}
+
+/**
+ * A per-request pattern judged at route level: the share of the route's requests that show it, and the saving per
+ * request of the route (requests without the pattern save nothing). `fires` applies the rule's two thresholds.
+ */
+export function routeVerdict(hits: readonly { savingMs: number }[], requests: number, minShare: number, minSavingMs: number): { share: number; saving: number; fires: boolean } {
+  const share = requests === 0 ? 0 : hits.length / requests;
+  const saving = requests === 0 ? 0 : sum(hits.map((h) => h.savingMs)) / requests;
+  return { share, saving, fires: hits.length > 0 && share >= minShare && saving >= minSavingMs };
 }
 
 export function median(values: number[]): number {

@@ -9,7 +9,7 @@
  */
 import type { BlockingEvent, Finding, StackFrame } from '../../../profiles/contract/index.js';
 import { isCacheSystem } from '../spans.js';
-import { byRoute, covered, findingKey, interval, median, pct, round, sum, type Interval, type Rule } from '../rule.js';
+import { byRoute, covered, findingKey, groupBy, interval, median, pct, round, sum, type Interval, type Rule } from '../rule.js';
 
 /** A group must block at least this much per request of its route… */
 export const MIN_MS_PER_REQUEST = 1;
@@ -121,23 +121,14 @@ export const blockingCall: Rule = {
     const totalBlocked = sum(blocking.events.map((e) => e.durationMs));
     const traced = byRoute(requests);
     const queries = new Map<string, Interval[]>();
-    for (const r of requests) {
-      for (const q of r.queries) {
-        if (isCacheSystem(q.system)) continue;
-        const list = queries.get(r.traceId);
-        if (list) list.push(interval(q.span));
-        else queries.set(r.traceId, [interval(q.span)]);
-      }
-    }
-    const groups = new Map<string, BlockingEvent[]>();
-    for (const e of blocking.events) {
-      if (isHandleWrite(e)) continue;
-      const { fn, file } = parseTopFrame(e.topFrame);
-      const k = `${e.route ?? ''}\u0000${fn}\u0000${file}`;
-      const list = groups.get(k);
-      if (list) list.push(e);
-      else groups.set(k, [e]);
-    }
+    for (const r of requests) queries.set(r.traceId, r.queries.filter((q) => !isCacheSystem(q.system)).map((q) => interval(q.span)));
+    const groups = groupBy(
+      blocking.events.filter((e) => !isHandleWrite(e)),
+      (e) => {
+        const { fn, file } = parseTopFrame(e.topFrame);
+        return `${e.route ?? ''}\u0000${fn}\u0000${file}`;
+      },
+    );
     const findings: Finding[] = [];
     for (const events of groups.values()) {
       const first = events[0]!;

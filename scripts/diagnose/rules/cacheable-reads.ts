@@ -18,7 +18,7 @@
  */
 import type { Finding } from '../../../profiles/contract/index.js';
 import { isCacheSystem, type DbQuery, type RequestTrace } from '../spans.js';
-import { byRoute, covered, findingKey, interval, medianExample, pct, round, spanMs, sum, type Rule } from '../rule.js';
+import { byRoute, covered, findingKey, groupBy, interval, medianExample, pct, round, spanMs, sum, type Rule } from '../rule.js';
 
 export const WINDOW_MS = 10_000;
 export const MIN_ABSORBED_SHARE = 0.5;
@@ -79,12 +79,7 @@ export const cacheableReads: Rule = {
     }
 
     const findings: Finding[] = [];
-    const readsByRequest = new Map<RequestTrace, Read[]>();
-    for (const r of reads) {
-      const list = readsByRequest.get(r.request);
-      if (list) list.push(r);
-      else readsByRequest.set(r.request, [r]);
-    }
+    const readsByRequest = groupBy(reads, (r) => r.request);
     for (const [route, list] of byRoute(requests)) {
       const routeReads = list.flatMap((r) => readsByRequest.get(r) ?? []);
       const absorbed = routeReads.filter((r) => r.absorbed);
@@ -94,13 +89,7 @@ export const cacheableReads: Rule = {
       const saving = sum(perRequest) / list.length;
       if (share < MIN_ABSORBED_SHARE || saving < MIN_SAVING_MS) continue;
       // The statements that would gain most.
-      const byStatement = new Map<string, Read[]>();
-      for (const r of absorbed) {
-        const list2 = byStatement.get(r.query.shape);
-        if (list2) list2.push(r);
-        else byStatement.set(r.query.shape, [r]);
-      }
-      const top = [...byStatement.values()]
+      const top = [...groupBy(absorbed, (r) => r.query.shape).values()]
         .map((rs) => ({ statement: rs[0]!.query.statement.replace(/\s+/g, ' ').trim(), absorbed: rs.length, ms: round(sum(rs.map((r) => spanMs(r.query.span)))) }))
         .sort((a, b) => b.ms - a.ms)
         .slice(0, 3);

@@ -8,7 +8,7 @@
  */
 import type { Finding } from '../../../profiles/contract/index.js';
 import { isCacheSystem, type DbQuery, type RequestTrace } from '../spans.js';
-import { byRoute, covered, findingKey, interval, mean, median, medianExample, pct, round, spanMs, type Rule } from '../rule.js';
+import { byRoute, covered, findingKey, groupBy, interval, median, medianExample, pct, round, routeVerdict, spanMs, type Rule } from '../rule.js';
 
 /** Same-shape queries in one request from which it is a loop (Sentry's N+1 detector uses 5 as well). */
 export const MIN_REPEATS = 5;
@@ -29,28 +29,18 @@ export const nPlusOne: Rule = {
   detect({ requests }): Finding[] {
     const findings: Finding[] = [];
     for (const [route, list] of byRoute(requests)) {
-      const hitsByShape = new Map<string, Hit[]>();
+      const loops: (Hit & { shape: string })[] = [];
       for (const request of list) {
-        const groups = new Map<string, DbQuery[]>();
-        for (const q of request.queries) {
-          if (isCacheSystem(q.system)) continue;
-          const g = groups.get(q.shape);
-          if (g) g.push(q);
-          else groups.set(q.shape, [q]);
-        }
+        const groups = groupBy(request.queries.filter((q) => !isCacheSystem(q.system)), (q) => q.shape);
         for (const [shape, queries] of groups) {
           if (queries.length < MIN_REPEATS) continue;
           const savingMs = covered(queries.map((q) => interval(q.span))) - median(queries.map((q) => spanMs(q.span)));
-          const hits = hitsByShape.get(shape);
-          const hit = { request, queries, savingMs };
-          if (hits) hits.push(hit);
-          else hitsByShape.set(shape, [hit]);
+          loops.push({ shape, request, queries, savingMs });
         }
       }
-      for (const [shape, hits] of hitsByShape) {
-        const share = hits.length / list.length;
-        const saving = (mean(hits.map((h) => h.savingMs)) * hits.length) / list.length;
-        if (share < MIN_REQUEST_SHARE || saving < MIN_SAVING_MS) continue;
+      for (const [shape, hits] of groupBy(loops, (h) => h.shape)) {
+        const { share, saving, fires } = routeVerdict(hits, list.length, MIN_REQUEST_SHARE, MIN_SAVING_MS);
+        if (!fires) continue;
         const counts = hits.map((h) => h.queries.length);
         const all = hits.flatMap((h) => h.queries);
         const example = medianExample(hits, (h) => h.queries.length)!;

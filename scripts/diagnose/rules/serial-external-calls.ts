@@ -10,7 +10,7 @@
  */
 import type { Finding } from '../../../profiles/contract/index.js';
 import type { HttpCall, RequestTrace } from '../spans.js';
-import { byRoute, findingKey, mean, median, medianExample, pct, round, spanMs, sum, type Rule } from '../rule.js';
+import { byRoute, findingKey, groupBy, median, medianExample, pct, round, routeVerdict, spanMs, sum, type Rule } from '../rule.js';
 
 export const MIN_REQUEST_SHARE = 0.5;
 export const MIN_SAVING_MS = 1;
@@ -63,14 +63,10 @@ export const serialExternalCalls: Rule = {
           sequence: w.map((wave) => wave.map((c) => `${c.method} ${c.endpoint}`).join(' + ')).join(' → '),
         });
       }
-      const share = hits.length / list.length;
-      const saving = (mean(hits.map((h) => h.savingMs)) * hits.length) / list.length;
-      if (hits.length === 0 || share < MIN_REQUEST_SHARE || saving < MIN_SAVING_MS) continue;
+      const { share, saving, fires } = routeVerdict(hits, list.length, MIN_REQUEST_SHARE, MIN_SAVING_MS);
+      if (!fires) continue;
       // The most common sequence names the finding; its calls' median durations are the evidence.
-      const counts = new Map<string, number>();
-      for (const h of hits) counts.set(h.sequence, (counts.get(h.sequence) ?? 0) + 1);
-      const sequence = [...counts].sort((a, b) => b[1] - a[1])[0]![0];
-      const typical = hits.filter((h) => h.sequence === sequence);
+      const [sequence, typical] = [...groupBy(hits, (h) => h.sequence)].sort((a, b) => b[1].length - a[1].length)[0]!;
       const example = medianExample(typical, (h) => h.savingMs)!;
       const calls = example.waves.flat().map((c, i) => ({
         call: `${c.method} ${c.endpoint}`,

@@ -17,7 +17,7 @@
  */
 import type { Finding } from '../../../profiles/contract/index.js';
 import type { HttpCall, RequestTrace } from '../spans.js';
-import { byRoute, coveredExcept, findingKey, interval, mean, median, medianExample, pct, round, spanMs, type Rule } from '../rule.js';
+import { byRoute, coveredExcept, findingKey, interval, median, medianExample, pct, round, routeVerdict, spanMs, type Rule } from '../rule.js';
 import { waitedCalls } from './serial-external-calls.js';
 
 export const MIN_REQUEST_SHARE = 0.5;
@@ -53,9 +53,8 @@ export const unawaitedWork: Rule = {
         const savingMs = coveredExcept(deferrable.map((c) => interval(c.span)), others);
         hits.push({ request, deferrable, savingMs });
       }
-      const share = hits.length / list.length;
-      const saving = (mean(hits.map((h) => h.savingMs)) * hits.length) / list.length;
-      if (hits.length === 0 || share < MIN_REQUEST_SHARE || saving < MIN_SAVING_MS) continue;
+      const { share, saving, fires } = routeVerdict(hits, list.length, MIN_REQUEST_SHARE, MIN_SAVING_MS);
+      if (!fires) continue;
       const names = [...new Set(hits.flatMap((h) => h.deferrable.map((c) => `${c.method} ${c.endpoint}`)))].sort();
       const example = medianExample(hits, (h) => h.savingMs)!;
       findings.push({

@@ -25,6 +25,8 @@ export interface PositionalSpec {
   readonly name: string;
   readonly description: string;
   readonly optional?: boolean;
+  /** Only on the last positional: it takes any number of values (`report [folders…]`). */
+  readonly variadic?: boolean;
 }
 
 export interface CommandSpec {
@@ -89,7 +91,7 @@ export function parseFlags(spec: CommandSpec, argv: readonly string[]): ParsedFl
     const missing = required.slice(positionals.length).map((p) => `<${p.name}>`);
     throw new LooplensError('USAGE_BAD_VALUE', `${spec.name} needs ${missing.join(' ')}`, `usage: looplens ${spec.usage}`);
   }
-  if (positionals.length > declared.length) {
+  if (positionals.length > declared.length && !declared[declared.length - 1]?.variadic) {
     const extra = positionals[declared.length];
     const hint = spec.acceptsCommand ? `put the app command after -- (looplens ${spec.name} [options] -- node app.js)` : `see looplens ${spec.name} --help`;
     throw new LooplensError('USAGE_BAD_VALUE', `unexpected argument "${extra}" for ${spec.name}`, hint);
@@ -179,8 +181,8 @@ function editDistance(a: string, b: string): number {
 export function renderHelp(spec: CommandSpec): string {
   const lines = [`looplens ${spec.name} — ${spec.summary}`, '', `Usage: looplens ${spec.usage}`, ''];
   if (spec.positionals?.length) {
-    const w = Math.max(...spec.positionals.map((p) => p.name.length)) + 4;
-    lines.push('Arguments:', ...spec.positionals.map((p) => `  ${`<${p.name}>`.padEnd(w)}${p.description}${p.optional ? ' (optional)' : ''}`), '');
+    const w = Math.max(...spec.positionals.map((p) => p.name.length + (p.variadic ? 1 : 0))) + 4;
+    lines.push('Arguments:', ...spec.positionals.map((p) => `  ${`<${p.name}${p.variadic ? '…' : ''}>`.padEnd(w)}${p.description}${p.optional ? ' (optional)' : ''}`), '');
   }
   lines.push('Options:');
   const rows = [

@@ -5,6 +5,8 @@
 import { PROFILERS } from '../../profiles/contract/types.js';
 import { COMPARE_SPEC } from '../compare/spec.js';
 import { DIAGNOSE_SPEC } from '../diagnose/spec.js';
+import { REPORT_SPEC } from './report.js';
+import { SERVE_SPEC } from './serve.js';
 import type { CommandSpec, FlagSpec } from '../flags.js';
 import type { Progress } from '../progress.js';
 
@@ -133,4 +135,6 @@ export const COMMANDS: readonly CommandEntry[] = [
   },
   { spec: COMPARE_SPEC, load: async () => (await import('./compare.js')).run },
   { spec: DIAGNOSE_SPEC, load: async () => (await import('./diagnose.js')).run },
+  { spec: REPORT_SPEC, load: async () => (await import('./report.js')).run },
+  { spec: SERVE_SPEC, load: async () => (await import('./serve.js')).run },
 ];

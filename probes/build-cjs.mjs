@@ -14,5 +14,8 @@ await build({
   target: 'node20',
   packages: 'external',
   sourcemap: true,
+  // import.meta.url (used to resolve packages from the probes' folder) becomes this file's URL.
+  define: { 'import.meta.url': '__looplensFileUrl' },
+  banner: { js: "const __looplensFileUrl = require('node:url').pathToFileURL(__filename).href;" },
   logLevel: 'warning',
 });

@@ -12,6 +12,8 @@ export interface ProbeConfig {
   thresholdMs: number;
   /** The blocking detector (LOOPLENS_BLOCKING, default on; off only to measure the loop probes alone). */
   blocking: boolean;
+  /** Detect blocks from process start (LOOPLENS_BLOCK_FROM_START=1) instead of from the first accepted connection. */
+  blockFromStart: boolean;
   tracing: boolean;
   cpuProfile: boolean;
   cpuProfileIntervalUs: number;
@@ -49,6 +51,7 @@ export function readConfig(env: NodeJS.ProcessEnv, facts: ProcessFacts): ProbeCo
   const base: Omit<ProbeConfig, 'out'> = {
     thresholdMs: num(env.LOOPLENS_BLOCK_THRESHOLD_MS, 20, 0),
     blocking: flag(env.LOOPLENS_BLOCKING, true),
+    blockFromStart: flag(env.LOOPLENS_BLOCK_FROM_START, false),
     tracing: flag(env.LOOPLENS_TRACING, true),
     cpuProfile: flag(env.LOOPLENS_CPU_PROFILE, true),
     cpuProfileIntervalUs: Math.round(num(env.LOOPLENS_CPU_PROFILE_INTERVAL_US, 1000, 50)),

@@ -27,11 +27,17 @@ export class EventLoopSampler {
   private elu: EventLoopUtilization = performance.eventLoopUtilization();
   private timer: NodeJS.Timeout | undefined;
 
-  constructor(private readonly file: string) {}
+  constructor(
+    private readonly file: string,
+    private readonly onTick: () => void = () => {},
+  ) {}
 
   start(): void {
     this.histogram.enable();
-    this.timer = setInterval(() => this.sample(), 1000);
+    this.timer = setInterval(() => {
+      this.onTick();
+      this.sample();
+    }, 1000);
     this.timer.unref();
   }
 

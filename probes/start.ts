@@ -5,13 +5,15 @@
  * process.exit; timers are unref()'d so the probes never keep the app alive.
  */
 import cluster from 'node:cluster';
+import dc from 'node:diagnostics_channel';
 import { mkdirSync } from 'node:fs';
 import { join, sep } from 'node:path';
 import type { BlockingEvent, BlockingFile } from '../profiles/contract/types.js';
 import { RUN_FILES } from '../profiles/contract/types.js';
 import { writeRunJson, writeTextAtomic } from '../profiles/contract/write.js';
 import { BlockDetector, type Block } from './blocking/detector.js';
-import { indexProfile, stackInWindow, type WindowStack } from './blocking/stacks.js';
+import { openRunQueueClock } from './blocking/runqueue.js';
+import { formatStackLine, indexProfile, stackInWindow, type WindowStack } from './blocking/stacks.js';
 import type { ProbeConfig } from './config.js';
 import { CpuProfiler } from './cpu-profiler.js';
 import { EventLoopSampler } from './eventloop.js';
@@ -35,17 +37,22 @@ export function startProbes(config: ProbeConfig, tracingModule: TracingModule | 
   // Node processes the app starts inherit NODE_OPTIONS: they see this and write into children/<pid>/.
   process.env.LOOPLENS_PROBE_PID ??= String(process.pid);
 
-  const sampler = new EventLoopSampler(join(out, RUN_FILES.eventloop));
+  let detector: BlockDetector | null = null;
+  // The probes' own timers are never blocks of the app.
+  const ownWork = () => detector?.ignoreCurrent();
+  const sampler = new EventLoopSampler(join(out, RUN_FILES.eventloop), ownWork);
   sampler.start();
 
   const tracing = tracingModule && config.tracing ? tracingModule.startTracing(config) : null;
   const owners: OwnerModel = tracing ?? requestChannelOwners();
   const blocks: Block[] = [];
-  const detector = config.blocking
+  const runQueue = config.blocking ? openRunQueueClock() : null;
+  detector = config.blocking
     ? new BlockDetector({
         thresholdMs: config.thresholdMs,
         currentOwner: owners.currentOwner,
         rootOf: owners.rootOf,
+        runQueueWaitMs: runQueue?.read,
         onBlock(block) {
           blocks.push(block);
           owners.onBlock?.(block);
@@ -54,7 +61,16 @@ export function startProbes(config: ProbeConfig, tracingModule: TracingModule | 
     : null;
   if (detector) {
     owners.attach(detector);
-    detector.enable();
+    if (config.blockFromStart) detector.enable();
+    else {
+      // Start-up (module loading, JIT warm-up before the server takes traffic) is not what the lab looks at:
+      // detection starts with the first connection a server accepts.
+      const arm = () => {
+        dc.unsubscribe('net.server.socket', arm);
+        if (!finished) detector.enable();
+      };
+      dc.subscribe('net.server.socket', arm);
+    }
   }
   const profiler = new CpuProfiler();
   const profiling = (config.cpuProfile || detector !== null) && profiler.start(config.cpuProfileIntervalUs);
@@ -74,12 +90,14 @@ export function startProbes(config: ProbeConfig, tracingModule: TracingModule | 
   };
   const writeBlocking = (events: BlockingEvent[]) => {
     const file: BlockingFile = { thresholdMs: config.thresholdMs, events };
+    if (runQueue && detector) file.descheduled = { ...detector.descheduled, totalMs: Math.round(detector.descheduled.totalMs) };
     writeRunJson(out, 'blocking', file);
   };
 
   let written = 0;
   const flushTimer = detector
     ? setInterval(() => {
+        ownWork();
         if (blocks.length === written) return;
         written = blocks.length;
         try {
@@ -97,6 +115,7 @@ export function startProbes(config: ProbeConfig, tracingModule: TracingModule | 
     clearInterval(flushTimer);
     detector?.flush();
     detector?.disable();
+    runQueue?.close();
     const profile = profiling ? profiler.stop() : null;
     // A cluster primary only balances connections: its workers write their own files under workers/<pid>/.
     const primaryOnly = cluster.isPrimary && forked;
@@ -113,7 +132,7 @@ export function startProbes(config: ProbeConfig, tracingModule: TracingModule | 
           resolved.push({
             block,
             topFrame: stack.topFrame,
-            stack: stack.frames.map((f) => `at ${f.functionName || '(anonymous)'} (${f.url}:${f.lineNumber}:${f.columnNumber})`).join('\n'),
+            stack: stack.frames.map(formatStackLine).join('\n'),
           });
           return toEvent(block, stack);
         });

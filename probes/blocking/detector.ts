@@ -11,6 +11,8 @@
 import { createHook, type AsyncHook } from 'node:async_hooks';
 import { performance } from 'node:perf_hooks';
 
+/** Run-queue wait is sampled at most this often (ms of loop activity). */
+const RUN_QUEUE_EVERY_MS = 2;
 /** Gap (ms) between two slices of one request that still counts as "the loop did not turn". */
 const GAP_MS = 1;
 /** Work with no owner shorter than this neither breaks a request's run nor counts as a block. */
@@ -28,6 +30,9 @@ export interface Block {
   root: object | null;
 }
 
+/** Owner of the probes' own callbacks (samplers, file flushes): never a block, never breaks a request's run. */
+export const PROBE_OWNER: object = Object.freeze({ probe: true });
+
 export interface DetectorOptions {
   thresholdMs: number;
   /** The owner active right now (looked up when a callback starts). */
@@ -35,6 +40,8 @@ export interface DetectorOptions {
   /** The request an owner belongs to. */
   rootOf(owner: object): object;
   onBlock(block: Block): void;
+  /** Cumulative ms the thread waited for a CPU (see runqueue.ts); that time does not count towards the threshold. */
+  runQueueWaitMs?: () => number;
 }
 
 const now = () => performance.now();
@@ -53,6 +60,13 @@ export class BlockDetector {
   private runBusy = 0;
   private runBest: object | null = null;
   private runBestMs = 0;
+  private runWait0 = 0;
+  private runWait1 = -1;
+  // Last run-queue reading and when it was taken.
+  private waitMs = 0;
+  private waitAt = -Infinity;
+  /** Runs that reached the threshold only because the OS kept the thread off the CPU. */
+  descheduled = { count: 0, totalMs: 0 };
 
   constructor(private readonly opts: DetectorOptions) {
     this.hook = createHook({ before: () => this.before(), after: () => this.after() });
@@ -68,8 +82,13 @@ export class BlockDetector {
 
   private before(): void {
     if (this.depth++ === 0) {
-      this.segStart = now();
+      const t = now();
+      this.segStart = t;
       this.owner = this.opts.currentOwner();
+      if (this.opts.runQueueWaitMs && t - this.waitAt > RUN_QUEUE_EVERY_MS) {
+        this.waitAt = t;
+        this.waitMs = this.opts.runQueueWaitMs();
+      }
     } else {
       this.outer.push(this.owner);
       this.switchTo(this.opts.currentOwner());
@@ -87,11 +106,18 @@ export class BlockDetector {
     }
   }
 
+  /** Marks the running callback as the probes' own work. */
+  ignoreCurrent(): void {
+    this.switchTo(PROBE_OWNER);
+  }
+
   /** Called when the active owner changes inside a callback; returns the previous owner to switch back to. */
   switchTo(owner: object | null): object | null {
     const previous = this.owner;
     if (owner === previous) return previous;
-    if (this.depth > 0) {
+    // Work done before the first owner appeared (reading and parsing the request that creates the server span)
+    // belongs to that owner: the slice just changes hands.
+    if (this.depth > 0 && previous !== null) {
       const t = now();
       this.slice(previous, this.segStart, t);
       this.segStart = t;
@@ -102,7 +128,7 @@ export class BlockDetector {
 
   private slice(owner: object | null, start: number, end: number): void {
     const ms = end - start;
-    if (owner === null && ms < UNOWNED_NOISE_MS) return;
+    if (owner === PROBE_OWNER || (owner === null && ms < UNOWNED_NOISE_MS)) return;
     const root = owner === null ? null : this.opts.rootOf(owner);
     if (this.runActive && root === this.runRoot && start - this.runEnd <= GAP_MS) {
       this.runEnd = end;
@@ -111,6 +137,7 @@ export class BlockDetector {
         this.runBest = owner;
         this.runBestMs = ms;
       }
+      this.markRunEnd();
       return;
     }
     this.finishRun();
@@ -121,12 +148,29 @@ export class BlockDetector {
     this.runBusy = ms;
     this.runBest = owner;
     this.runBestMs = ms;
+    this.runWait0 = this.waitMs;
+    this.runWait1 = -1;
+    this.markRunEnd();
+  }
+
+  /** A run over the threshold reads the run-queue clock at each of its ends, so the last reading is its own end. */
+  private markRunEnd(): void {
+    if (this.opts.runQueueWaitMs && this.runBusy >= this.opts.thresholdMs) this.runWait1 = this.opts.runQueueWaitMs();
   }
 
   private finishRun(): void {
     if (!this.runActive) return;
     this.runActive = false;
     if (this.runBusy >= this.opts.thresholdMs) {
+      if (this.opts.runQueueWaitMs) {
+        const waited = (this.runWait1 >= 0 ? this.runWait1 : this.opts.runQueueWaitMs()) - this.runWait0;
+        if (this.runBusy - waited < this.opts.thresholdMs) {
+          this.descheduled.count++;
+          this.descheduled.totalMs += this.runBusy;
+          this.runRoot = this.runBest = null;
+          return;
+        }
+      }
       const block: Block = {
         start: this.runStart,
         end: this.runEnd,

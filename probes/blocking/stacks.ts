@@ -65,9 +65,21 @@ function lowerBound(times: Float64Array, value: number): number {
   return lo;
 }
 
+/** V8's positions are 0-based (-1 when unknown, e.g. native code): 1-based, or 0 when unknown. */
 function toFrame(node: CpuProfileNode): StackFrame {
   const cf = node.callFrame;
-  return { functionName: cf.functionName, url: cf.url, lineNumber: cf.lineNumber + 1, columnNumber: cf.columnNumber + 1 };
+  return {
+    functionName: cf.functionName,
+    url: cf.url,
+    lineNumber: Math.max(0, cf.lineNumber + 1),
+    columnNumber: Math.max(0, cf.columnNumber + 1),
+  };
+}
+
+/** "at fn (url:line:col)", or "at fn (native)" for frames without a script. */
+export function formatStackLine(frame: StackFrame): string {
+  const where = frame.url ? `${frame.url}:${frame.lineNumber}:${frame.columnNumber}` : 'native';
+  return `at ${frame.functionName || '(anonymous)'} (${where})`;
 }
 
 /** Innermost first, without the profiler's meta nodes. */
@@ -142,13 +154,15 @@ export function stackInWindow(
     leaves.set(leaf, (leaves.get(leaf) ?? 0) + 1);
   }
   if (seen === 0) return { topFrame: '(no samples)', frames: [], samples: 0 };
+  // The app function seen in most samples; samples without any app frame (compilation, GC, Node internals) only
+  // decide when no sample in the window has one.
   let bestKey = '';
   let bestCount = -1;
   for (const [key, leaves] of byApp) {
     let count = 0;
     for (const c of leaves.values()) count += c;
-    // Prefer an app frame over "no app frame" on a tie.
-    if (count > bestCount || (count === bestCount && bestKey === '' && key !== '')) {
+    const better = key === '' ? bestCount < 0 : bestKey === '' || count > bestCount;
+    if (better) {
       bestKey = key;
       bestCount = count;
     }

@@ -97,6 +97,11 @@ export const blockingSchema = {
         },
       },
     },
+    descheduled: {
+      type: 'object',
+      required: ['count', 'totalMs'],
+      properties: { count: { type: 'integer', minimum: 0 }, totalMs: nonNeg },
+    },
   },
 } as const;
 

@@ -151,6 +151,11 @@ export interface BlockingEvent {
 export interface BlockingFile {
   thresholdMs: number;
   events: BlockingEvent[];
+  /**
+   * Stretches that reached the threshold only because the OS kept the app's thread waiting for a CPU (an overloaded
+   * machine, Linux run-queue time): not the app's blocking, so not in `events`. Absent where it cannot be measured.
+   */
+  descheduled?: { count: number; totalMs: number };
 }
 
 /** db.json — query counts the app reported (optional; target-app reports them). */

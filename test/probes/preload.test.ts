@@ -1,0 +1,102 @@
+/**
+ * How the probes are loaded and what they leave alone: a non-blocking app gets no events, LOOPLENS_TRACING=0 keeps
+ * the detector without OpenTelemetry, NODE_OPTIONS is extended not replaced, tsx apps, node:cluster workers, and
+ * an unset LOOPLENS_OUT leaves the app as it was.
+ */
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { readBlocking, readEventLoop } from '../../profiles/contract/read.js';
+import { load, runFixture } from './harness.js';
+
+describe('probe preload', () => {
+  it('a non-blocking app under load gets no blocking events', async () => {
+    const paths = ['/clean', '/timer', '/clean'];
+    const run = await runFixture({
+      app: 'fastify-app.mjs',
+      preload: 'esm',
+      warmup: [...paths, ...paths, ...paths],
+      load: (port) => load(port, paths, { connections: 8, durationS: 3 }),
+    });
+    const events = readBlocking(run.out).events.filter((e) => e.startMs >= run.loadStartMs);
+    expect(events.map((e) => `${e.route} ${e.topFrame} ${e.durationMs}`)).toEqual([]);
+    expect(existsSync(join(run.out, 'traces.jaeger.json'))).toBe(true);
+  });
+
+  it('LOOPLENS_TRACING=0: blocks still found and named, no OpenTelemetry, no trace files (CJS preload)', async () => {
+    const run = await runFixture({
+      app: 'http-app.cjs',
+      preload: 'cjs',
+      env: { LOOPLENS_TRACING: '0', LOOPLENS_CPU_PROFILE: '0' },
+      warmup: ['/busy', '/sleep'],
+      load: (port) => load(port, ['/busy', '/sleep', '/clean'], { connections: 4, durationS: 2 }),
+    });
+    expect(run.exitCode, run.stderr).toBe(0);
+    const events = readBlocking(run.out).events.filter((e) => e.startMs >= run.loadStartMs);
+    expect(events.length).toBeGreaterThan(5);
+    const busy = events.filter((e) => e.route === 'GET /busy');
+    expect(busy.length).toBeGreaterThan(2);
+    for (const e of busy) expect(e.topFrame).toMatch(/^busyLoop \(test\/probes\/fixtures\/work\.cjs:\d+\)$/);
+    expect(events.every((e) => e.traceId === null && e.spanId === null)).toBe(true);
+    expect(existsSync(join(run.out, 'traces.otlp.json'))).toBe(false);
+    expect(existsSync(join(run.out, 'profile.cpuprofile'))).toBe(false);
+  });
+
+  it('extends NODE_OPTIONS: the app keeps its own flag and the probes load', async () => {
+    const run = await runFixture({
+      app: 'options-app.mjs',
+      preload: 'esm',
+      viaNodeOptions: true,
+      env: { NODE_OPTIONS: '--max-http-header-size=12345' },
+      warmup: ['/a', '/b', '/c'],
+    });
+    expect(run.stdout).toContain('MAX_HEADER_SIZE 12345');
+    expect(readBlocking(run.out).events.length).toBeGreaterThanOrEqual(2);
+  });
+
+  it('runs a TypeScript app under tsx', async () => {
+    const run = await runFixture({
+      app: 'fastify-app.ts',
+      preload: 'esm',
+      nodeArgs: ['--import', 'tsx'],
+      warmup: ['/spin/1', '/clean'],
+      load: (port) => load(port, ['/spin/1', '/clean'], { connections: 4, durationS: 2 }),
+    });
+    const events = readBlocking(run.out).events.filter((e) => e.startMs >= run.loadStartMs);
+    expect(events.length).toBeGreaterThan(5);
+    const spin = events.filter((e) => e.route === 'GET /spin/:id');
+    expect(spin.length).toBeGreaterThan(5);
+    const named = spin.filter((e) => /^spinTs \(test\/probes\/fixtures\/fastify-app\.ts:\d+\)$/.test(e.topFrame));
+    expect(named.length / spin.length).toBeGreaterThanOrEqual(0.95);
+  });
+
+  it('node:cluster: each worker writes workers/<pid>/, the primary only its event-loop samples', async () => {
+    const run = await runFixture({
+      app: 'cluster-app.cjs',
+      preload: 'cjs',
+      env: { LOOPLENS_TRACING: '0' },
+      warmup: ['/busy', '/busy'],
+      load: (port) => load(port, ['/busy', '/x'], { connections: 4, durationS: 2 }),
+    });
+    expect(run.exitCode, run.stderr).toBe(0);
+    const workers = readdirSync(join(run.out, 'workers'));
+    expect(workers.length).toBe(2);
+    let total = 0;
+    for (const pid of workers) {
+      const dir = join(run.out, 'workers', pid);
+      const events = readBlocking(dir).events;
+      total += events.filter((e) => e.route === 'GET /busy' && e.topFrame.startsWith('busyLoop (')).length;
+      expect(readEventLoop(dir).length).toBeGreaterThan(0);
+    }
+    expect(total).toBeGreaterThan(5);
+    expect(readEventLoop(run.out).length).toBeGreaterThan(0);
+    expect(existsSync(join(run.out, 'blocking.json'))).toBe(false);
+  });
+
+  it('without LOOPLENS_OUT the probes stay off and the app runs as usual', async () => {
+    const run = await runFixture({ app: 'options-app.mjs', preload: 'esm', env: { LOOPLENS_OUT: '' }, warmup: ['/a'] });
+    expect(run.stdout).toContain('LISTENING');
+    expect(run.stderr).toContain('looplens probes are off');
+    expect(existsSync(run.out)).toBe(false);
+  });
+});

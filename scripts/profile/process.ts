@@ -80,7 +80,19 @@ export interface AppProcess {
   lastLines(): string[];
 }
 
+/** Process groups started here and not yet gone: killed if the CLI itself exits first (crash, process.exit). */
+const LIVE_GROUPS = new Set<number>();
+let exitGuard = false;
+function guardGroups(): void {
+  if (exitGuard) return;
+  exitGuard = true;
+  process.on('exit', () => {
+    for (const pgid of LIVE_GROUPS) signalGroup(pgid, 'SIGKILL');
+  });
+}
+
 export function startApp(command: string[], options: { env: NodeJS.ProcessEnv; cwd: string; logFile: string }): AppProcess {
+  guardGroups();
   const log: WriteStream = createWriteStream(options.logFile, { flags: 'a' });
   const child = spawn(command[0], command.slice(1), {
     cwd: options.cwd,
@@ -88,6 +100,7 @@ export function startApp(command: string[], options: { env: NodeJS.ProcessEnv; c
     detached: true, // own process group: pid = pgid
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  if (child.pid) LIVE_GROUPS.add(child.pid);
   const stderrTail = new TailBuffer();
   const stdoutTail = new TailBuffer();
   child.stdout?.on('data', (d: Buffer) => {
@@ -112,6 +125,7 @@ export function startApp(command: string[], options: { env: NodeJS.ProcessEnv; c
         resolve(app.exitInfo);
       });
       child.once('close', (code, signal) => {
+        if (!groupAlive(app.pid)) LIVE_GROUPS.delete(app.pid);
         app.exitInfo = { code, signal };
         log.end();
         resolve(app.exitInfo);
@@ -203,6 +217,7 @@ export async function stopApp(app: AppProcess, options: { target: 'group' | 'lea
     const until2 = Date.now() + 2000;
     while (groupAlive(app.pid) && Date.now() < until2) await sleep(50);
   }
+  if (!groupAlive(app.pid)) LIVE_GROUPS.delete(app.pid);
   return { forced };
 }
 
@@ -210,4 +225,5 @@ export async function stopApp(app: AppProcess, options: { target: 'group' | 'lea
 export async function killApp(app: AppProcess): Promise<void> {
   signalGroup(app.pid, 'SIGKILL');
   await Promise.race([app.exited, sleep(3000)]);
+  if (!groupAlive(app.pid)) LIVE_GROUPS.delete(app.pid);
 }

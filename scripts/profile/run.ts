@@ -156,6 +156,9 @@ export async function profile(options: ProfileOptions, hooks: ProfileHooks): Pro
   };
 
   let app: AppProcess | undefined;
+  const active = { run };
+  ACTIVE.add(active);
+  installExitGuard();
   try {
     const env: NodeJS.ProcessEnv = {
       ...pre.env,
@@ -252,5 +255,27 @@ export async function profile(options: ProfileOptions, hooks: ProfileHooks): Pro
       : `${e.message ?? String(err)} (during ${during})`;
     run.update({ complete: false, reason, phase: during, endedAt: new Date().toISOString() });
     throw err;
+  } finally {
+    ACTIVE.delete(active);
   }
+}
+
+/**
+ * Last line of defence: if the CLI process dies with a run in flight (an uncaught exception, process.exit from
+ * elsewhere), the app's detached process group is killed and run.json says so, synchronously in 'exit'.
+ */
+const ACTIVE = new Set<{ run: RunJson }>();
+let guardInstalled = false;
+function installExitGuard(): void {
+  if (guardInstalled) return;
+  guardInstalled = true;
+  process.on('exit', (code) => {
+    // (the app's process group itself is killed by the guard in ./process.ts)
+    for (const { run } of ACTIVE) {
+      if (!run.info.complete) {
+        const phase = run.info.phase ?? 'start';
+        run.update({ complete: false, reason: `looplens exited unexpectedly (code ${code}) during ${phase}`, endedAt: new Date().toISOString() });
+      }
+    }
+  });
 }

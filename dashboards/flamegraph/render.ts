@@ -145,9 +145,10 @@ function colour(node){
     var light = Math.round(92 - 45*m);
     return d > 0 ? 'hsl(0,80%,'+light+'%)' : 'hsl(220,80%,'+light+'%)';
   }
-  var h = hash(name);
-  if (name.indexOf('node:') >= 0 || name.charAt(0) === '(') return 'hsl(0,0%,'+(72+h%12)+'%)';
-  if (name.indexOf('node_modules') >= 0) return 'hsl('+(40+h%15)+',75%,'+(62+h%10)+'%)';
+  var h = hash(name), m = / \(([^()]*:\d+)\)$/.exec(name), file = m ? m[1] : '';
+  if (node === data.root) return 'hsl(30,20%,80%)';
+  if (!file || file.indexOf('node:') === 0 || file.indexOf('internal/') === 0) return 'hsl(0,0%,'+(72+h%12)+'%)';
+  if (file.indexOf('node_modules') >= 0) return 'hsl('+(40+h%15)+',75%,'+(62+h%10)+'%)';
   return 'hsl('+(10+h%25)+',85%,'+(58+h%10)+'%)';
 }
 function pct(a,b){ return b ? (100*a/b).toFixed(2)+' %' : '–'; }

@@ -212,15 +212,18 @@ describe('a real app under the probes sends every metric of metrics.ts over OTLP
     if (out) rmSync(out, { recursive: true, force: true });
   });
 
-  it('with the names, kinds and units listed (OTLP/JSON received in-process)', async () => {
+  it('with the names, kinds and units listed, at the metrics endpoint the README gives (OTLP/JSON received in-process)', async () => {
     const register = join(ROOT, 'dist/probes/register.js');
     expect(existsSync(register), 'dist/ is missing: npm run build').toBe(true);
     const received = new Map<string, Received>();
+    let wrongPath = 0;
     receiver = createServer((req, res) => {
       const chunks: Buffer[] = [];
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', () => {
-        if (req.url === '/v1/metrics') {
+        if (req.url === '/v1/metrics') wrongPath++;
+        // the path Prometheus' OTLP receiver listens on, as dashboards/README.md configures it
+        if (req.url === '/api/v1/otlp/v1/metrics') {
           const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as {
             resourceMetrics?: { scopeMetrics?: { metrics?: Record<string, unknown>[] }[] }[];
           };
@@ -244,6 +247,7 @@ describe('a real app under the probes sends every metric of metrics.ts over OTLP
         LOOPLENS_CPU_PROFILE: '0',
         OTEL_SERVICE_NAME: 'looplens-metrics-test',
         OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${port}`,
+        OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: `http://127.0.0.1:${port}/api/v1/otlp/v1/metrics`,
         OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
         OTEL_METRIC_EXPORT_INTERVAL: '500',
         OTEL_METRIC_EXPORT_TIMEOUT: '400',
@@ -274,6 +278,7 @@ describe('a real app under the probes sends every metric of metrics.ts over OTLP
     }
     const missing = wanted.filter((n) => !received.has(n));
     expect(missing, `not received; received: ${[...received.keys()].sort().join(', ')}`).toEqual([]);
+    expect(wrongPath, 'metrics went to /v1/metrics despite OTEL_EXPORTER_OTLP_METRICS_ENDPOINT').toBe(0);
     for (const m of EMITTED_METRICS) expect({ name: m.name, unit: received.get(m.name)!.unit, kind: received.get(m.name)!.kind }).toEqual({ name: m.name, unit: m.unit, kind: m.kind });
   });
 });

@@ -1,11 +1,14 @@
 /** `looplens profile`: flags → ProfileOptions → the library; prints where the run landed and its headline numbers. */
 import type { ProfilerName } from '../../profiles/contract/types.js';
-import { relative } from 'node:path';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
 import { LooplensError } from '../errors.js';
 import type { OptionsOf } from '../flags.js';
 import { checkStages, stageNames, targetAppMain } from '../lab/stages.js';
 import { loadScenario, pathsScenario } from '../load/scenario.js';
+import { stopApp } from '../profile/process.js';
 import { PROJECT_ROOT, profile } from '../profile/run.js';
+import { startUpstream } from '../lab/upstream.js';
 import { fmt } from '../analysis/markdown.js';
 import type { CommandHandler } from './index.js';
 import type { PROFILE_FLAGS } from './index.js';
@@ -30,31 +33,39 @@ export const run: CommandHandler = async (input, ctx) => {
   const paths = o.path ?? (scenarioName ? undefined : ['/']);
   const scenario = scenarioName ? loadScenario(scenarioName, ctx.cwd) : pathsScenario(paths!, o.method);
 
-  const result = await profile(
-    {
-      command,
-      cwd: ctx.cwd,
-      out: o.out,
-      stage: o.stage,
-      profiler: o.profiler as ProfilerName,
-      port: o.port,
-      readyTimeoutS: o['ready-timeout'],
-      workers: o.workers,
-      tracing: !o['no-tracing'],
-      load: {
-        durationS: o.duration ?? 10,
-        warmupS: o.warmup ?? 3,
-        connections: o.connections ?? 10,
-        rate: o.rate,
-        scenario,
-        scenarioLabel: scenarioName,
-        paths,
-        ids: { default: o.ids ?? DEFAULT_IDS },
+  // target-app calls external services: start the stand-in unless UPSTREAM_URL points at one
+  const upstream = isTargetApp && !ctx.env.UPSTREAM_URL ? await startUpstream(PROJECT_ROOT, join(tmpdir(), `looplens-upstream-${process.pid}.log`), ctx.env, ctx.signal) : null;
+  let result: Awaited<ReturnType<typeof profile>>;
+  try {
+    result = await profile(
+      {
+        command,
+        cwd: ctx.cwd,
+        out: o.out,
+        stage: o.stage,
+        profiler: o.profiler as ProfilerName,
+        port: o.port,
+        readyTimeoutS: o['ready-timeout'],
+        workers: o.workers,
+        tracing: !o['no-tracing'],
+        load: {
+          durationS: o.duration ?? 10,
+          warmupS: o.warmup ?? 3,
+          connections: o.connections ?? 10,
+          rate: o.rate,
+          scenario,
+          scenarioLabel: scenarioName,
+          paths,
+          ids: { default: o.ids ?? DEFAULT_IDS },
+        },
+        baseEnv: ctx.env,
+        ...(upstream ? { env: { UPSTREAM_URL: upstream.url } } : {}),
       },
-      baseEnv: ctx.env,
-    },
-    { progress: ctx.progress, signal: ctx.signal },
-  );
+      { progress: ctx.progress, signal: ctx.signal },
+    );
+  } finally {
+    if (upstream) await stopApp(upstream.app, { target: 'group', timeoutMs: 3000 });
+  }
   const s = result.summary;
   const rel = relative(ctx.cwd, result.dir) || '.';
   ctx.out(

@@ -10,14 +10,14 @@ import { fmt, renderLabMd } from '../analysis/markdown.js';
 import { median } from '../analysis/summarise.js';
 import { LooplensError } from '../errors.js';
 import type { IdRanges, Scenario } from '../load/scenario.js';
-import { freePort, killApp, startApp, stopApp, waitForPort, type AppProcess } from '../profile/process.js';
+import { stopApp } from '../profile/process.js';
 import { createRunFolder, machineInfo, timestamp } from '../profile/runfolder.js';
 import { PROJECT_ROOT, loadSettingsOf, profile, type ProfileLoad, type ProfileResult } from '../profile/run.js';
 import type { Progress } from '../progress.js';
 import { DEFAULT_DATABASE_URL, runSeed } from './seed.js';
 import { ensureService, type Service } from './services.js';
 import { targetAppMain } from './stages.js';
-import { existsSync } from 'node:fs';
+import { startUpstream } from './upstream.js';
 
 export interface LabOptions {
   stages: string[];
@@ -34,20 +34,6 @@ export interface LabOptions {
 export interface LabResult {
   dir: string;
   lab: LabFile;
-}
-
-async function startUpstream(root: string, dir: string, env: NodeJS.ProcessEnv, signal?: AbortSignal): Promise<{ url: string; app: AppProcess }> {
-  const main = join(root, 'dist/target-app/upstream/main.js');
-  if (!existsSync(main)) throw new LooplensError('BUILD_MISSING', `the external-services stand-in is not built (${main})`, 'run `npm run build`');
-  const port = await freePort();
-  const app = startApp([process.execPath, main], { env: { ...env, PORT: String(port), HOST: '127.0.0.1' }, cwd: root, logFile: join(dir, 'upstream.log') });
-  try {
-    await waitForPort(app, port, 15_000, signal);
-  } catch (err) {
-    await killApp(app);
-    throw err;
-  }
-  return { url: `http://127.0.0.1:${port}`, app };
 }
 
 /** For --runs N: the run with the median overall req/s, with the [min, max] spread of the main metrics across runs. */
@@ -123,7 +109,7 @@ export async function runLab(options: LabOptions, hooks: { progress: Progress; s
     const ids: IdRanges = { default: users, userId: users, id: users, postId: posts };
 
     progress.enter('upstream', 'starting the external-services stand-in');
-    const upstream = await startUpstream(root, dir, options.env, signal);
+    const upstream = await startUpstream(root, join(dir, 'upstream.log'), options.env, signal);
     cleanups.push(async () => {
       await stopApp(upstream.app, { target: 'group', timeoutMs: 3000 });
     });

@@ -52,7 +52,7 @@ function fmtTick(v: number): string {
 /** Horizontal grouped bars: one group per category, one bar per series, values printed at the bar ends. */
 export function barChart(spec: BarChartSpec): string {
   const width = spec.width ?? 520;
-  const labelW = Math.min(200, Math.max(90, Math.max(...spec.categories.map((c) => c.length), 4) * 6.6 + 12));
+  const labelW = Math.min(210, Math.max(90, Math.max(...spec.categories.map((c) => c.length), 4) * 6.7 + 18));
   const valueW = 64;
   const barH = spec.series.length > 3 ? 11 : 14;
   const gap = 3;
@@ -76,7 +76,7 @@ export function barChart(spec: BarChartSpec): string {
   spec.categories.forEach((cat, ci) => {
     const gy = top + ci * (groupH + groupGap);
     parts.push(
-      `<text x="${labelW - 8}" y="${(gy + groupH / 2 + 4).toFixed(1)}" text-anchor="end" class="cl"><title>${esc(cat)}</title>${esc(clip(cat, Math.floor((labelW - 12) / 6.6)))}</text>`,
+      `<text x="${labelW - 8}" y="${(gy + groupH / 2 + 4).toFixed(1)}" text-anchor="end" class="cl"><title>${esc(cat)}</title>${esc(clip(cat, Math.floor((labelW - 14) / 6.7)))}</text>`,
     );
     spec.series.forEach((s, si) => {
       const v = s.values[ci];

@@ -130,7 +130,12 @@ export interface Waterfall {
   marks: WaterfallMark[];
   /** How many requests of this route the traces hold. */
   requests: number;
+  /** Loop time this request spent waiting while other requests blocked the loop (looplens.eventloop.waited_ms). */
+  waitedMs: number | null;
 }
+
+/** The root-span attribute the probes set: ms a request waited while others blocked the loop. */
+export const WAITED_ATTRIBUTE = 'looplens.eventloop.waited_ms';
 
 function category(span: JaegerSpan): SpanCategory {
   const kind = tagString(span.tags, 'span.kind');
@@ -160,6 +165,7 @@ const DETAIL_KEYS = [
   'db.operation.name',
   'error.type',
   'otel.status_code',
+  'looplens.eventloop.waited_ms',
 ];
 
 function detail(span: JaegerSpan): [string, string][] {
@@ -318,7 +324,8 @@ export function buildWaterfalls(jaeger: JaegerFile | null, blocking: BlockingEve
       marks.push({ startUs, durationUs, spanId: log.span.spanID, topFrame: log.topFrame ?? '', source: 'span log' });
     }
     marks.sort((a, b) => a.startUs - b.startUs);
-    out.push({ route, traceId: trace.traceID, durationUs: root.duration, rows, hiddenRows, marks, requests: count });
+    const waited = Number(tagValue(root.tags, WAITED_ATTRIBUTE));
+    out.push({ route, traceId: trace.traceID, durationUs: root.duration, rows, hiddenRows, marks, requests: count, waitedMs: Number.isFinite(waited) && waited > 0 ? waited : null });
   }
   return out.sort((a, b) => a.route.localeCompare(b.route));
 }

@@ -181,6 +181,18 @@ function latencySection(stages: StageView[]): Raw {
   }
   const ref = stages[0];
   const multi = stages.length > 1;
+  if (!multi) {
+    const rows = routes.map((r) => {
+      const st = get(ref, r)!;
+      return html`<tr><td class="route"><code>${r}</code></td><td class="n">${fmtNum(st.requests)}</td><td class="n">${fmtNum(st.rps, st.rps < 100 ? 1 : 0)}</td>
+<td class="n">${fmtMs(st.latencyMs.p50)}</td><td class="n">${fmtMs(st.latencyMs.p90)}</td><td class="n">${fmtMs(st.latencyMs.p95)}</td><td class="n">${fmtMs(st.latencyMs.p99)}</td><td class="n">${fmtMs(st.latencyMs.max)}</td><td class="n">${fmtNum(st.errors + st.non2xx)}</td></tr>`;
+    });
+    return html`<section id="latency"><h2>Latency and throughput per route</h2>
+<div class="charts">${charts.map((c) => html`<div class="card">${raw(c)}</div>`)}</div>
+<h3>Per route</h3>
+<table><thead><tr><th>Route</th><th class="n">Requests</th><th class="n">req/s</th><th class="n">p50</th><th class="n">p90</th><th class="n">p95</th><th class="n">p99</th><th class="n">max</th><th class="n">Errors + non-2xx</th></tr></thead>
+<tbody>${rows}</tbody></table></section>`;
+  }
   const body = routes.map((r) => {
     const rows = stages.map((s) => {
       const st = get(s, r);
@@ -222,12 +234,16 @@ function eventLoopSection(stages: StageView[]): Raw {
       width: 420,
     });
   const blocked = one('Blocked ms per request', 'ms', stages.map((s) => s.summary.blocking.msPerRequest), fmtMs);
-  const queries = one('Queries per request', 'queries', stages.map((s) => s.summary.db?.queriesPerRequest ?? null), (v) => fmtNum(v, 1));
+  const anyQueries = stages.some((s) => s.summary.db !== undefined);
+  const queries = anyQueries
+    ? one('Queries per request', 'queries', stages.map((s) => s.summary.db?.queriesPerRequest ?? null), (v) => fmtNum(v, 1))
+    : '';
   return html`<section id="eventloop"><h2>Event loop</h2>
 <p class="lead">Per-second samples from eventloop.jsonl (delay with the timer resolution subtracted). A blocked loop shows as a delay spike and utilization near 100 %.</p>
 ${multi ? raw(legend(stages)) : ''}
 ${anySamples ? '' : html`<p class="empty">No eventloop.jsonl in ${multi ? 'any stage' : 'this run'}.</p>`}
-<div class="charts">${charts.map((c) => html`<div class="card">${raw(c)}</div>`)}<div class="card">${raw(blocked)}</div><div class="card">${raw(queries)}</div></div></section>`;
+<div class="charts">${charts.map((c) => html`<div class="card">${raw(c)}</div>`)}<div class="card">${raw(blocked)}</div>${queries ? html`<div class="card">${raw(queries)}</div>` : ''}</div>
+${anyQueries ? '' : html`<p class="empty">Queries per request: not reported by this app (summary.json has no db section).</p>`}</section>`;
 }
 
 /** A frame of the app itself: not a Node internal, not a dependency, not native. */
@@ -368,7 +384,7 @@ function waterfallsFor(s: StageView, anchorPrefix: string, drawn: Map<string, st
     drawn.set(`${s.name}\u0000${w.traceId.toLowerCase()}`, anchor);
     const blockedMs = w.marks.reduce((a, m) => a + m.durationUs / 1000, 0);
     return html`<div class="wf" id="${anchor}"><h4>${w.route}</h4>
-<div class="sub">slowest of ${fmtNum(w.requests)} traced request${w.requests === 1 ? '' : 's'}: ${fmtMs(w.durationUs / 1000)} ms · trace <span class="mono">${w.traceId}</span> · ${w.rows.length + w.hiddenRows} spans${w.hiddenRows ? ` (first ${w.rows.length} drawn)` : ''}${w.marks.length ? html` · <b style="color:var(--bad)">${w.marks.length} blocked stretch${w.marks.length === 1 ? '' : 'es'}, ${fmtMs(blockedMs)} ms</b>` : ''}</div>
+<div class="sub">slowest of ${fmtNum(w.requests)} traced request${w.requests === 1 ? '' : 's'}: ${fmtMs(w.durationUs / 1000)} ms · trace <span class="mono">${w.traceId}</span> · ${w.rows.length + w.hiddenRows} spans${w.hiddenRows ? ` (first ${w.rows.length} drawn)` : ''}${w.marks.length ? html` · <b class="bad">${w.marks.length} blocked stretch${w.marks.length === 1 ? '' : 'es'}, ${fmtMs(blockedMs)} ms</b>` : ''}${w.waitedMs !== null ? html` · <b class="warn" title="looplens.eventloop.waited_ms: loop time other requests blocked while this one was in flight">waited ${fmtMs(w.waitedMs)} ms behind other requests' blocking</b>` : ''}</div>
 <div class="card">${raw(waterfallSvg(w))}</div>
 ${w.marks.length ? html`<ul class="blocks">${w.marks.map((m) => html`<li><span class="ms">${fmtMs(m.durationUs / 1000)} ms</span> blocked at ${m.startUs < 0 ? '−' : '+'}${fmtMs(Math.abs(m.startUs) / 1000)} ms${m.topFrame ? html` in <code>${m.topFrame}</code>` : ''} <span class="empty">(${m.source})</span></li>`)}</ul>` : ''}
 </div>`;

@@ -95,11 +95,12 @@ details .inner{padding:8px 12px}
 .blocks .ms{color:var(--bad);font-weight:600}
 .totals{margin:0 0 8px;padding-left:18px;font-size:13px}
 b.bad{color:var(--bad)}
+b.warn{color:#9a6700}
 .caller{color:var(--muted);font-size:11px}
 .flrow{display:flex;flex-wrap:wrap;align-items:center;gap:4px 22px;margin:6px 0}
 .flrow .chip{min-width:110px;font-weight:600}
 .flrow .fl{font-size:13px;white-space:nowrap}
-iframe.flame{margin-top:12px;width:100%;height:600px;border:1px solid var(--line);border-radius:4px;background:#fff}
+iframe.flame{margin-top:12px;width:100%;height:520px;border:1px solid var(--line);border-radius:4px;background:#fff}
 .empty{color:var(--muted);font-style:italic}
 footer{margin-top:40px;padding-top:10px;border-top:1px solid var(--line);color:var(--muted);font-size:12px}
 `;

@@ -35,7 +35,8 @@ function readJsonIf<T>(path: string): T | null {
 }
 
 /**
- * Merge workers into the top-level files: blocking events and event-loop samples concatenated (sorted by time),
+ * Merge workers into the top-level files: blocking events concatenated, event-loop samples of the workers (not the
+ * primary) concatenated, both sorted by time,
  * traces concatenated, profile.cpuprofile = the worker profile with the most samples (DevTools opens one profile);
  * the returned folded stacks sum every process's profile. Returns null folded when there is nothing to merge.
  */
@@ -44,8 +45,10 @@ export function mergeWorkers(runDir: string, root: string): { folded: string | n
   if (dirs.length === 0) return { folded: null, workers: 0 };
   const all = [runDir, ...dirs];
 
+  // the primary only hands connections to the workers: its idle loop would dilute the workers' delay figures
+  const loopDirs = dirs.some((d) => existsSync(join(d, RUN_FILES.eventloop))) ? dirs : all;
   const samples: EventLoopSample[] = [];
-  for (const d of all) if (existsSync(join(d, RUN_FILES.eventloop))) samples.push(...readEventLoop(d));
+  for (const d of loopDirs) if (existsSync(join(d, RUN_FILES.eventloop))) samples.push(...readEventLoop(d));
   samples.sort((a, b) => a.t - b.t);
   writeTextAtomic(join(runDir, RUN_FILES.eventloop), samples.map((s) => JSON.stringify(s)).join('\n') + (samples.length ? '\n' : ''));
 

@@ -2,10 +2,11 @@
  * Real, short `looplens profile` runs of a fixture app with a known blocking function, under each profiler we
  * support in CI (none, 0x, clinic doctor); every file of the contract is validated.
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { readBlocking } from '../../profiles/contract/read.js';
 import { FIXTURE, checkRunFolder, processesWith, runCli } from './helpers.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'looplens-profile-'));
@@ -34,6 +35,23 @@ describe('looplens profile (fixture app)', () => {
     expect(folded).toContain(`${BLOCKER} (test/scripts/fixtures/blocking-app.mjs:`);
     expect(flamegraph).toContain(BLOCKER);
     expect(processesWith(marker)).toEqual([]);
+  });
+
+  it('--workers 2: the cluster workers\' probe files are merged into the top-level files', async () => {
+    const out = join(tmp, 'workers');
+    const r = await runCli(['profile', ...load, '--workers', '2', '--out', out, '--', 'node', FIXTURE]);
+    expect(r.code, r.stderr).toBe(0);
+    const { info, summary, folded } = checkRunFolder(out);
+    expect(info.workers).toBe(2);
+    expect(info.notes?.join(' ')).toContain('2 worker processes');
+    const workers = readdirSync(join(out, 'workers'));
+    expect(workers).toHaveLength(2);
+    // every worker's blocking events are in the merged file, and both served requests
+    const perWorker = workers.map((w) => readBlocking(join(out, 'workers', w)).events.length);
+    expect(perWorker.every((n) => n > 0)).toBe(true);
+    expect(readBlocking(out).events.length).toBeGreaterThanOrEqual(perWorker[0] + perWorker[1]);
+    expect(summary.blocking.count).toBeGreaterThan(0);
+    expect(folded).toContain(BLOCKER);
   });
 
   it('--profiler 0x: 0x flamegraph in the run folder, plus every looplens file', async () => {

@@ -79,6 +79,17 @@ describe.each([
   });
 });
 
+describe('the real run', () => {
+  it("shows the time a request waited behind other requests' blocking (looplens.eventloop.waited_ms)", () => {
+    const waterfalls = buildWaterfalls(readJaeger(REAL), readBlocking(REAL).events);
+    const timer = waterfalls.find((w) => w.route === 'GET /timer')!;
+    // /timer only awaits a 30 ms timer: its slowest request was slow because /busy and /sleep blocked the loop
+    expect(timer.marks).toEqual([]);
+    expect(timer.waitedMs).toBeGreaterThan(30);
+    expect(waterfalls.find((w) => w.route === 'GET /busy/:id')!.marks.length).toBeGreaterThan(0);
+  });
+});
+
 describe('checkJaegerFile finds broken files', () => {
   const base = (): JaegerFile => JSON.parse(JSON.stringify(synthetic().file));
 

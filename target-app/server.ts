@@ -1,0 +1,118 @@
+/**
+ * The API: routes and JSON schemas, shared by every stage — the stage decides how each answer is computed, never
+ * what it looks like. Routes are registered as templates (/users/:id/timeline), so traces carry the template as
+ * http.route.
+ *
+ *   GET  /users/:id/timeline?limit=20        → 200 {posts: Post[]}             (limit 1–100)
+ *   POST /posts {userId, content, imageUrl?} → 201 Post                        (content 1–280 characters)
+ *   GET  /users/:id/notifications?limit=50   → 200 {notifications: Notification[]} (limit 1–200)
+ *   POST /posts/:id/likes {userId}           → 201 Like                        (idempotent)
+ *   GET  /health                             → 200 {ok, stage}
+ *   GET  /stats                              → 200 {stage, pid, requests, db, upstream, background?, cache?}
+ *   GET  /blocking-io/{sync,offloaded,async}?ms=50 (see blocking-io/routes.ts)
+ * Bad input gets 400 (validation), 404 (unknown user, post or route), 413 or 415, always as {error, message}.
+ */
+import { STATUS_CODES } from 'node:http';
+import { Ajv, type Options as AjvOptions } from 'ajv';
+import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
+import { blockingIoRoutes } from './blocking-io/routes.js';
+import { isUnreachable } from './db/connection.js';
+import { HttpError } from './errors.js';
+import type { Logger } from './lib/log.js';
+import type { NewPost } from './model.js';
+import {
+  errorBody,
+  idParams,
+  like,
+  likeBody,
+  limitQuery,
+  newPostBody,
+  notificationsResponse,
+  post,
+  timelineResponse,
+} from './schemas.js';
+import type { RunningStage } from './stages/types.js';
+
+export interface AppOptions {
+  stage: RunningStage;
+  stageName: string;
+  /** For the blocking-io routes' slow upstream call. */
+  upstreamUrl: string;
+  log: Logger;
+  blockingPoolSize?: number;
+}
+
+const ajvBase: AjvOptions = { useDefaults: true, removeAdditional: false, allErrors: false, strict: false };
+/** Bodies: JSON has types, so no coercion — `"userId": "5"` or `true` is a 400, not user 5 or user 1. */
+const bodyAjv = new Ajv({ ...ajvBase, coerceTypes: false });
+/** Path and query strings are text: "42" becomes 42, "abc" fails. */
+const urlAjv = new Ajv({ ...ajvBase, coerceTypes: 'array' });
+
+const errorResponses = { '4xx': errorBody, '5xx': errorBody } as const;
+
+/** PostgreSQL error codes meaning "the database cannot take this now", not "the request is wrong". */
+const DB_OVERLOADED = new Set(['53300', '53400', '57P01', '57P03', '08000', '08001', '08003', '08004', '08006']);
+
+function errorReply(err: FastifyError & { code?: string }, log: Logger): { status: number; body: { error: string; message: string } } {
+  if (err.validation) return { status: 400, body: { error: 'Bad Request', message: err.message } };
+  if (err instanceof HttpError) return { status: err.statusCode, body: { error: err.error, message: err.message } };
+  const status = err.statusCode ?? 500;
+  if (status >= 400 && status < 500) return { status, body: { error: STATUS_CODES[status] ?? 'Bad Request', message: err.message } };
+  if ((err.code && DB_OVERLOADED.has(err.code)) || isUnreachable(err)) {
+    log.warn('db-unavailable', `database unavailable: ${err.message}`);
+    return { status: 503, body: { error: 'Service Unavailable', message: 'the database cannot take this request now; retry shortly' } };
+  }
+  log.warn('internal', `unexpected error: ${err.stack ?? err.message}`);
+  return { status: 500, body: { error: 'Internal Server Error', message: 'unexpected error' } };
+}
+
+export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
+  const { stage, stageName, log } = options;
+  const app = Fastify({ logger: false, bodyLimit: 64 * 1024 });
+  app.setValidatorCompiler(({ schema, httpPart }) => (httpPart === 'body' ? bodyAjv : urlAjv).compile(schema));
+
+  app.setErrorHandler((err: FastifyError, _req, reply) => {
+    const { status, body } = errorReply(err, log);
+    return reply.code(status).send(body);
+  });
+  app.setNotFoundHandler((req, reply) =>
+    reply.code(404).send({ error: 'Not Found', message: `no route ${req.method} ${req.url.split('?')[0]}` }),
+  );
+
+  let requests = 0;
+  app.addHook('onResponse', async (req) => {
+    if (req.routeOptions.url !== '/stats') requests++;
+  });
+
+  app.get('/health', async () => ({ ok: true, stage: stageName }));
+  app.get('/stats', async () => ({ stage: stageName, pid: process.pid, requests, ...stage.stats() }));
+
+  app.get<{ Params: { id: number }; Querystring: { limit: number } }>(
+    '/users/:id/timeline',
+    { schema: { params: idParams, querystring: limitQuery(20, 100), response: { 200: timelineResponse, ...errorResponses } } },
+    async (req) => ({ posts: await stage.getTimeline(req.params.id, req.query.limit) }),
+  );
+
+  app.post<{ Body: NewPost }>('/posts', { schema: { body: newPostBody, response: { 201: post, ...errorResponses } } }, async (req, reply) => {
+    const created = await stage.createPost(req.body);
+    return reply.code(201).send(created);
+  });
+
+  app.get<{ Params: { id: number }; Querystring: { limit: number } }>(
+    '/users/:id/notifications',
+    { schema: { params: idParams, querystring: limitQuery(50, 200), response: { 200: notificationsResponse, ...errorResponses } } },
+    async (req) => ({ notifications: await stage.getNotifications(req.params.id, req.query.limit) }),
+  );
+
+  app.post<{ Params: { id: number }; Body: { userId: number } }>(
+    '/posts/:id/likes',
+    { schema: { params: idParams, body: likeBody, response: { 201: like, ...errorResponses } } },
+    async (req, reply) => {
+      const liked = await stage.likePost(req.params.id, req.body.userId);
+      return reply.code(201).send(liked);
+    },
+  );
+
+  await app.register(blockingIoRoutes, { upstreamUrl: options.upstreamUrl, poolSize: options.blockingPoolSize });
+  return app;
+}

@@ -198,3 +198,16 @@ describe('markdown', () => {
     expect(validateSummary(summary)).toBeNull();
   });
 });
+
+describe('requestFacts on captured target-app traces (baseline stage: synchronous driver, N+1 queries)', () => {
+  const spans = spansFromJaeger(readJaeger(new URL('./fixtures/target-app-baseline/', import.meta.url).pathname));
+
+  it('counts the query spans the synchronous client created under each request', () => {
+    const f = requestFacts(spans);
+    expect(Object.keys(f.routes).sort()).toEqual(['GET /users/:id/notifications', 'GET /users/:id/timeline', 'POST /posts/:id/likes']);
+    expect(f.routes['GET /users/:id/timeline'].queriesPerRequest).toBe(43);
+    expect(f.routes['GET /users/:id/notifications'].queriesPerRequest).toBe(40);
+    expect(f.routes['POST /posts/:id/likes'].queriesPerRequest).toBe(5);
+    expect(f.requests).toBe(3);
+  });
+});

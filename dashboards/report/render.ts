@@ -289,8 +289,20 @@ export function groupBlocking(events: BlockingEvent[]): BlockingGroup[] {
   return [...groups.values()].sort((a, b) => b.totalMs - a.totalMs || b.maxMs - a.maxMs);
 }
 
+/** The longest folder prefix ("/work/app/") shared by every app frame's file, to show paths relative to it. */
+export function commonDir(paths: string[]): string {
+  const files = paths.filter((p) => p.startsWith('/'));
+  if (files.length === 0 || files.length !== paths.length) return '';
+  let prefix = files[0].slice(0, files[0].lastIndexOf('/') + 1);
+  for (const f of files) while (prefix && !f.startsWith(prefix)) prefix = prefix.slice(0, prefix.slice(0, -1).lastIndexOf('/') + 1);
+  return prefix.length > 1 ? prefix : '';
+}
+
 function blockingSection(stages: StageView[], drawnTraces: Map<string, string>, perStage = 20): Raw {
   const multi = stages.length > 1;
+  const appFiles = stages.flatMap((s) => (s.run?.blocking?.events ?? []).flatMap((e) => e.frames.filter(isAppFrame).map((f) => f.url.replace(/^file:\/\//, ''))));
+  const base = commonDir(appFiles);
+  const short = (text: string) => (base ? text.split(base).join('') : text);
   const rows: Raw[] = [];
   let hidden = 0;
   let any = false;
@@ -308,7 +320,7 @@ function blockingSection(stages: StageView[], drawnTraces: Map<string, string>, 
           : html`<span class="mono">${g.traceId}</span>`
         : html`<span class="empty">none</span>`;
       rows.push(html`<tr>${multi ? html`<td>${stageChip(s)}</td>` : ''}<td class="route">${g.route === null ? html`<span class="empty">no request (startup, timers)</span>` : html`<code>${g.route}</code>`}</td>
-<td class="fn"><code>${g.topFrame}</code>${g.callers ? html`<br><span class="mono caller">← ${g.callers}</span>` : ''}</td>
+<td class="fn"><code title="${g.topFrame}">${short(g.topFrame)}</code>${g.callers ? html`<br><span class="mono caller" title="${g.callers}">← ${short(g.callers)}</span>` : ''}</td>
 <td class="n">${fmtNum(g.count)}</td><td class="n"><b class="bad">${fmtMs(g.totalMs)}</b></td><td class="n">${fmtMs(g.maxMs)}</td><td>${trace}</td></tr>`);
     }
   }
@@ -318,7 +330,7 @@ function blockingSection(stages: StageView[], drawnTraces: Map<string, string>, 
       html`<li>${multi ? html`${stageChip(s)}: ` : ''}<b>${fmtNum(s.summary.blocking.count)}</b> event${s.summary.blocking.count === 1 ? '' : 's'}, <b>${fmtMs(s.summary.blocking.totalMs)} ms</b> blocked in all, <b>${fmtMs(s.summary.blocking.msPerRequest)} ms</b> per request</li>`,
   );
   return html`<section id="blocking"><h2>Blocking events</h2>
-<p class="lead">Stretches in which the loop did not turn for longer than ${thresholds.length === 1 ? `${thresholds[0]} ms` : 'the threshold'}, charged to the request that was running, grouped by route and innermost app frame, most total time first. The trace id is that of the longest one.</p>
+<p class="lead">Stretches in which the loop did not turn for longer than ${thresholds.length === 1 ? `${thresholds[0]} ms` : 'the threshold'}, charged to the request that was running, grouped by route and innermost app frame, most total time first. The trace id is that of the longest one.${base ? html` Paths are relative to <code>${base}</code>.` : ''}</p>
 <ul class="totals">${totals}</ul>
 ${any
   ? html`<table><thead><tr>${multi ? html`<th>Stage</th>` : ''}<th>Route</th><th>Function (innermost app frame)</th><th class="n">Events</th><th class="n">Total ms</th><th class="n">Max ms</th><th>Trace id</th></tr></thead><tbody>${rows}</tbody></table>${hidden ? html`<p class="empty">${fmtNum(hidden)} smaller groups not listed.</p>` : ''}`

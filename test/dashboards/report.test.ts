@@ -4,7 +4,7 @@ import { dirname, join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RunFolderError } from '../../profiles/contract/index.js';
 import { loadLab, loadRun } from '../../dashboards/report/model.js';
-import { renderLabPage, renderRunPage } from '../../dashboards/report/render.js';
+import { commonDir, renderLabPage, renderRunPage } from '../../dashboards/report/render.js';
 import { writeReport, type ReportResult } from '../../dashboards/report/write.js';
 import { HOSTILE, STAGES, buildLab, buildRun } from './fixtures.js';
 
@@ -163,5 +163,15 @@ describe('required files', () => {
     expect(run.blocking).toBeNull();
     expect(run.notes.join('\n')).toMatch(/traces\.jaeger\.json has no "data" array/);
     expect(run.notes.join('\n')).toMatch(/blocking\.json is not valid JSON/);
+  });
+});
+
+describe('commonDir', () => {
+  it('finds the folder every app frame shares, to print paths relative to it', () => {
+    expect(commonDir(['/app/dist/a.js', '/app/dist/db/b.js', '/app/dist/c.js'])).toBe('/app/dist/');
+    expect(commonDir(['/app/dist/a.js', '/app/src/b.js'])).toBe('/app/');
+    expect(commonDir(['/a.js', '/b.js'])).toBe('');
+    expect(commonDir(['/app/a.js', 'x.js'])).toBe('');
+    expect(commonDir([])).toBe('');
   });
 });

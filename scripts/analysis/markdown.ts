@@ -74,10 +74,17 @@ interface Metric {
   digits?: number;
 }
 
+/** A route's stats, or undefined when the route got no responses in that run (its zeros would read as results). */
+function routeOf(s: Summary, r: string | null): RequestStats | undefined {
+  if (!r) return s.overall;
+  const x = s.routes[r];
+  return x && x.requests > 0 ? x : undefined;
+}
+
 const ROUTE_METRICS: Metric[] = [
-  { label: 'p50 ms', get: (s, r) => (r ? s.routes[r]?.latencyMs.p50 : s.overall.latencyMs.p50) },
-  { label: 'p95 ms', get: (s, r) => (r ? s.routes[r]?.latencyMs.p95 : s.overall.latencyMs.p95) },
-  { label: 'p99 ms', get: (s, r) => (r ? s.routes[r]?.latencyMs.p99 : s.overall.latencyMs.p99) },
+  { label: 'p50 ms', get: (s, r) => routeOf(s, r)?.latencyMs.p50 },
+  { label: 'p95 ms', get: (s, r) => routeOf(s, r)?.latencyMs.p95 },
+  { label: 'p99 ms', get: (s, r) => routeOf(s, r)?.latencyMs.p99 },
   { label: 'req/s', get: (s, r) => (r ? s.routes[r]?.rps : s.overall.rps) },
   {
     label: 'errors',
@@ -87,8 +94,8 @@ const ROUTE_METRICS: Metric[] = [
     },
     digits: 0,
   },
-  { label: 'blocked ms/req', get: (s, r) => (r ? s.routes[r]?.blockedMsPerRequest : s.blocking.msPerRequest), digits: 2 },
-  { label: 'queries/req', get: (s, r) => (r ? s.routes[r]?.queriesPerRequest : s.db?.queriesPerRequest), digits: 2 },
+  { label: 'blocked ms/req', get: (s, r) => (r ? routeOf(s, r)?.blockedMsPerRequest : s.blocking.msPerRequest), digits: 2 },
+  { label: 'queries/req', get: (s, r) => (r ? routeOf(s, r)?.queriesPerRequest : s.db?.queriesPerRequest), digits: 2 },
 ];
 
 /**
@@ -108,8 +115,8 @@ export function renderLabMd(lab: { id: string; stages: LabStage[]; settingsLine:
   lines.push(row(Array(stages.length + 2).fill('---')));
   const last = stages[stages.length - 1];
   for (const r of routes) {
-    const vals = stages.map((s) => s.summary.routes[r]?.latencyMs.p50);
-    lines.push(row([`${cell(r)} p50 ms`, ...vals.map((v) => fmt(v)), change(base.summary.routes[r]?.latencyMs.p50, last.summary.routes[r]?.latencyMs.p50)]));
+    const p50 = (s: Summary) => routeOf(s, r)?.latencyMs.p50;
+    lines.push(row([`${cell(r)} p50 ms`, ...stages.map((s) => fmt(p50(s.summary))), change(p50(base.summary), p50(last.summary))]));
   }
   lines.push(row(['overall p95 ms', ...stages.map((s) => fmt(s.summary.overall.latencyMs.p95)), change(base.summary.overall.latencyMs.p95, last.summary.overall.latencyMs.p95)]));
   lines.push(row(['throughput req/s', ...stages.map((s) => fmt(s.summary.overall.rps)), change(base.summary.overall.rps, last.summary.overall.rps)]));

@@ -124,9 +124,6 @@ export async function runLab(options: LabOptions, hooks: { progress: Progress; s
         const idx = options.stages.indexOf(stage) + 1;
         progress.setPrefix(`stage ${idx}/${options.stages.length} ${stage}${options.runs > 1 ? ` run ${r}/${options.runs}` : ''}`);
         const name = `${String(idx).padStart(2, '0')}-${stage}${options.runs > 1 ? `-run${r}` : ''}`;
-        // every stage starts from the seeded data: what the previous stage's POSTs wrote is removed first
-        progress.enter('reset', 'removing what the previous stage wrote');
-        await runSeed({ root, databaseUrl: pg.url, reset: true, progress, signal, env: options.env });
         const result = await profile(
           {
             command: [process.execPath, main],

@@ -22,8 +22,6 @@ export async function runSeed(options: {
   databaseUrl: string;
   scale?: number;
   migrateOnly?: boolean;
-  /** Remove what the app wrote since seeding (posts, likes, notifications) instead of seeding. */
-  reset?: boolean;
   progress: Progress;
   signal?: AbortSignal;
   env?: NodeJS.ProcessEnv;
@@ -32,7 +30,7 @@ export async function runSeed(options: {
   if (!existsSync(script)) {
     throw new LooplensError('BUILD_MISSING', `the seeder is not built (${script} is missing)`, 'run `npm run build` in the looplens folder');
   }
-  const mode = options.reset ? ['--reset'] : options.migrateOnly ? ['--migrate-only'] : ['--scale', String(options.scale ?? 150000)];
+  const mode = options.migrateOnly ? ['--migrate-only'] : ['--scale', String(options.scale ?? 150000)];
   const args = [script, ...mode];
   const child = spawn(process.execPath, args, {
     env: { ...(options.env ?? process.env), DATABASE_URL: options.databaseUrl },
@@ -61,7 +59,7 @@ export async function runSeed(options: {
   if (code !== 0) {
     throw new LooplensError(
       'SEED_FAILED',
-      `${options.reset ? 'resetting the database' : options.migrateOnly ? 'migration' : 'seeding'} failed (${signal ? `killed by ${signal}` : `exit code ${code}`})`,
+      `${options.migrateOnly ? 'migration' : 'seeding'} failed (${signal ? `killed by ${signal}` : `exit code ${code}`})`,
       'check DATABASE_URL and that PostgreSQL accepts connections; the seeder said:',
       { details: errTail.get().slice(-6) },
     );

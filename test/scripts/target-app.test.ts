@@ -3,7 +3,7 @@
  * `looplens lab`, on their own databases (looplens_test_cli*, dropped afterwards) and Redis db 2.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -16,7 +16,6 @@ const DB = 'looplens_test_cli';
 const LAB_DB = 'looplens_test_cli_lab';
 const url = (db: string) => `postgres://postgres@127.0.0.1:5432/${db}`;
 const REDIS = 'redis://127.0.0.1:6379/2';
-const built = existsSync(join(ROOT, 'dist/target-app/main.js'));
 const tmp = mkdtempSync(join(tmpdir(), 'looplens-target-'));
 
 async function dropDatabases(): Promise<void> {
@@ -45,7 +44,7 @@ afterAll(async () => {
   rmSync(tmp, { recursive: true, force: true });
 });
 
-describe.runIf(built)('target-app through the CLI', () => {
+describe('target-app through the CLI', () => {
   it('db seed, then profile --stage baseline: every contract file, per-route stats, queries per request', async () => {
     const seed = await runCli(['db', 'seed', '--scale', '200'], { DATABASE_URL: url(DB) });
     expect(seed.code, seed.stderr).toBe(0);

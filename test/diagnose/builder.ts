@@ -178,7 +178,13 @@ export class TraceBuilder {
   }
 }
 
-export function blockingEvent(route: string | null, topFrame: string, durationMs: number, frames: { functionName: string; url: string }[] = [], startMs = T0): BlockingEvent {
+export function blockingEvent(
+  route: string | null,
+  topFrame: string,
+  durationMs: number,
+  frames: { functionName: string; url: string; lineNumber?: number }[] = [],
+  startMs = T0,
+): BlockingEvent {
   return {
     startMs,
     durationMs,
@@ -186,7 +192,7 @@ export function blockingEvent(route: string | null, topFrame: string, durationMs
     traceId: null,
     spanId: null,
     topFrame,
-    frames: frames.map((f) => ({ ...f, lineNumber: 1, columnNumber: 1 })),
+    frames: frames.map((f) => ({ functionName: f.functionName, url: f.url, lineNumber: f.lineNumber ?? 1, columnNumber: 1 })),
   };
 }
 

@@ -147,17 +147,26 @@ export const blockingCall: Rule = {
       const sameLeafShare = Math.max(...leafCounts.values()) / events.length;
       if (sameLeafShare < MIN_SAME_LEAF_SHARE) continue;
       const longest = events.reduce((a, b) => (b.durationMs > a.durationMs ? b : a));
-      const { fn, file, line } = parseTopFrame(longest.topFrame);
       const dbShare = median(events.map((e) => dbShareOfBlock(e, queries)));
       const kind = dbShare >= MIN_DB_SHARE_OF_BLOCK ? 'sync-db-driver' : classifyBlocker(longest.frames, longest.topFrame);
-      const where = `${fn}${file ? ` (${file}${line ? `:${line}` : ''})` : ''}`;
+      // Name the function the app called: the innermost app frame, or — for a synchronous API whose innermost frame
+      // is plumbing (a driver's bridge to its worker) — the outermost `*Sync` app frame of the chain above it.
+      const syncApis = events.map(syncApiOf).filter((x): x is StackFrame => x !== null);
+      const api = mostCommon(syncApis.map((f) => `${f.functionName} (${f.url}:${f.lineNumber})`));
+      const shortPath = relativeTo(longest);
+      let { fn, file, line } = parseTopFrame(api ?? longest.topFrame);
+      file = shortPath(file);
+      // Several entry points of one synchronous API (querySync, connectSync, endSync) are named together.
+      const siblings = [...new Set(syncApis.filter((f) => shortPath(f.url) === file).map((f) => f.functionName))];
+      const where = `${siblings.length > 1 ? siblings.join('/') : fn}${file ? ` (${file}${line && siblings.length <= 1 ? `:${line}` : ''})` : ''}`;
       // The API the app frame called (the frame just inside the innermost app frame), e.g. zlib's syncBufferWrapper.
       const appIndex = longest.frames.findIndex((f) => isAppUrl(f.url));
       const callee = appIndex > 0 ? longest.frames[appIndex - 1]! : null;
       const calls = callee ? `${callee.functionName || '(anonymous)'}${callee.url ? ` (${callee.url.replace(/^.*node_modules\//, '')})` : ''}` : null;
       findings.push({
         kind: 'blocking-call',
-        key: findingKey('blocking-call', route, `${fn} ${file.replace(/^.*\//, '')}`),
+        // The group's identity (its top frame), not the display name: which *Sync call is most common varies by run.
+        key: findingKey('blocking-call', route, `${first.topFrame.replace(/:\d+(:\d+)?\)$/, ')').replace(/\(.*\//, '(')}`),
         route,
         title: `${where}${calls ? ` → ${calls}` : ''} blocks the event loop ${round(msPerRequest)} ms per ${route ?? 'request'} (${kindLabel(kind)})`,
         evidence: {
@@ -166,6 +175,7 @@ export const blockingCall: Rule = {
           line,
           blocker: kind,
           calls,
+          ...(syncApis.length ? { syncCalls: [...new Set(syncApis.map((f) => f.functionName))] } : {}),
           events: events.length,
           blockedMs: round(blockedMs),
           requests: routeRequests,
@@ -185,6 +195,44 @@ export const blockingCall: Rule = {
     return findings;
   },
 };
+
+/**
+ * The synchronous API behind a block whose innermost app frame is itself `*Sync` (e.g. a driver's bridge, callSync):
+ * the outermost `*Sync` frame among the app frames around it (querySync, connectSync, endSync…) — the call the
+ * app's own code made. Searches the contiguous app frames only, up to the first Node internal or native frame.
+ */
+function syncApiOf(e: BlockingEvent): StackFrame | null {
+  const start = e.frames.findIndex((f) => isAppUrl(f.url));
+  if (start < 0 || !/Sync$/.test(e.frames[start]!.functionName)) return null;
+  let api = e.frames[start]!;
+  for (let i = start + 1; i < e.frames.length && isAppUrl(e.frames[i]!.url); i++) {
+    if (/Sync$/.test(e.frames[i]!.functionName)) api = e.frames[i]!;
+  }
+  return api;
+}
+
+/**
+ * Frames carry absolute URLs, top frames paths relative to the app's folder: the folder is what the innermost app
+ * frame's URL has in front of the top frame's path. Returns a function shortening URLs the same way.
+ */
+function relativeTo(e: BlockingEvent): (url: string) => string {
+  const top = parseTopFrame(e.topFrame).file;
+  const frame = e.frames.find((f) => isAppUrl(f.url));
+  const url = frame?.url.replace(/^file:\/\//, '') ?? '';
+  const root = top && url.endsWith(top) ? url.slice(0, url.length - top.length) : '';
+  return (u) => {
+    const path = u.replace(/^file:\/\//, '');
+    return root && path.startsWith(root) ? path.slice(root.length) : path;
+  };
+}
+
+function mostCommon(items: string[]): string | null {
+  const counts = groupBy(items, (x) => x);
+  let best: string | null = null;
+  let n = 0;
+  for (const [k, v] of counts) if (v.length > n) [best, n] = [k, v.length];
+  return best;
+}
 
 /** Not Node's, not a dependency's, not a native: the app's own code (the probes' rule for the top frame). */
 function isAppUrl(url: string): boolean {

@@ -2,21 +2,22 @@ import { describe, expect, it } from 'vitest';
 import { blockingCall, classifyBlocker, parseTopFrame } from '../../../scripts/diagnose/rules/blocking-call.js';
 import { TraceBuilder, blockingEvent, summaryWith } from '../builder.js';
 
-const frames = (...fs: [string, string][]) => fs.map(([functionName, url]) => ({ functionName, url }));
+const frames = (...fs: [string, string, number?][]) => fs.map(([functionName, url, lineNumber]) => ({ functionName, url, lineNumber }));
 
 describe('rule: blocking call', () => {
   it('names the function, its file:line, ms per request and share of blocked time', () => {
     const events = [
-      ...Array.from({ length: 40 }, () => blockingEvent('GET /users/:id/timeline', 'querySync (file:///app/db/sync-client.js:42)', 30, frames(['querySync', 'file:///app/db/sync-client.js']))),
+      ...Array.from({ length: 40 }, () => blockingEvent('GET /users/:id/timeline', 'querySync (file:///app/db/sync-client.js:42)', 30, frames(['querySync', 'file:///app/db/sync-client.js', 42]))),
       ...Array.from({ length: 10 }, () => blockingEvent('POST /posts', 'render (file:///app/views.js:7)', 30, frames(['render', 'file:///app/views.js']))),
     ];
     const findings = blockingCall.detect({ ...new TraceBuilder().input(), blocking: { thresholdMs: 20, events }, summary: summaryWith({ 'GET /users/:id/timeline': 100, 'POST /posts': 20 }) });
     expect(findings).toHaveLength(2);
     const sync = findings.find((f) => f.route === 'GET /users/:id/timeline')!;
-    expect(sync.evidence).toMatchObject({ function: 'querySync', file: 'file:///app/db/sync-client.js', line: 42, blocker: 'sync-db-driver', events: 40, msPerRequest: 12, requests: 100, sameStackShare: 100 });
+    expect(sync.evidence).toMatchObject({ function: 'querySync', file: '/app/db/sync-client.js', line: 42, blocker: 'sync-db-driver', events: 40, msPerRequest: 12, requests: 100, sameStackShare: 100 });
     expect(sync.evidence.shareOfBlockedTime).toBeCloseTo(80, 0);
     expect(sync.savingMsPerRequest).toBe(12);
     expect(sync.title).toContain('querySync');
+    expect(sync.key).toBe('blocking-call GET /users/:id/timeline querySync (sync-client.js)');
     expect(sync.fix).toMatch(/asynchronous driver/);
     const cpu = findings.find((f) => f.route === 'POST /posts')!;
     expect(cpu.evidence).toMatchObject({ blocker: 'cpu-loop', msPerRequest: 15 });
@@ -72,6 +73,17 @@ describe('rule: blocking call', () => {
     // The same block with the queries outside it (an async driver, the block is something else): not a DB driver.
     const later = events.map((e) => ({ ...e, startMs: e.startMs + 100 }));
     expect(blockingCall.detect({ ...t.input(), blocking: { thresholdMs: 20, events: later } })[0]!.evidence.blocker).toBe('cpu-loop');
+  });
+
+  it('names the synchronous API the app called, not the plumbing under it', () => {
+    const root = 'file:///srv/app/';
+    const bridge = ['callSync', `${root}dist/lib/blocking-bridge.js`, 39] as [string, string, number];
+    const query = frames(bridge, ['', `${root}dist/db/sync-client.js`, 80], ['traced', `${root}dist/db/sync-client.js`, 50], ['querySync', `${root}dist/db/sync-client.js`, 79], ['findUser', `${root}dist/stages/baseline.js`, 17], ['runMicrotasks', '']);
+    const end = frames(bridge, ['endSync', `${root}dist/db/sync-client.js`, 93], ['withDb', `${root}dist/stages/baseline.js`, 28], ['runMicrotasks', '']);
+    const events = [0, 1, 2, 3, 4, 5].map((i) => blockingEvent('GET /t', 'callSync (dist/lib/blocking-bridge.js:39)', 30, i < 4 ? query : end));
+    const [f] = blockingCall.detect({ ...new TraceBuilder().input(), blocking: { thresholdMs: 20, events }, summary: summaryWith({ 'GET /t': 6 }) });
+    expect(f!.title).toMatch(/^querySync\/endSync \(dist\/db\/sync-client\.js\) blocks the event loop 30 ms per GET \/t/);
+    expect(f!.evidence).toMatchObject({ function: 'querySync', file: 'dist/db/sync-client.js', line: 79, syncCalls: ['querySync', 'endSync'] });
   });
 
   it('parses top frames', () => {

@@ -36,6 +36,23 @@ describe('rule: cacheable repeated reads', () => {
     expect(cacheableReads.detect(t.input())).toEqual([]);
   });
 
+  it('still flags a route whose Redis lookups never answer a request (e.g. a session read, then the query)', () => {
+    const t = new TraceBuilder();
+    t.requests(40, 'GET', '/feed', 50, 10, (r, i) => {
+      r.query('GET session:' + (i % 4), 0, 0.2, { system: 'redis' });
+      r.query('SELECT * FROM posts WHERE user_id = $1', 0.3, 3, { values: [String(i % 4)] });
+    });
+    expect(cacheableReads.detect(t.input())[0]!.evidence).toMatchObject({ absorbed: 36, reads: 40 });
+  });
+
+  it('flags from a quarter of the reads, not below', () => {
+    const t = new TraceBuilder();
+    // 40 requests: 10 repeats (25 %) on /some, 9 (22.5 %) on /few
+    t.requests(40, 'GET', '/some', 50, 10, (r, i) => r.query('SELECT * FROM a WHERE id = $1', 0, 4, { values: [String(i <= 10 ? 0 : i)] }));
+    t.requests(40, 'GET', '/few', 50, 10, (r, i) => r.query('SELECT * FROM b WHERE id = $1', 0, 4, { values: [String(i <= 9 ? 0 : i)] }));
+    expect(cacheableReads.detect(t.input()).map((f) => [f.route, f.evidence.absorbedShare])).toEqual([['GET /some', 25]]);
+  });
+
   it('counts a repeat inside one request once (that is N+1, not caching)', () => {
     const t = new TraceBuilder();
     t.requests(12, 'GET', '/n1', 50, 20, (r, i) => {

@@ -43,8 +43,9 @@ export function median(values: readonly number[]): number {
  * max, utilization the mean.
  */
 export function summariseEventLoop(samples: readonly EventLoopSample[], window: { startMs: number; endMs: number }): Summary['eventLoop'] {
-  let inside = samples.filter((s) => s.t > window.startMs && s.t <= window.endMs + 1000);
-  if (inside.length === 0) inside = [...samples];
+  const filled = fillBlockedIntervals(samples);
+  let inside = filled.filter((s) => s.t > window.startMs && s.t <= window.endMs + 1000);
+  if (inside.length === 0) inside = filled;
   return {
     delayMs: {
       p50: round(median(inside.map((s) => s.delayMs.p50)), 2),
@@ -53,6 +54,21 @@ export function summariseEventLoop(samples: readonly EventLoopSample[], window: 
     },
     utilization: round(Math.min(1, Math.max(0, inside.reduce((a, s) => a + s.utilization, 0) / Math.max(1, inside.length))), 3),
   };
+}
+
+/**
+ * A loop blocked for a whole sampling interval records no delay at all (the histogram's timer never ran), so the
+ * sample reads 0 ms at 100 % utilization, and it comes late. Such a sample gets the lateness of its own timer as its
+ * delay: the gap since the previous sample minus the usual one-second period.
+ */
+export function fillBlockedIntervals(samples: readonly EventLoopSample[], periodMs = 1000): EventLoopSample[] {
+  const sorted = [...samples].sort((a, b) => a.t - b.t);
+  return sorted.map((s, i) => {
+    const gap = i > 0 ? s.t - sorted[i - 1].t : 0;
+    if (i === 0 || s.delayMs.max > 0 || s.utilization < 0.99 || gap < 1.5 * periodMs) return s;
+    const late = Math.round((gap - periodMs) * 1000) / 1000;
+    return { ...s, delayMs: { min: late, mean: late, p50: late, p90: late, p99: late, max: late } };
+  });
 }
 
 export function summarise(input: SummariseInput): Summary {

@@ -38,10 +38,15 @@ export interface CommandEntry {
 }
 
 /** Load flags shared by `profile` and `lab`. */
+function loadTimeFlags<D extends number, W extends number>(duration: D, warmup: W) {
+  return [
+    { name: 'duration', short: 'd', type: 'number', min: 1, default: duration, valueName: 's', description: 'seconds of measured load' },
+    { name: 'warmup', type: 'number', min: 0, default: warmup, valueName: 's', description: 'seconds of warmup load before measuring (results discarded)' },
+  ] as const satisfies readonly FlagSpec[];
+}
+
 export const LOAD_FLAGS = [
-  { name: 'duration', short: 'd', type: 'number', min: 1, valueName: 's', description: 'seconds of measured load' },
-  { name: 'warmup', type: 'number', min: 0, valueName: 's', description: 'seconds of warmup load before measuring (results discarded)' },
-  { name: 'connections', short: 'c', type: 'number', min: 1, integer: true, valueName: 'n', description: 'concurrent connections' },
+  { name: 'connections', short: 'c', type: 'number', min: 1, integer: true, default: 10, valueName: 'n', description: 'concurrent connections' },
   { name: 'rate', type: 'number', min: 1, valueName: 'req/s', description: 'fixed overall request rate (open loop; avoids coordinated omission)' },
   {
     name: 'scenario',
@@ -49,21 +54,23 @@ export const LOAD_FLAGS = [
     valueName: 'name|file',
     description: 'weighted request mix: built-in "sns" or a JSON file {name, requests:[{weight, method, path, body?}]}',
   },
-  { name: 'ids', type: 'number', min: 1, integer: true, valueName: 'n', description: 'scenario ids ({userId}, {postId}, {id}) are drawn from 1..n' },
+  { name: 'ids', type: 'number', min: 1, integer: true, default: 1000, valueName: 'n', description: 'scenario ids ({userId}, {postId}, {id}) are drawn from 1..n (the lab uses the seeded counts)' },
   {
     name: 'profiler',
     short: 'p',
     type: 'string',
+    valueName: 'name',
     choices: PROFILERS,
     default: 'none',
     description: 'wrap the app in a profiler; every run also gets profile.cpuprofile, stacks.folded, flamegraph.html',
   },
   { name: 'workers', type: 'number', min: 1, integer: true, valueName: 'n', description: 'cluster workers (sets WORKERS for the app)' },
-  { name: 'out', short: 'o', type: 'string', valueName: 'dir', description: 'output folder (default profiles/<timestamp>-<stage|app>-<profiler>)' },
+  { name: 'out', short: 'o', type: 'string', valueName: 'dir', description: 'output folder, missing or empty (default profiles/<timestamp>-<stage|app>-<profiler>, or profiles/<timestamp>-lab)' },
 ] as const satisfies readonly FlagSpec[];
 
 export const PROFILE_FLAGS = [
   { name: 'path', type: 'string', multiple: true, valueName: 'path', description: 'request this path (requests spread across all given; reported per path)' },
+  ...loadTimeFlags(10, 3),
   ...LOAD_FLAGS,
   { name: 'stage', short: 's', type: 'string', valueName: 'name', description: 'target-app stage (sets STAGE; with no command, runs target-app)' },
   { name: 'port', type: 'number', min: 1, integer: true, valueName: 'n', description: 'port for the app (sets PORT; default: a free port)' },
@@ -75,7 +82,9 @@ export const PROFILE_FLAGS = [
 export const LAB_FLAGS = [
   { name: 'stages', type: 'string', multiple: true, valueName: 'a,b', description: 'stages to run, in order (default: all)' },
   { name: 'scale', type: 'number', min: 1, integer: true, default: 150000, valueName: 'n', description: 'users to seed (skipped when already seeded)' },
-  { name: 'runs', type: 'number', min: 1, integer: true, default: 1, valueName: 'n', description: 'repeat each stage n times, interleaved; summaries are medians' },
+  { name: 'runs', type: 'number', min: 1, integer: true, default: 1, valueName: 'n', description: 'repeat each stage n times, interleaved; the median run is reported with the spread' },
+  // defaults: 5 stages × (start + 3 s warmup + 20 s load + stop) plus seeding stay within 6 minutes on 2 cores
+  ...loadTimeFlags(20, 3),
   ...LOAD_FLAGS.filter((f) => f.name !== 'ids'),
 ] as const satisfies readonly FlagSpec[];
 

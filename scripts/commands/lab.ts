@@ -12,9 +12,6 @@ import type { CommandHandler, LAB_FLAGS } from './index.js';
 
 type Options = OptionsOf<typeof LAB_FLAGS>;
 
-/** Defaults: 5 stages × (start + 3 s warmup + 20 s load + stop) plus seeding stay well within 6 minutes on 2 cores. */
-export const LAB_DEFAULTS = { durationS: 20, warmupS: 3, connections: 10 } as const;
-
 export const run: CommandHandler = async (input, ctx) => {
   const o = input.options as Options;
   const known = await stageNames(PROJECT_ROOT);
@@ -33,9 +30,9 @@ export const run: CommandHandler = async (input, ctx) => {
       out: o.out,
       env: ctx.env,
       load: {
-        durationS: o.duration ?? LAB_DEFAULTS.durationS,
-        warmupS: o.warmup ?? LAB_DEFAULTS.warmupS,
-        connections: o.connections ?? LAB_DEFAULTS.connections,
+        durationS: o.duration,
+        warmupS: o.warmup,
+        connections: o.connections,
         rate: o.rate,
         scenario,
         scenarioLabel: scenarioName,

@@ -15,8 +15,6 @@ import type { PROFILE_FLAGS } from './index.js';
 
 type Options = OptionsOf<typeof PROFILE_FLAGS>;
 
-export const DEFAULT_IDS = 1000;
-
 export const run: CommandHandler = async (input, ctx) => {
   const o = input.options as Options;
   let command = input.command;
@@ -49,14 +47,14 @@ export const run: CommandHandler = async (input, ctx) => {
         workers: o.workers,
         tracing: !o['no-tracing'],
         load: {
-          durationS: o.duration ?? 10,
-          warmupS: o.warmup ?? 3,
-          connections: o.connections ?? 10,
+          durationS: o.duration,
+          warmupS: o.warmup,
+          connections: o.connections,
           rate: o.rate,
           scenario,
           scenarioLabel: scenarioName,
           paths,
-          ids: { default: o.ids ?? DEFAULT_IDS },
+          ids: { default: o.ids },
         },
         baseEnv: ctx.env,
         ...(upstream ? { env: { UPSTREAM_URL: upstream.url } } : {}),

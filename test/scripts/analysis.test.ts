@@ -6,7 +6,7 @@ import { validateSummary } from '../../profiles/contract/validate.js';
 import { foldCpuProfile, frameName, parseFolded, sumFolded, type CpuProfile } from '../../scripts/analysis/fold.js';
 import { change, renderLabMd, renderSummaryMd } from '../../scripts/analysis/markdown.js';
 import { requestFacts, spansFromJaeger } from '../../scripts/analysis/spans.js';
-import { percentile, summarise, summariseEventLoop } from '../../scripts/analysis/summarise.js';
+import { fillBlockedIntervals, percentile, summarise, summariseEventLoop } from '../../scripts/analysis/summarise.js';
 import { fillBody, loadScenario, requestPicker, routeKey } from '../../scripts/load/scenario.js';
 import { pickMedianRun } from '../../scripts/lab/run.js';
 
@@ -209,5 +209,22 @@ describe('requestFacts on captured target-app traces (baseline stage: synchronou
     expect(f.routes['GET /users/:id/notifications'].queriesPerRequest).toBe(40);
     expect(f.routes['POST /posts/:id/likes'].queriesPerRequest).toBe(5);
     expect(f.requests).toBe(3);
+  });
+});
+
+describe('fillBlockedIntervals', () => {
+  it('gives a sample that recorded nothing while the loop was busy throughout the lateness of its timer', () => {
+    const zero = { min: 0, mean: 0, p50: 0, p90: 0, p99: 0, max: 0 };
+    const some = { min: 1, mean: 2, p50: 2, p90: 3, p99: 5, max: 6 };
+    // shape captured from target-app's baseline stage (synchronous driver): 0 ms at utilization 1, 2.5 s apart
+    const samples = [
+      { t: 1000, delayMs: some, utilization: 0.9 },
+      { t: 3550, delayMs: zero, utilization: 1 },
+      { t: 4560, delayMs: zero, utilization: 0.2 }, // an idle second: really 0
+    ];
+    const filled = fillBlockedIntervals(samples);
+    expect(filled[1].delayMs.p99).toBe(1550);
+    expect(filled[2].delayMs.p99).toBe(0);
+    expect(summariseEventLoop(samples, { startMs: 0, endMs: 5000 }).delayMs.max).toBe(1550);
   });
 });

@@ -80,7 +80,9 @@ export async function connectOnce(url: string, timeoutMs = 3000): Promise<pg.Cli
 /** Creates the database named by `url` when it does not exist yet. Returns true when it created it. */
 export async function ensureDatabase(url: string): Promise<boolean> {
   const name = databaseName(url);
-  const admin = await connectOnce(maintenanceUrl(url));
+  const admin = await connectOnce(maintenanceUrl(url)).catch((err: unknown) => {
+    throw err instanceof DatabaseUnavailableError ? new DatabaseUnavailableError(url, err.cause) : err;
+  });
   try {
     const found = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
     if (found.rowCount) return false;

@@ -46,8 +46,8 @@ function collect(file: BlockingFile, summary: Summary, root?: string): Map<strin
     entry.side.totalMs += e.durationMs;
   }
   for (const entry of out.values()) {
-    const n = requestsFor(summary, entry.route);
-    entry.side.msPerRequest = n > 0 ? entry.side.totalMs / n : 0;
+    // As summary.json's blocking.msPerRequest: a run without requests counts as one, so its blocked time still shows.
+    entry.side.msPerRequest = entry.side.totalMs / Math.max(1, requestsFor(summary, entry.route));
   }
   return out;
 }

@@ -9,6 +9,7 @@ import {
   isLabFolder,
   isRunFolder,
   readBlocking,
+  readCpuProfile,
   readFindings,
   readFolded,
   readLab,
@@ -20,7 +21,7 @@ import {
 import { LooplensError } from '../errors.js';
 import { diffBlocking, type HotspotDiff } from './blocking-diff.js';
 import { diffFindings, type FindingDiff } from './findings-diff.js';
-import { diffFunctions, diffStacks, parseFolded, type FunctionDiff, type StackDiff } from './folded.js';
+import { diffFunctions, diffStacks, idleSamples, parseFolded, withIdle, type FoldedProfile, type FunctionDiff, type StackDiff } from './folded.js';
 import { diffSummaries, type SummaryDiff } from './summary-diff.js';
 
 export interface RunRef {
@@ -103,18 +104,28 @@ export function compareRuns(baseDir: string, headDir: string, summaries: { base?
   }
   const baseSummary = summaries.base ?? readSummary(baseDir);
   const headSummary = summaries.head ?? readSummary(headDir);
+  for (const [side, s] of [['base', baseSummary], ['head', headSummary]] as const) {
+    if (s.overall.requests === 0) {
+      notes.push(`The ${side} run completed no request while measured: it has no latency or throughput (load too heavy or too short for it?).`);
+    }
+  }
 
   let functions: FunctionDiff | null = null;
   let stacks: StackDiff | null = null;
   const roots: { base?: string; head?: string } = {};
   if (hasFile(baseDir, 'folded') && hasFile(headDir, 'folded')) {
-    const b = parseFolded(readFolded(baseDir));
-    const h = parseFolded(readFolded(headDir));
-    roots.base = b.root;
-    roots.head = h.root;
-    functions = diffFunctions(b, h);
-    stacks = diffStacks(b, h);
-    if (b.total === 0 || h.total === 0) notes.push('One of the runs has no CPU samples in stacks.folded: the function table is empty.');
+    const b = foldedWithIdle(baseDir);
+    const h = foldedWithIdle(headDir);
+    if ((b.idle === undefined) !== (h.idle === undefined)) {
+      notes.push('Only one run has profile.cpuprofile: function shares are of CPU samples (idle left out) in both.');
+    }
+    roots.base = b.profile.root;
+    roots.head = h.profile.root;
+    const both = b.idle !== undefined && h.idle !== undefined;
+    const [bp, hp] = both ? [withIdle(b.profile, b.idle!), withIdle(h.profile, h.idle!)] : [b.profile, h.profile];
+    functions = diffFunctions(bp, hp);
+    stacks = diffStacks(bp, hp);
+    if (b.profile.total === 0 || h.profile.total === 0) notes.push('One of the runs has no CPU samples in stacks.folded: the function table is empty.');
   } else {
     notes.push('No function or flamegraph diff: stacks.folded is missing from ' + missingIn(baseDir, headDir, 'folded') + '.');
   }
@@ -127,6 +138,19 @@ export function compareRuns(baseDir: string, headDir: string, summaries: { base?
   }
   const findings = hasFile(baseDir, 'findings') && hasFile(headDir, 'findings') ? diffFindings(readFindings(baseDir), readFindings(headDir)) : null;
   return { base, head, summary: diffSummaries(baseSummary, headSummary), functions, stacks, hotspots, findings, notes };
+}
+
+/** stacks.folded, and the idle samples it leaves out (from profile.cpuprofile, when the run has one). */
+function foldedWithIdle(dir: string): { profile: FoldedProfile; idle?: number } {
+  const profile = parseFolded(readFolded(dir));
+  if (!hasFile(dir, 'cpuprofile')) return { profile };
+  let idle: number | undefined;
+  try {
+    idle = idleSamples(readCpuProfile(dir));
+  } catch {
+    idle = undefined; // an unreadable profile only costs the idle share
+  }
+  return idle === undefined ? { profile } : { profile, idle };
 }
 
 function missingIn(baseDir: string, headDir: string, key: 'folded' | 'blocking'): string {

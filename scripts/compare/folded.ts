@@ -125,6 +125,28 @@ export function parseFolded(text: string, options: { normalise?: boolean; root?:
   return root === undefined ? { stacks, total } : { stacks, total, root };
 }
 
+/**
+ * Idle samples of a V8 .cpuprofile (samples whose node is "(idle)"), or undefined when it has no sample list.
+ * stacks.folded leaves idle out (it would squash a flamegraph); compare adds it back so shares are of all samples.
+ */
+export function idleSamples(cpuprofile: unknown): number | undefined {
+  const p = cpuprofile as { nodes?: { id: number; callFrame?: { functionName?: string } }[]; samples?: number[] } | null;
+  if (!p || !Array.isArray(p.nodes) || !Array.isArray(p.samples)) return undefined;
+  const idle = new Set(p.nodes.filter((n) => n.callFrame?.functionName === '(idle)').map((n) => n.id));
+  let n = 0;
+  for (const id of p.samples) if (idle.has(id)) n++;
+  return n;
+}
+
+/** Adds idle samples as an "(idle)" stack (replacing any), so the profile's total is every sample. */
+export function withIdle(profile: FoldedProfile, idle: number): FoldedProfile {
+  const stacks = new Map(profile.stacks);
+  const before = stacks.get('(idle)') ?? 0;
+  if (idle > 0) stacks.set('(idle)', idle);
+  else stacks.delete('(idle)');
+  return { ...profile, stacks, total: profile.total - before + idle };
+}
+
 export function leafOf(stack: string): string {
   const i = stack.lastIndexOf(';');
   return i < 0 ? stack : stack.slice(i + 1);
@@ -161,6 +183,8 @@ export interface FunctionChange {
   headTotal: number;
   /** headSelf − baseSelf (a difference of shares; ×100 for percentage points). */
   deltaSelf: number;
+  /** headTotal − baseTotal. */
+  deltaTotal: number;
 }
 
 export interface FunctionDiff {
@@ -173,6 +197,26 @@ export interface FunctionDiff {
   grew: FunctionChange[];
   /** Self share shrank, largest drop first. */
   shrank: FunctionChange[];
+  /**
+   * The app's own functions (see isAppFrame) whose total share (with everything they called) moved, largest move
+   * first. Self time names the leaf that waits (a bridge's Atomics.wait, a native call); this names the app code
+   * that called it, e.g. the query function over its blocking client.
+   */
+  appTotal: FunctionChange[];
+}
+
+/** Frames looplens's own probes add to every request's stack (they wrap the app's handlers). */
+const PROBE_LOCATION = /^(?:dist\/)?probes\/|node_modules\/looplens\//;
+
+/**
+ * A frame of the app itself, by its normalised name: it has a file, and the file is not Node's, not a dependency's
+ * and not looplens's probes'.
+ */
+export function isAppFrame(name: string): boolean {
+  const m = /^.+ \(([^()]*)\)$/.exec(name);
+  if (!m) return false;
+  const loc = m[1];
+  return !loc.startsWith('node:') && !loc.includes('node_modules/') && !PROBE_LOCATION.test(loc);
 }
 
 const share = (n: number, total: number): number => (total > 0 ? n / total : 0);
@@ -197,6 +241,7 @@ export function diffFunctions(base: FoldedProfile, head: FoldedProfile, options:
   const b = functionTimes(base);
   const h = functionTimes(head);
   const changes: FunctionChange[] = [];
+  const appTotal: FunctionChange[] = [];
   for (const fn of new Set([...b.keys(), ...h.keys()])) {
     if (IDLE_FRAMES.has(fn)) continue;
     const bt = b.get(fn) ?? { self: 0, total: 0 };
@@ -208,10 +253,15 @@ export function diffFunctions(base: FoldedProfile, head: FoldedProfile, options:
       baseTotal: share(bt.total, base.total),
       headTotal: share(ht.total, head.total),
       deltaSelf: 0,
+      deltaTotal: 0,
     };
     c.deltaSelf = c.headSelf - c.baseSelf;
+    c.deltaTotal = c.headTotal - c.baseTotal;
     const noise = samplingNoise(c.baseSelf, base.total, c.headSelf, head.total, z);
     if (Math.abs(c.deltaSelf) >= Math.max(minDelta, noise)) changes.push(c);
+    if (isAppFrame(fn) && Math.abs(c.deltaTotal) >= Math.max(minDelta, samplingNoise(c.baseTotal, base.total, c.headTotal, head.total, z))) {
+      appTotal.push(c);
+    }
   }
   const byName = (x: FunctionChange, y: FunctionChange) => (x.function < y.function ? -1 : x.function > y.function ? 1 : 0);
   return {
@@ -221,6 +271,7 @@ export function diffFunctions(base: FoldedProfile, head: FoldedProfile, options:
     headIdle: share(h.get('(idle)')?.self ?? 0, head.total),
     grew: changes.filter((c) => c.deltaSelf > 0).sort((x, y) => y.deltaSelf - x.deltaSelf || byName(x, y)),
     shrank: changes.filter((c) => c.deltaSelf < 0).sort((x, y) => x.deltaSelf - y.deltaSelf || byName(x, y)),
+    appTotal: appTotal.sort((x, y) => Math.abs(y.deltaTotal) - Math.abs(x.deltaTotal) || byName(x, y)),
   };
 }
 
@@ -263,10 +314,13 @@ export function formatDiffFolded(diff: StackDiff): string {
   return lines.join('\n') + (lines.length ? '\n' : '');
 }
 
-/** One side of a stack diff as folded text (normalised frame names), e.g. for a flamegraph renderer. */
+/**
+ * One side of a stack diff as folded text (normalised frame names), e.g. for a flamegraph renderer. Idle samples
+ * are left out, as in stacks.folded: a graph of them would squash the rest.
+ */
 export function sideAsFolded(diff: StackDiff, side: 'base' | 'head'): string {
   return diff.stacks
-    .filter((s) => s[side] > 0)
+    .filter((s) => s[side] > 0 && !IDLE_FRAMES.has(leafOf(s.stack)))
     .map((s) => `${s.stack} ${s[side]}\n`)
     .join('');
 }

@@ -6,7 +6,7 @@
  * that means — 🟢 better, 🔴 worse, ≈ within the runs' spread (noise). Names that come from the profiled code (frames,
  * routes) are untrusted: they are shown as entity-encoded code, so they can neither break a table nor mention anyone.
  */
-import { relative as relativePath } from 'node:path';
+import { isAbsolute, relative as relativePath } from 'node:path';
 import { formatRelative, type Change } from './change.js';
 import type { Comparison, RunComparison, RunRef, StageComparison } from './compare.js';
 import type { FunctionChange } from './folded.js';
@@ -155,6 +155,14 @@ function highlights(c: RunComparison): string[] {
   // A function's weight: twice its change in share of samples (a 50 pp move ranks like a doubling of a metric).
   if (f?.shrank[0]) out.push({ weight: Math.abs(f.shrank[0].deltaSelf) * 2, line: functionLine(f.shrank[0], 'shrank') });
   if (f?.grew[0]) out.push({ weight: Math.abs(f.grew[0].deltaSelf) * 2, line: functionLine(f.grew[0], 'grew') });
+  const app = f?.appTotal.find((x) => x.function !== f.shrank[0]?.function && x.function !== f.grew[0]?.function);
+  if (app) {
+    const how = app.deltaTotal < 0 ? 'shrank' : 'grew';
+    out.push({
+      weight: Math.abs(app.deltaTotal) * 2,
+      line: `Total time of ${code(app.function, 70)} (with its callees) ${how}: ${pp(app.baseTotal)} → ${pp(app.headTotal)} of samples (${ppDelta(app.deltaTotal)}) ${how === 'shrank' ? '🟢' : '🔴'}`,
+    });
+  }
   for (const h of c.hotspots ?? []) {
     if (h.status !== 'new' && h.status !== 'gone') continue;
     const ms = Math.max(h.base.msPerRequest, h.head.msPerRequest);
@@ -222,15 +230,27 @@ function functionsSection(c: RunComparison, caps: Caps): string[] {
   const lines = [
     '#### Functions: self time',
     '',
-    `Share of each run's CPU samples (base ${f.baseSamples.toLocaleString('en-US')}, head ${f.headSamples.toLocaleString('en-US')}${f.baseIdle + f.headIdle > 0 ? `; idle ${pp(f.baseIdle)} → ${pp(f.headIdle)}` : ''}), so runs of different length compare. Changes under 0.1 pp or within sampling noise (3 standard errors) are left out.`,
+    `Share of all of each run's samples (base ${f.baseSamples.toLocaleString('en-US')}, head ${f.headSamples.toLocaleString('en-US')}${f.baseIdle + f.headIdle > 0 ? `; idle ${pp(f.baseIdle)} → ${pp(f.headIdle)}` : ''}), so runs of different length compare. Changes under 0.1 pp or within sampling noise (3 standard errors) are left out.`,
     '',
   ];
-  if (f.grew.length === 0 && f.shrank.length === 0) return [...lines, 'No function moved beyond those limits.', ''];
+  if (f.grew.length === 0 && f.shrank.length === 0 && f.appTotal.length === 0) return [...lines, 'No function moved beyond those limits.', ''];
   if (f.grew.length > 0) {
     lines.push('**Grew** (head spends more):', '', ...table(header, align, rows(f.grew, '🔴')), ...cut(Math.min(caps.functions, f.grew.length), f.grew.length, 'functions that grew'), '');
   }
   if (f.shrank.length > 0) {
     lines.push('**Shrank** (head spends less):', '', ...table(header, align, rows(f.shrank, '🟢')), ...cut(Math.min(caps.functions, f.shrank.length), f.shrank.length, 'functions that shrank'), '');
+  }
+  if (f.appTotal.length > 0) {
+    const appRows = f.appTotal
+      .slice(0, caps.functions)
+      .map((x) => [code(x.function), pp(x.baseTotal), pp(x.headTotal), `${ppDelta(x.deltaTotal)} ${x.deltaTotal > 0 ? '🔴' : '🟢'}`]);
+    lines.push(
+      '**App code, total time** (the app\'s own functions with everything they called — the caller of a blocking leaf):',
+      '',
+      ...table(['function', 'base total', 'head total', 'change'], ['l', 'r', 'r', 'r'], appRows),
+      ...cut(Math.min(caps.functions, f.appTotal.length), f.appTotal.length, 'app functions'),
+      '',
+    );
   }
   return lines;
 }
@@ -277,7 +297,10 @@ function findingsSection(c: RunComparison, caps: Caps): string[] {
 }
 
 function filesSection(c: RunComparison, scope: string, opts: MarkdownOptions): string[] {
-  const rel = (p: string) => code(relativePath(opts.cwd ?? process.cwd(), p) || '.', 200);
+  const rel = (p: string) => {
+    const r = relativePath(opts.cwd ?? process.cwd(), p);
+    return code(r === '' ? '.' : r.startsWith('..') || isAbsolute(r) ? p : r, 200);
+  };
   const lines: string[] = [];
   if (c.base.flamegraph) lines.push(`- base flamegraph: ${rel(c.base.flamegraph)}`);
   if (c.head.flamegraph) lines.push(`- head flamegraph: ${rel(c.head.flamegraph)}`);

@@ -40,6 +40,9 @@ function diffRequestStats(
   baseSummary: Summary,
   headSummary: Summary,
 ): RouteDiff {
+  // A route with no request in a run has no numbers there (its latencies would read 0): treat it as absent.
+  if (base && base.requests === 0) base = undefined;
+  if (head && head.requests === 0) head = undefined;
   const diff: RouteDiff = {
     route: route ?? 'overall',
     presence: base && head ? 'both' : head ? 'new' : 'gone',

@@ -4,6 +4,9 @@ import {
   diffStacks,
   formatDiffFolded,
   functionTimes,
+  idleSamples,
+  withIdle,
+  isAppFrame,
   normaliseFrame,
   parseFolded,
   samplingNoise,
@@ -96,6 +99,46 @@ describe('functionTimes / diffFunctions', () => {
     const ba = diffFunctions(head, base);
     expect(ba.grew.map((c) => [c.function, c.deltaSelf])).toEqual(ab.shrank.map((c) => [c.function, -c.deltaSelf]));
     expect(ba.shrank.map((c) => [c.function, c.deltaSelf])).toEqual(ab.grew.map((c) => [c.function, -c.deltaSelf]));
+  });
+});
+
+describe('app code, total time', () => {
+  it('names the app function over a blocking leaf, leaving out Node, dependencies and the probes', () => {
+    expect(isAppFrame('querySync (dist/target-app/db/sync-client.js)')).toBe(true);
+    expect(isAppFrame('emit (node:events)')).toBe(false);
+    expect(isAppFrame('route (node_modules/fastify/lib/route.js)')).toBe(false);
+    expect(isAppFrame('with (dist/probes/tracing.js)')).toBe(false);
+    expect(isAppFrame('(garbage collector)')).toBe(false);
+    const frames = 'emit (node:events:1);with (dist/probes/tracing.js:2);handler (dist/app.js:3);querySync (dist/db/sync.js:4);callSync (dist/lib/bridge.js:5)';
+    const base = parseFolded(`${frames} 8000\nemit (node:events:1);handler (dist/app.js:3);render (dist/view.js:9) 2000`);
+    const head = parseFolded('emit (node:events:1);handler (dist/app.js:3);queryAsync (dist/db/async.js:4) 500\nemit (node:events:1);handler (dist/app.js:3);render (dist/view.js:9) 9500');
+    const d = diffFunctions(base, head);
+    expect(d.shrank.map((c) => c.function)).toEqual(['callSync (dist/lib/bridge.js)']);
+    expect(d.appTotal.map((c) => [c.function, Math.round(c.deltaTotal * 100)])).toEqual([
+      ['callSync (dist/lib/bridge.js)', -80],
+      ['querySync (dist/db/sync.js)', -80],
+      ['render (dist/view.js)', 75],
+      ['queryAsync (dist/db/async.js)', 5],
+    ]);
+  });
+});
+
+describe('idle samples from profile.cpuprofile', () => {
+  it('counts samples on the (idle) node and adds them as an (idle) stack', () => {
+    const cpuprofile = {
+      nodes: [
+        { id: 1, callFrame: { functionName: '(root)' } },
+        { id: 2, callFrame: { functionName: '(idle)' } },
+        { id: 3, callFrame: { functionName: 'work' } },
+      ],
+      samples: [2, 3, 2, 2, 3],
+    };
+    expect(idleSamples(cpuprofile)).toBe(3);
+    expect(idleSamples({ nodes: [] })).toBeUndefined();
+    const p = withIdle(parseFolded('work 2'), 3);
+    expect(p.total).toBe(5);
+    expect(p.stacks.get('(idle)')).toBe(3);
+    expect(withIdle(p, 1).total).toBe(3);
   });
 });
 

@@ -51,6 +51,12 @@ describe('diffSummaries', () => {
     expect(d.run.find((r) => r.name === 'queries')).toBeUndefined(); // not measured
   });
 
+  it('treats a route without requests as absent from that run', () => {
+    const base = summary({ routes: { 'GET /a': stats(100, 150), 'POST /p': stats(0, 0, 0) } });
+    const d = diffSummaries(base, summary({ routes: { 'GET /a': stats(100, 150), 'POST /p': stats(50, 2, 10) } }));
+    expect(d.routes.find((r) => r.route === 'POST /p')).toMatchObject({ presence: 'new', metrics: {} });
+  });
+
   it('reads spreads by dotted path, per route too', () => {
     const base = summary({ spread: { 'overall.latencyMs.p95': [90, 120], 'routes.GET /a.latencyMs.p95': [95, 105] } });
     const head = summary({ overall: stats(110, 200), routes: { 'GET /a': stats(130, 150) }, spread: { 'overall.latencyMs.p95': [100, 125], 'routes.GET /a.latencyMs.p95': [125, 140] } });

@@ -10,6 +10,7 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { renderFlamegraphHtml } from '../../dashboards/flamegraph/render.js';
 import { baseOnlyShare, diffStacks, parseFolded, sideAsFolded } from '../../scripts/compare/folded.js';
+import { runCompare } from '../../scripts/compare/run.js';
 
 const BASE = ['main;handler;querySync (/srv/a/dist/db/sync.js:3:1) 60', 'main;handler;render 20', 'main;gc 20'].join('\n');
 const HEAD = ['main;handler;render 40', 'main;handler;queryAsync (/srv/a/dist/db/async.js:9:1) 10', 'main;gc 40'].join('\n');
@@ -20,6 +21,8 @@ describe('sideAsFolded / baseOnlyShare', () => {
     expect(sideAsFolded(d, 'base')).toBe('main;gc 20\nmain;handler;querySync (dist/db/sync.js) 60\nmain;handler;render 20\n');
     expect(sideAsFolded(d, 'head')).toBe('main;gc 40\nmain;handler;queryAsync (dist/db/async.js) 10\nmain;handler;render 40\n');
     expect(baseOnlyShare(d)).toBeCloseTo(0.6);
+    // idle samples count in the shares but are not drawn
+    expect(sideAsFolded(diffStacks(parseFolded('(idle) 5\na 1'), parseFolded('a 1')), 'base')).toBe('a 1\n');
     // a base stack that is a prefix of a head stack is drawable
     expect(baseOnlyShare(diffStacks(parseFolded('a 5\na;b 5'), parseFolded('a;b;c 3')))).toBe(0);
   });
@@ -74,6 +77,23 @@ describe('diff flamegraph in Chromium', () => {
     expect(await page.locator('#status').textContent()).toMatch(/matches: 11\.11 %/);
     await page.fill('#search', 'querySync');
     expect(await page.locator('#status').textContent()).toMatch(/matches: 0\.00 %/); // only in base: not drawn
+    expect(problems).toEqual([]);
+    await page.close();
+  });
+
+  it('opens the diff of two real captured runs (fixtures/) and finds the head\'s query code', async () => {
+    const fix = new URL('./fixtures/', import.meta.url).pathname;
+    const r = runCompare({ base: join(fix, 'baseline'), head: join(fix, 'async-db'), outDir: join(dir, 'real') });
+    const page = await browser.newPage({ viewport: { width: 1200, height: 700 } });
+    const problems: string[] = [];
+    page.on('console', (m) => {
+      if (m.type() === 'error' || m.type() === 'warning') problems.push(`${m.type()}: ${m.text()}`);
+    });
+    page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
+    await page.goto(pathToFileURL(r.files.diffFlamegraph['']).href);
+    await page.fill('#search', 'stages/async-db.js');
+    expect(await page.locator('#status').textContent()).toMatch(/matches: (?!0\.00 %)[\d.]+ %/);
+    expect(await page.locator('header').textContent()).toMatch(/of base samples are in stacks head never ran/);
     expect(problems).toEqual([]);
     await page.close();
   });

@@ -139,51 +139,43 @@ function gateSection(gate: GateResult | undefined): string[] {
   ];
 }
 
-/** The few changes a reviewer should read first. */
+/**
+ * The few changes a reviewer should read first, a fixed number per kind so no kind crowds out another: the three
+ * largest moves of the overall metrics, the function that moved most by self time and the app function that moved
+ * most by total time, up to two blocking hotspots that appeared or vanished, the largest finding resolved and new.
+ */
 function highlights(c: RunComparison): string[] {
-  const out: { weight: number; line: string }[] = [];
+  const lines: string[] = [];
   const overall = [
     ...REQUEST_METRICS.filter((m) => ['p95', 'p99', 'rps', 'errors'].includes(m.name)).map((m) => ({ label: m.label, unit: m.unit, change: c.summary.overall.metrics[m.name] })),
     ...c.summary.run.map((r) => ({ label: r.label, unit: RUN_METRICS.find((m) => m.name === r.name)!.unit, change: r.change })),
-  ];
-  for (const { label, unit, change } of overall) {
-    if (!change || change.verdict === 'same' || change.verdict === 'noise') continue;
-    const w = Math.min(3, Math.abs(change.relative));
-    out.push({ weight: w, line: `${label}: ${changeCell(change, unit)} — ${change.verdict}` });
-  }
+  ]
+    .filter((x) => x.change && x.change.verdict !== 'same' && x.change.verdict !== 'noise')
+    .sort((a, b) => Math.min(10, Math.abs(b.change.relative)) - Math.min(10, Math.abs(a.change.relative)));
+  for (const { label, unit, change } of overall.slice(0, 3)) lines.push(`${label}: ${changeCell(change, unit)} — ${change.verdict}`);
+
   const f = c.functions;
-  // A function's weight: twice its change in share of samples (a 50 pp move ranks like a doubling of a metric).
-  if (f?.shrank[0]) out.push({ weight: Math.abs(f.shrank[0].deltaSelf) * 2, line: functionLine(f.shrank[0], 'shrank') });
-  if (f?.grew[0]) out.push({ weight: Math.abs(f.grew[0].deltaSelf) * 2, line: functionLine(f.grew[0], 'grew') });
-  const app = f?.appTotal.find((x) => x.function !== f.shrank[0]?.function && x.function !== f.grew[0]?.function);
+  const self = [f?.shrank[0], f?.grew[0]].filter((x): x is FunctionChange => !!x).sort((a, b) => Math.abs(b.deltaSelf) - Math.abs(a.deltaSelf))[0];
+  if (self) lines.push(functionLine(self, self.deltaSelf < 0 ? 'shrank' : 'grew'));
+  const app = f?.appTotal.find((x) => x.function !== self?.function);
   if (app) {
     const how = app.deltaTotal < 0 ? 'shrank' : 'grew';
-    out.push({
-      weight: Math.abs(app.deltaTotal) * 2,
-      line: `Total time of ${code(app.function, 70)} (with its callees) ${how}: ${pp(app.baseTotal)} → ${pp(app.headTotal)} of samples (${ppDelta(app.deltaTotal)}) ${how === 'shrank' ? '🟢' : '🔴'}`,
-    });
+    lines.push(`Total time of ${code(app.function, 70)} (with its callees) ${how}: ${pp(app.baseTotal)} → ${pp(app.headTotal)} of samples (${ppDelta(app.deltaTotal)}) ${how === 'shrank' ? '🟢' : '🔴'}`);
   }
-  for (const h of c.hotspots ?? []) {
-    if (h.status !== 'new' && h.status !== 'gone') continue;
+
+  const hot = (c.hotspots ?? []).filter((h) => h.status === 'new' || h.status === 'gone').slice(0, 2);
+  for (const h of hot) {
     const ms = Math.max(h.base.msPerRequest, h.head.msPerRequest);
-    out.push({
-      weight: Math.min(3, ms),
-      line: `Blocking hotspot ${code(h.topFrame, 60)} on ${h.route ? code(h.route) : 'no request'} ${h.status === 'new' ? 'appeared' : 'vanished'} (${formatNumber(ms, 'ms')} ms per request ${h.status === 'new' ? 'in head' : 'in base'}) ${h.status === 'new' ? '🔴' : '🟢'}`,
-    });
-    if (out.length > 12) break;
+    const appeared = h.status === 'new';
+    lines.push(
+      `Blocking hotspot ${code(h.topFrame, 60)} on ${h.route ? code(h.route) : 'no request'} ${appeared ? 'appeared' : 'vanished'} (${formatNumber(ms, 'ms')} ms per request ${appeared ? 'in head' : 'in base'}) ${appeared ? '🔴' : '🟢'}`,
+    );
   }
-  for (const d of c.findings ?? []) {
-    if (d.status === 'still') continue;
-    const ms = (d.status === 'new' ? d.headSavingMs : d.baseSavingMs) ?? 0;
-    out.push({
-      weight: Math.min(3, ms),
-      line: `Diagnosis ${d.status === 'new' ? 'found' : 'no longer finds'}: ${plain(d.title, 120)} ${d.status === 'new' ? '🔴' : '🟢'}`,
-    });
+  const findings = c.findings ?? [];
+  for (const d of [findings.find((x) => x.status === 'resolved'), findings.find((x) => x.status === 'new')].filter((x) => x !== undefined)) {
+    lines.push(`Diagnosis ${d.status === 'new' ? 'found' : 'no longer finds'}: ${plain(d.title, 120)} ${d.status === 'new' ? '🔴' : '🟢'}`);
   }
-  return out
-    .sort((a, b) => b.weight - a.weight)
-    .slice(0, 6)
-    .map((o) => `- ${o.line}`);
+  return lines.map((l) => `- ${l}`);
 }
 
 function functionLine(f: FunctionChange, how: 'grew' | 'shrank'): string {
@@ -195,7 +187,8 @@ function routesSection(c: RunComparison, caps: Caps): string[] {
   const unit = (name: string) => REQUEST_METRICS.find((m) => m.name === name)!.unit;
   const row = (r: RouteDiff, label: string): string[] => {
     if (r.presence !== 'both') {
-      const note = r.presence === 'new' ? `only in head (${r.headRequests} requests)` : `only in base (${r.baseRequests} requests)`;
+      const n = r.presence === 'new' ? r.headRequests : r.baseRequests;
+      const note = `only in ${r.presence === 'new' ? 'head' : 'base'} (${n} request${n === 1 ? '' : 's'})`;
       return [label, note, ...cols.slice(1).map(() => '')];
     }
     return [label, ...cols.map((name) => changeCell(r.metrics[name], unit(name)))];

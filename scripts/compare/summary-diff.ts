@@ -70,7 +70,9 @@ function requestChange(
 
 export function diffSummaries(base: Summary, head: Summary): SummaryDiff {
   const names = [...new Set([...Object.keys(base.routes), ...Object.keys(head.routes)])];
-  const routes = names.map((r) => diffRequestStats(r, base.routes[r], head.routes[r], base, head));
+  const routes = names
+    .map((r) => diffRequestStats(r, base.routes[r], head.routes[r], base, head))
+    .filter((r) => r.baseRequests > 0 || r.headRequests > 0); // a route neither run served says nothing
   const rank = { both: 0, new: 1, gone: 2 } as const;
   routes.sort(
     (a, b) =>

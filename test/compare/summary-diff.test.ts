@@ -55,6 +55,8 @@ describe('diffSummaries', () => {
     const base = summary({ routes: { 'GET /a': stats(100, 150), 'POST /p': stats(0, 0, 0) } });
     const d = diffSummaries(base, summary({ routes: { 'GET /a': stats(100, 150), 'POST /p': stats(50, 2, 10) } }));
     expect(d.routes.find((r) => r.route === 'POST /p')).toMatchObject({ presence: 'new', metrics: {} });
+    const neither = diffSummaries(base, base);
+    expect(neither.routes.map((r) => r.route)).toEqual(['GET /a']);
   });
 
   it('reads spreads by dotted path, per route too', () => {

@@ -28,6 +28,7 @@ export async function ensureService(kind: 'postgres' | 'redis', url: string | un
   try {
     return kind === 'postgres' ? await mod.ensurePostgres({ url, log }) : await mod.ensureRedis({ url, log });
   } catch (err) {
+    if (err instanceof LooplensError) throw err;
     const fix = kind === 'postgres' ? 'start PostgreSQL or set DATABASE_URL' : 'start redis-server or set REDIS_URL';
     throw new LooplensError('SERVICE_UNAVAILABLE', (err as Error).message.split('\n')[0], fix, { cause: err });
   }

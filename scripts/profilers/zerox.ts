@@ -2,7 +2,7 @@
  * 0x: `0x --output-dir <run>/0x -- node …`. 0x exits 0 even when the app crashed, so success means its
  * flamegraph.html exists. Its files (v8 log, ticks) are ~20 MB; they stay in the run folder (gitignored).
  */
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { LooplensError } from '../errors.js';
@@ -26,10 +26,15 @@ export const zerox: ProfilerAdapter = {
   requiresNode: true,
   // Ctrl-C in a terminal reaches 0x and the app together; 0x then turns the v8 log into a flamegraph.
   stop: { target: 'group', timeoutMs: 120_000 },
-  wrap: ({ command, runDir, env }) => ({
-    command: [process.execPath, require.resolve('0x/cmd.js'), '--output-dir', join(runDir, '0x'), '--', ...command],
-    env,
-  }),
+  wrap: ({ command, runDir, env }) => {
+    mkdirSync(join(runDir, '0x-logs'), { recursive: true });
+    return {
+    // --working-dir: where node writes its v8 logs; 0x moves one isolate's log into --output-dir (which must be
+    // another folder) and leaves any other isolate's (worker threads) behind: in the run folder, not the cwd
+      command: [process.execPath, require.resolve('0x/cmd.js'), '--output-dir', join(runDir, '0x'), '--working-dir', join(runDir, '0x-logs'), '--', ...command],
+      env,
+    };
+  },
   collect: async (runDir) => {
     const html = join('0x', 'flamegraph.html');
     if (!existsSync(join(runDir, html))) {

@@ -3,12 +3,20 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
-import { readRunInfo } from '../../profiles/contract/read.js';
+import { readLab, readRunInfo } from '../../profiles/contract/read.js';
 import { FIXTURE, errorLines, processesWith, runCli } from './helpers.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'looplens-bad-'));
-afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+const SVC_DB = 'looplens_test_cli_svc';
+afterAll(async () => {
+  rmSync(tmp, { recursive: true, force: true });
+  const c = new pg.Client('postgres://postgres@127.0.0.1:5432/postgres');
+  await c.connect();
+  await c.query(`DROP DATABASE IF EXISTS ${SVC_DB} WITH (FORCE)`);
+  await c.end();
+});
 
 function oneError(stderr: string, code: string): string {
   const lines = errorLines(stderr);
@@ -103,13 +111,28 @@ describe('bad input to the CLI', () => {
     oneError(r.stderr, 'OUT_NOT_EMPTY');
   });
 
-  it('a database that cannot be reached → SERVICE_UNAVAILABLE', async () => {
+  it('a database that refuses us → SERVICE_UNAVAILABLE', async () => {
+    const r = await runCli(['db', 'migrate'], { DATABASE_URL: 'postgres://looplens_no_such_role@127.0.0.1:5432/looplens_test_cli_nowhere' });
+    expect(r.code).toBe(1);
+    expect(oneError(r.stderr, 'SERVICE_UNAVAILABLE')).toContain('DATABASE_URL');
+  });
+
+  it('no Redis and no redis-server to start → SERVICE_UNAVAILABLE from lab, before any stage', async () => {
     const server: Server = createServer();
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const port = (server.address() as { port: number }).port;
     server.close();
-    const r = await runCli(['db', 'migrate'], { DATABASE_URL: `postgres://postgres@127.0.0.1:${port}/looplens_test_cli_nowhere` });
+    const out = join(tmp, 'lab-noredis');
+    const r = await runCli(['lab', '--scale', '20', '--out', out], {
+      DATABASE_URL: `postgres://postgres@127.0.0.1:5432/${SVC_DB}`,
+      REDIS_URL: `redis://127.0.0.1:${port}`,
+      PATH: '/nonexistent', // no redis-server to fall back on (children are started with process.execPath)
+    });
     expect(r.code).toBe(1);
     oneError(r.stderr, 'SERVICE_UNAVAILABLE');
+    const lab = readLab(out);
+    expect(lab.complete).toBe(false);
+    expect(lab.stages).toEqual([]);
+    expect(lab.reason).toContain('during services');
   });
 });

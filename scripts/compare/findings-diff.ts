@@ -1,8 +1,10 @@
 /**
- * findings.json (what `looplens diagnose` recognised) of base and head, matched by each finding's stable `key`:
- * new in head, resolved in head, or still there (with its estimated saving per request in both).
+ * findings.json (what `looplens diagnose` recognised) of base and head, matched by each finding's stable `key`
+ * (diagnose's own diffFindings): new in head, resolved in head, or still there, with the estimated saving per
+ * request in both — one list, in the order the markdown shows it.
  */
 import type { Finding, FindingsFile } from '../../profiles/contract/index.js';
+import { diffFindings as matchFindings } from '../diagnose/render.js';
 
 export type FindingStatus = 'new' | 'resolved' | 'still';
 
@@ -19,21 +21,21 @@ export interface FindingDiff {
   fix: string;
 }
 
+function entry(f: Finding, status: FindingStatus, base?: Finding, head?: Finding): FindingDiff {
+  const d: FindingDiff = { key: f.key, kind: f.kind, route: f.route, title: f.title, status, fix: f.fix };
+  if (base) d.baseSavingMs = base.savingMsPerRequest;
+  if (head) d.headSavingMs = head.savingMsPerRequest;
+  return d;
+}
+
 /** New findings first, then resolved, then those still there; within each, the larger saving first. */
 export function diffFindings(base: FindingsFile, head: FindingsFile): FindingDiff[] {
-  const b = new Map(base.findings.map((f) => [f.key, f]));
-  const h = new Map(head.findings.map((f) => [f.key, f]));
-  const out: FindingDiff[] = [];
-  for (const key of new Set([...b.keys(), ...h.keys()])) {
-    const bf = b.get(key);
-    const hf = h.get(key);
-    const f = (hf ?? bf)!;
-    const d: FindingDiff = { key, kind: f.kind, route: f.route, title: f.title, status: !bf ? 'new' : !hf ? 'resolved' : 'still', fix: f.fix };
-    if (bf) d.baseSavingMs = bf.savingMsPerRequest;
-    if (hf) d.headSavingMs = hf.savingMsPerRequest;
-    out.push(d);
-  }
-  const rank = { new: 0, resolved: 1, still: 2 } as const;
+  const m = matchFindings(base.findings, head.findings);
   const weight = (d: FindingDiff) => Math.max(d.baseSavingMs ?? 0, d.headSavingMs ?? 0);
-  return out.sort((x, y) => rank[x.status] - rank[y.status] || weight(y) - weight(x) || (x.key < y.key ? -1 : 1));
+  const sorted = (list: FindingDiff[]) => list.sort((x, y) => weight(y) - weight(x) || (x.key < y.key ? -1 : 1));
+  return [
+    ...sorted(m.introduced.map((f) => entry(f, 'new', undefined, f))),
+    ...sorted(m.fixed.map((f) => entry(f, 'resolved', f, undefined))),
+    ...sorted(m.remaining.map((r) => entry(r.head, 'still', r.base, r.head))),
+  ];
 }

@@ -14,6 +14,11 @@ export interface ProbeConfig {
   blocking: boolean;
   /** Detect blocks from process start (LOOPLENS_BLOCK_FROM_START=1) instead of from the first accepted connection. */
   blockFromStart: boolean;
+  /**
+   * LOOPLENS_BLOCK_DETECT: `auto` (default) times callbacks only while the loop blocks (see blocking/arming.ts);
+   * `always` times every callback from the start of detection.
+   */
+  blockDetect: 'auto' | 'always';
   tracing: boolean;
   cpuProfile: boolean;
   cpuProfileIntervalUs: number;
@@ -52,6 +57,7 @@ export function readConfig(env: NodeJS.ProcessEnv, facts: ProcessFacts): ProbeCo
     thresholdMs: num(env.LOOPLENS_BLOCK_THRESHOLD_MS, 20, 0),
     blocking: flag(env.LOOPLENS_BLOCKING, true),
     blockFromStart: flag(env.LOOPLENS_BLOCK_FROM_START, false),
+    blockDetect: env.LOOPLENS_BLOCK_DETECT?.trim().toLowerCase() === 'always' ? 'always' : 'auto',
     tracing: flag(env.LOOPLENS_TRACING, true),
     cpuProfile: flag(env.LOOPLENS_CPU_PROFILE, true),
     cpuProfileIntervalUs: Math.round(num(env.LOOPLENS_CPU_PROFILE_INTERVAL_US, 1000, 50)),

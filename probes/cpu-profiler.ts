@@ -34,6 +34,10 @@ export class CpuProfiler {
     return this.monoUsAtStart + (perfMs - this.perfAtStart) * 1000;
   }
 
+  fromProfileUs(us: number): number {
+    return this.perfAtStart + (us - this.monoUsAtStart) / 1000;
+  }
+
   stop(): CpuProfile | null {
     const session = this.session;
     if (!session) return null;

@@ -13,7 +13,8 @@ import { RUN_FILES } from '../profiles/contract/types.js';
 import { writeRunJson, writeTextAtomic } from '../profiles/contract/write.js';
 import { BlockDetector, type Block } from './blocking/detector.js';
 import { openRunQueueClock } from './blocking/runqueue.js';
-import { formatStackLine, indexProfile, stackInWindow, type WindowStack } from './blocking/stacks.js';
+import { formatStackLine, indexProfile, longestBusyStretch, stackInWindow, type WindowStack } from './blocking/stacks.js';
+import { ArmingMonitor } from './blocking/arming.js';
 import type { ProbeConfig } from './config.js';
 import { CpuProfiler } from './cpu-profiler.js';
 import { EventLoopSampler } from './eventloop.js';
@@ -59,17 +60,27 @@ export function startProbes(config: ProbeConfig, tracingModule: TracingModule | 
         },
       })
     : null;
+  const arming =
+    detector && config.blockDetect === 'auto'
+      ? new ArmingMonitor({
+          thresholdMs: config.thresholdMs,
+          onArm: () => detector?.enable(),
+          onDisarm: () => detector?.disable(),
+          ownWork,
+        })
+      : null;
   if (detector) {
     owners.attach(detector);
-    if (config.blockFromStart) detector.enable();
+    const begin = () => (arming ? arming.start() : detector?.enable());
+    if (config.blockFromStart) begin();
     else {
       // Start-up (module loading, JIT warm-up before the server takes traffic) is not what the lab looks at:
       // detection starts with the first connection a server accepts.
-      const arm = () => {
-        dc.unsubscribe('net.server.socket', arm);
-        if (!finished) detector.enable();
+      const onFirstConnection = () => {
+        dc.unsubscribe('net.server.socket', onFirstConnection);
+        if (!finished) begin();
       };
-      dc.subscribe('net.server.socket', arm);
+      dc.subscribe('net.server.socket', onFirstConnection);
     }
   }
   const profiler = new CpuProfiler();
@@ -113,7 +124,7 @@ export function startProbes(config: ProbeConfig, tracingModule: TracingModule | 
     if (finished) return;
     finished = true;
     clearInterval(flushTimer);
-    detector?.flush();
+    arming?.stop();
     detector?.disable();
     runQueue?.close();
     const profile = profiling ? profiler.stop() : null;
@@ -124,6 +135,24 @@ export function startProbes(config: ProbeConfig, tracingModule: TracingModule | 
         const index = profile ? indexProfile(profile) : null;
         const cwd = process.cwd();
         const exclude = [probesDir, `file://${probesDir}`].map((p) => (p.endsWith(sep) ? p : p + sep));
+        if (process.env.LOOPLENS_DEBUG) {
+          const windows = arming?.unarmedWindows.map((w) => ({ ...w, fromUs: profiler.toProfileUs(w.from), toUs: profiler.toProfileUs(w.to) }));
+          writeTextAtomic(join(out, 'probe-debug.json'), JSON.stringify({ windows, profileStart: profile?.startTime, profileEnd: profile?.endTime }));
+        }
+        // Blocks that armed the detector: found in the profile, charged to no request.
+        if (index && arming) {
+          const intervalUs = config.cpuProfileIntervalUs;
+          for (const w of arming.unarmedWindows) {
+            // Only idle samples end a stretch: on a loaded machine the sampler itself can miss several intervals.
+            const stretch = longestBusyStretch(index, profiler.toProfileUs(w.from), profiler.toProfileUs(w.to), config.thresholdMs * 1000);
+            if (!stretch) continue;
+            const busyMs = (stretch[1] - stretch[0] + intervalUs) / 1000;
+            if (busyMs < config.thresholdMs) continue;
+            const start = profiler.fromProfileUs(stretch[0]);
+            blocks.push({ start, end: start + busyMs, busyMs, owner: null, root: null });
+          }
+          blocks.sort((a, b) => a.start - b.start);
+        }
         const resolved: ResolvedBlock[] = [];
         const events = blocks.map((block) => {
           const stack = index

@@ -72,12 +72,27 @@ export class BlockDetector {
     this.hook = createHook({ before: () => this.before(), after: () => this.after() });
   }
 
+  private enabled = false;
+
+  /** Starts timing callbacks (may be called from inside a callback: its `after` is then ignored). */
   enable(): void {
+    if (this.enabled) return;
+    this.enabled = true;
+    this.depth = 0;
+    this.owner = null;
+    this.outer.length = 0;
+    this.runActive = false;
+    this.waitAt = -Infinity;
     this.hook.enable();
   }
 
+  /** Stops timing; the run in progress is reported first. */
   disable(): void {
+    if (!this.enabled) return;
+    this.flush();
+    this.enabled = false;
     this.hook.disable();
+    this.depth = 0;
   }
 
   private before(): void {

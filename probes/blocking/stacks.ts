@@ -19,6 +19,8 @@ export interface CpuProfile {
   timeDeltas?: number[];
 }
 
+/** Share of a window's samples an app function needs to be named over what else ran. */
+const MIN_APP_SHARE = 0.1;
 const META = new Set(['(root)', '(program)', '(idle)', '(garbage collector)']);
 
 /** A frame of the app itself: not Node's, not a dependency's, not the probes'. */
@@ -131,11 +133,13 @@ export function stackInWindow(
   const appFrameOfLeaf = new Map<number, string | null>();
   const byApp = new Map<string, Map<number, number>>();
   let seen = 0;
+  let gc = 0;
   for (let i = lowerBound(index.times, startUs); i < index.times.length && index.times[i] <= endUs; i++) {
     const leaf = index.samples[i];
     const node = index.byId.get(leaf);
     if (!node || node.callFrame.functionName === '(idle)' || node.callFrame.functionName === '(program)') continue;
     seen++;
+    if (node.callFrame.functionName === '(garbage collector)') gc++;
     let key = appFrameOfLeaf.get(leaf);
     if (key === undefined) {
       key = null;
@@ -154,19 +158,22 @@ export function stackInWindow(
     leaves.set(leaf, (leaves.get(leaf) ?? 0) + 1);
   }
   if (seen === 0) return { topFrame: '(no samples)', frames: [], samples: 0 };
-  // The app function seen in most samples; samples without any app frame (compilation, GC, Node internals) only
-  // decide when no sample in the window has one.
+  // Mostly garbage collection: say so rather than name whichever app frame happened to be on the stack.
+  if (gc * 2 >= seen) return { topFrame: '(garbage collector)', frames: [], samples: seen };
+  // The app function seen in most samples; samples without any app frame (compilation, GC, Node internals) decide
+  // only when no app function holds at least MIN_APP_SHARE of the window.
   let bestKey = '';
-  let bestCount = -1;
+  let bestCount = 0;
   for (const [key, leaves] of byApp) {
+    if (key === '') continue;
     let count = 0;
     for (const c of leaves.values()) count += c;
-    const better = key === '' ? bestCount < 0 : bestKey === '' || count > bestCount;
-    if (better) {
+    if (count > bestCount) {
       bestKey = key;
       bestCount = count;
     }
   }
+  if (bestCount < MIN_APP_SHARE * seen && byApp.has('')) bestKey = '';
   let bestLeaf = -1;
   let bestLeafCount = -1;
   for (const [leaf, count] of byApp.get(bestKey)!) {
@@ -178,4 +185,28 @@ export function stackInWindow(
   const frames = stackOf(index, bestLeaf);
   const top = frames.find((f) => isAppUrl(f.url, exclude)) ?? frames[0];
   return { topFrame: top ? formatFrame(top, opts.cwd) : '(native)', frames, samples: seen };
+}
+
+/**
+ * The longest stretch of consecutive busy samples (not idle) in [startUs, endUs], as [firstUs, lastUs]: a block the
+ * profile saw while nothing timed callbacks. Samples further apart than maxGapUs end a stretch.
+ */
+export function longestBusyStretch(index: ProfileIndex, startUs: number, endUs: number, maxGapUs: number): [number, number] | null {
+  let best: [number, number] | null = null;
+  let runStart = -1;
+  let last = -1;
+  for (let i = lowerBound(index.times, startUs); i < index.times.length && index.times[i] <= endUs; i++) {
+    const t = index.times[i];
+    const idle = index.byId.get(index.samples[i])?.callFrame.functionName === '(idle)';
+    if (idle || (last >= 0 && t - last > maxGapUs)) {
+      if (runStart >= 0 && (!best || last - runStart > best[1] - best[0])) best = [runStart, last];
+      runStart = -1;
+      last = -1;
+      if (idle) continue;
+    }
+    if (runStart < 0) runStart = t;
+    last = t;
+  }
+  if (runStart >= 0 && (!best || last - runStart > best[1] - best[0])) best = [runStart, last];
+  return best;
 }

@@ -135,7 +135,8 @@ export interface Accuracy {
 
 /** Matches each event with the ground-truth call it overlaps most and scores route + function + duration. */
 export function score(events: BlockingEvent[], truth: Truth[], fromMs: number, untilMs: number, thresholdMs: number): Accuracy {
-  const evs = events.filter((e) => e.startMs >= fromMs);
+  // Both sides inside the window: after SIGINT an app may still run requests the probes no longer see.
+  const evs = events.filter((e) => e.startMs >= fromMs && e.startMs + e.durationMs <= untilMs);
   const calls = truth.filter((t) => t.startMs >= fromMs && t.startMs + t.durationMs <= untilMs);
   let reportedMs = 0;
   let rightMs = 0;

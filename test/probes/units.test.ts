@@ -1,0 +1,132 @@
+/** The probes' pure parts: config from env, NODE_OPTIONS, stacks from a CPU profile, OTLP → Jaeger. */
+import { describe, expect, it } from 'vitest';
+import { readConfig } from '../../probes/config.js';
+import { withProbeNodeOptions } from '../../probes/node-options.js';
+import { indexProfile, longestBusyStretch, stackInWindow, type CpuProfile } from '../../probes/blocking/stacks.js';
+import { otlpToJaeger } from '../../probes/traces/jaeger.js';
+
+const facts = { pid: 100, argv: ['/usr/bin/node', '/app/server.js'], isMainThread: true, isClusterWorker: false };
+
+describe('readConfig', () => {
+  it('defaults and the run folder', () => {
+    const c = readConfig({ LOOPLENS_OUT: '/tmp/run' }, facts);
+    expect(c).toMatchObject({ out: '/tmp/run', thresholdMs: 20, tracing: true, cpuProfile: true, cpuProfileIntervalUs: 1000, blockDetect: 'auto' });
+  });
+  it('off without LOOPLENS_OUT, in worker threads and in launchers', () => {
+    expect(readConfig({}, facts).out).toBeNull();
+    expect(readConfig({ LOOPLENS_OUT: '/r' }, { ...facts, isMainThread: false }).out).toBeNull();
+    expect(readConfig({ LOOPLENS_OUT: '/r' }, { ...facts, argv: ['node', '/x/node_modules/tsx/dist/cli.mjs'] }).out).toBeNull();
+  });
+  it('cluster workers and child processes get their own folders', () => {
+    expect(readConfig({ LOOPLENS_OUT: '/r' }, { ...facts, isClusterWorker: true }).out).toBe('/r/workers/100');
+    expect(readConfig({ LOOPLENS_OUT: '/r', LOOPLENS_PROBE_PID: '7' }, facts).out).toBe('/r/children/100');
+  });
+  it('reads the switches', () => {
+    const c = readConfig(
+      { LOOPLENS_OUT: '/r', LOOPLENS_TRACING: '0', LOOPLENS_BLOCK_THRESHOLD_MS: '50', LOOPLENS_BLOCK_DETECT: 'always', LOOPLENS_OTEL_INSTRUMENTATIONS: 'fs, dns' },
+      facts,
+    );
+    expect(c).toMatchObject({ tracing: false, thresholdMs: 50, blockDetect: 'always', extraInstrumentations: ['fs', 'dns'] });
+  });
+});
+
+describe('withProbeNodeOptions', () => {
+  it('appends to the app’s own NODE_OPTIONS, once', () => {
+    const once = withProbeNodeOptions('--max-old-space-size=512', 'esm');
+    expect(once).toMatch(/^--max-old-space-size=512 --import=file:\/\/.*\/dist\/probes\/register\.js$/);
+    expect(withProbeNodeOptions(once, 'esm')).toBe(once);
+    expect(withProbeNodeOptions(undefined, 'cjs')).toMatch(/^--require=.*\/dist\/probes\/preload\.cjs$/);
+  });
+});
+
+/** A profile: root → main (app) → work (app) → pbkdf2Sync (node:) ; plus idle and GC nodes. */
+function profile(samples: number[]): CpuProfile {
+  const frame = (functionName: string, url: string, lineNumber = 9) => ({ functionName, url, lineNumber, columnNumber: 4 });
+  return {
+    nodes: [
+      { id: 1, callFrame: frame('(root)', '', -1), children: [2, 5, 6] },
+      { id: 2, callFrame: frame('main', 'file:///app/server.js', 3), children: [3] },
+      { id: 3, callFrame: frame('work', 'file:///app/work.js', 12), children: [4] },
+      { id: 4, callFrame: frame('pbkdf2Sync', 'node:internal/crypto/pbkdf2', 40) },
+      { id: 5, callFrame: frame('(idle)', '', -1) },
+      { id: 6, callFrame: frame('(garbage collector)', '', -1) },
+    ],
+    startTime: 1000,
+    endTime: 1000 + samples.length * 1000,
+    samples,
+    timeDeltas: samples.map(() => 1000),
+  };
+}
+
+describe('stacks from a CPU profile', () => {
+  it('names the JS caller of a native *Sync call, innermost app frame first', () => {
+    const idx = indexProfile(profile([5, 4, 4, 4, 3, 5]));
+    const s = stackInWindow(idx, 2000, 6000, { cwd: '/app' });
+    expect(s.topFrame).toBe('work (work.js:13)');
+    expect(s.frames.map((f) => f.functionName)).toEqual(['pbkdf2Sync', 'work', 'main']);
+    expect(s.frames[1]).toEqual({ functionName: 'work', url: 'file:///app/work.js', lineNumber: 13, columnNumber: 5 });
+  });
+  it('says garbage collector when GC dominates, and no samples when there are none', () => {
+    const idx = indexProfile(profile([6, 6, 6, 3, 5]));
+    expect(stackInWindow(idx, 2000, 5000, { cwd: '/app' }).topFrame).toBe('(garbage collector)');
+    expect(stackInWindow(idx, 90_000, 95_000, { cwd: '/app' }).topFrame).toBe('(no samples)');
+  });
+  it('finds the longest busy stretch between idle samples', () => {
+    const idx = indexProfile(profile([5, 3, 3, 5, 4, 4, 4, 4, 5]));
+    expect(longestBusyStretch(idx, 0, 20_000, 5000)).toEqual([6000, 9000]);
+  });
+});
+
+describe('otlpToJaeger', () => {
+  const otlp = {
+    resourceSpans: [
+      {
+        resource: { attributes: [{ key: 'service.name', value: { stringValue: 'api' } }, { key: 'host.name', value: { stringValue: 'h' } }] },
+        scopeSpans: [
+          {
+            scope: { name: '@opentelemetry/instrumentation-http', version: '1' },
+            spans: [
+              {
+                traceId: 'a'.repeat(32), spanId: '1'.repeat(16), name: 'GET /x', kind: 2,
+                startTimeUnixNano: '1700000000000000000', endTimeUnixNano: '1700000000050000000',
+                attributes: [{ key: 'http.route', value: { stringValue: '/x' } }, { key: 'looplens.eventloop.waited_ms', value: { doubleValue: 12.5 } }],
+                events: [{ timeUnixNano: '1700000000010000000', name: 'looplens.eventloop.blocked', attributes: [{ key: 'duration_ms', value: { doubleValue: 40 } }] }],
+                status: { code: 2, message: 'boom' },
+              },
+              {
+                traceId: 'a'.repeat(32), spanId: '2'.repeat(16), parentSpanId: '1'.repeat(16), name: 'pg.query', kind: 3,
+                startTimeUnixNano: 1700000000001000000, endTimeUnixNano: 1700000000002000000,
+              },
+              {
+                traceId: 'a'.repeat(32), spanId: '3'.repeat(16), parentSpanId: '9'.repeat(16), name: 'orphan', kind: 1,
+                startTimeUnixNano: '1700000000003000000', endTimeUnixNano: '1700000000004000000',
+              },
+            ],
+          },
+        ],
+      },
+    ],
+  };
+  const jaeger = otlpToJaeger(otlp);
+  const spans = jaeger.data[0].spans;
+  it('groups by trace with one process per service, times in µs', () => {
+    expect(jaeger.data).toHaveLength(1);
+    expect(jaeger.data[0].processes).toEqual({ p1: { serviceName: 'api', tags: [{ key: 'host.name', type: 'string', value: 'h' }] } });
+    expect(spans[0]).toMatchObject({ operationName: 'GET /x', startTime: 1700000000000000, duration: 50000, processID: 'p1' });
+  });
+  it('parents as CHILD_OF inside the trace; a missing parent becomes a warning, not a dangling link', () => {
+    expect(spans.find((s) => s.spanID === '2'.repeat(16))!.references).toEqual([{ refType: 'CHILD_OF', traceID: 'a'.repeat(32), spanID: '1'.repeat(16) }]);
+    const orphan = spans.find((s) => s.operationName === 'orphan')!;
+    expect(orphan.references).toEqual([]);
+    expect(orphan.warnings?.[0]).toContain('9999999999999999');
+  });
+  it('events become logs named by an "event" field; kind, status and attributes become tags', () => {
+    expect(spans[0].logs).toEqual([
+      { timestamp: 1700000000010000, fields: [{ key: 'event', type: 'string', value: 'looplens.eventloop.blocked' }, { key: 'duration_ms', type: 'float64', value: 40 }] },
+    ]);
+    const tag = (k: string) => spans[0].tags.find((t) => t.key === k);
+    expect(tag('span.kind')?.value).toBe('server');
+    expect(tag('error')?.value).toBe(true);
+    expect(tag('looplens.eventloop.waited_ms')).toEqual({ key: 'looplens.eventloop.waited_ms', type: 'float64', value: 12.5 });
+  });
+});

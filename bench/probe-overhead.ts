@@ -1,0 +1,282 @@
+/**
+ * Probe overhead benchmark (not a test): throughput, p99 and server CPU time per request of one app route with
+ * no probes, looplens' loop probes, + blocking detector, + tracing, and beside them plain OpenTelemetry
+ * auto-instrumentation (everything on, exporting OTLP/HTTP to a local sink), clinic doctor and 0x.
+ * Configurations are interleaved (A B C … A B C …), each run is a fresh app process, medians are reported.
+ *
+ *   npx tsx bench/probe-overhead.ts [--app "node test/probes/fixtures/cached-app.mjs"] [--path /] [--runs 5]
+ *     [--duration 5] [--warmup 2] [--connections 10] [--only none,loop,...] [--json out.json]
+ *
+ * The app command gets PORT in its environment (and $PORT substituted in the command); the app must listen on it.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import { connect } from 'node:net';
+import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { createRequire } from 'node:module';
+import autocannon from 'autocannon';
+import { probeFlag } from '../probes/node-options.js';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const require = createRequire(import.meta.url);
+
+const { values: args } = parseArgs({
+  options: {
+    app: { type: 'string', default: 'node test/probes/fixtures/cached-app.mjs' },
+    path: { type: 'string', default: '/' },
+    runs: { type: 'string', default: '5' },
+    duration: { type: 'string', default: '5' },
+    warmup: { type: 'string', default: '2' },
+    connections: { type: 'string', default: '10' },
+    only: { type: 'string' },
+    json: { type: 'string' },
+  },
+});
+
+interface Config {
+  name: string;
+  label: string;
+  /** Wraps the app's argv (node …) and adds env. */
+  wrap(argv: string[], out: string): { argv: string[]; env: Record<string, string> };
+}
+
+const probes = (env: Record<string, string>, kind: 'esm' | 'cjs' = 'esm'): Config['wrap'] => (argv, out) => ({
+  argv: [argv[0], ...probeFlag(kind), ...argv.slice(1)],
+  env: { LOOPLENS_OUT: out, ...env },
+});
+
+let sinkUrl = '';
+const CONFIGS: Config[] = [
+  { name: 'none', label: 'no probes', wrap: (argv) => ({ argv, env: {} }) },
+  {
+    name: 'loop',
+    label: 'looplens loop probes only',
+    wrap: probes({ LOOPLENS_TRACING: '0', LOOPLENS_BLOCKING: '0', LOOPLENS_CPU_PROFILE: '0' }),
+  },
+  {
+    name: 'blocking',
+    label: '+ blocking detector (default: armed on demand; 1 ms CPU profile)',
+    wrap: probes({ LOOPLENS_TRACING: '0' }),
+  },
+  {
+    name: 'always',
+    label: '+ blocking detector timing every callback (LOOPLENS_BLOCK_DETECT=always)',
+    wrap: probes({ LOOPLENS_TRACING: '0', LOOPLENS_BLOCK_DETECT: 'always' }),
+  },
+  { name: 'tracing', label: '+ tracing (looplens defaults)', wrap: probes({}) },
+  {
+    name: 'otel-auto',
+    label: 'plain OpenTelemetry auto-instrumentation (all on, OTLP/HTTP)',
+    wrap: (argv) => ({
+      argv: [argv[0], '--require', require.resolve('@opentelemetry/auto-instrumentations-node/register'), ...argv.slice(1)],
+      env: {
+        OTEL_EXPORTER_OTLP_ENDPOINT: sinkUrl,
+        OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
+        OTEL_METRICS_EXPORTER: 'none',
+        OTEL_LOGS_EXPORTER: 'none',
+        OTEL_NODE_ENABLED_INSTRUMENTATIONS: '',
+        OTEL_NODE_DISABLED_INSTRUMENTATIONS: '',
+        OTEL_SERVICE_NAME: 'bench',
+      },
+    }),
+  },
+  {
+    name: 'doctor',
+    label: 'clinic doctor',
+    wrap: (argv, out) => ({
+      argv: [process.execPath, join(ROOT, 'node_modules/clinic/bin.js'), 'doctor', '--open=false', '--dest', out, '--', ...argv],
+      env: { NO_INSIGHT: '1' },
+    }),
+  },
+  {
+    name: '0x',
+    label: '0x (collect only)',
+    wrap: (argv, out) => ({
+      argv: [process.execPath, join(ROOT, 'node_modules/0x/cmd.js'), '--collect-only', '-D', join(out, '0x'), '--', ...argv],
+      env: {},
+    }),
+  },
+];
+
+interface Sample {
+  rps: number;
+  p99: number;
+  cpuMsPerReq: number;
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+/** pid of the process listening on 127.0.0.1:port (the app, whatever wraps it). */
+function listenerPid(port: number): number | null {
+  const inodes = new Set<string>();
+  for (const file of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    let text = '';
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch {
+      continue;
+    }
+    for (const line of text.split('\n').slice(1)) {
+      const cols = line.trim().split(/\s+/);
+      if (cols.length > 9 && cols[3] === '0A' && parseInt(cols[1].split(':')[1], 16) === port) inodes.add(cols[9]);
+    }
+  }
+  for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
+    try {
+      for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+        const link = readlinkSync(`/proc/${pid}/fd/${fd}`);
+        const m = /^socket:\[(\d+)\]$/.exec(link);
+        if (m && inodes.has(m[1])) return Number(pid);
+      }
+    } catch {
+      // process gone or not ours to read
+    }
+  }
+  return null;
+}
+
+/** user + system CPU ms of a process (/proc/<pid>/stat, clock ticks of 10 ms). */
+function cpuMs(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+async function waitForPort(port: number, child: ChildProcess, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`app exited (${child.exitCode}) before listening`);
+    const ok = await new Promise<boolean>((resolve) => {
+      const sock = connect(port, '127.0.0.1', () => {
+        sock.destroy();
+        resolve(true);
+      });
+      sock.on('error', () => resolve(false));
+    });
+    if (ok) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`app did not listen on ${port} in ${timeoutMs} ms`);
+}
+
+async function runOnce(config: Config, appArgv: string[]): Promise<Sample> {
+  const port = await freePort();
+  const out = mkdtempSync(join(tmpdir(), `looplens-bench-${config.name}-`));
+  const argv = appArgv.map((a) => a.replace(/\$PORT/g, String(port)));
+  const { argv: full, env } = config.wrap(argv, out);
+  const child = spawn(full[0], full.slice(1), {
+    cwd: ROOT,
+    env: { ...process.env, PORT: String(port), ...env },
+    stdio: ['ignore', 'ignore', 'pipe'],
+    detached: true,
+  });
+  let stderr = '';
+  child.stderr!.on('data', (d) => (stderr += d));
+  try {
+    await waitForPort(port, child);
+    const url = `http://127.0.0.1:${port}${args.path}`;
+    const connections = Number(args.connections);
+    await autocannon({ url, connections, duration: Number(args.warmup) });
+    const pid = listenerPid(port);
+    if (!pid) throw new Error('cannot find the app process');
+    const cpu0 = cpuMs(pid);
+    const result = await autocannon({ url, connections, duration: Number(args.duration) });
+    const cpu1 = cpuMs(pid);
+    if (result.non2xx > 0 || result.errors > 0) throw new Error(`${result.non2xx} non-2xx, ${result.errors} errors`);
+    return { rps: result.requests.average, p99: result.latency.p99, cpuMsPerReq: (cpu1 - cpu0) / result.requests.total };
+  } catch (err) {
+    throw new Error(`${config.name}: ${(err as Error).message}\n${stderr.slice(-2000)}`);
+  } finally {
+    // The whole process group we started (wrappers such as clinic and 0x spawn the app as a child).
+    try {
+      process.kill(-child.pid!, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+    await new Promise((r) => setTimeout(r, 300));
+    rmSync(out, { recursive: true, force: true });
+  }
+}
+
+async function main(): Promise<void> {
+  const only = args.only?.split(',');
+  const configs = CONFIGS.filter((c) => !only || only.includes(c.name));
+  const appArgv = args.app!.split(/\s+/).filter(Boolean);
+  if (appArgv[0] === 'node') appArgv[0] = process.execPath;
+  const sink: Server = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => res.writeHead(200, { 'content-type': 'application/json' }).end('{}'));
+  });
+  await new Promise<void>((r) => sink.listen(0, '127.0.0.1', () => r()));
+  sinkUrl = `http://127.0.0.1:${(sink.address() as { port: number }).port}`;
+
+  const machine = {
+    cpu: cpus()[0]?.model ?? 'unknown',
+    cores: cpus().length,
+    memoryGiB: Math.round(totalmem() / 2 ** 30),
+    node: process.version,
+    loadavgStart: loadavg().map((l) => l.toFixed(2)).join(' '),
+  };
+  console.log(`machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGiB} GiB, Node ${machine.node}, load ${machine.loadavgStart}`);
+  console.log(`app: ${args.app} ${args.path}; ${args.runs} runs × ${args.duration} s (+${args.warmup} s warm-up), ${args.connections} connections\n`);
+  const samples = new Map<string, Sample[]>(configs.map((c) => [c.name, []]));
+  const runs = Number(args.runs);
+  for (let i = 0; i < runs; i++) {
+    // Rotate the order each round so no configuration always runs first or last.
+    const order = configs.map((_, k) => configs[(k + i) % configs.length]);
+    for (const config of order) {
+      const s = await runOnce(config, appArgv);
+      samples.get(config.name)!.push(s);
+      console.log(`run ${i + 1}/${runs} ${config.name.padEnd(9)} ${s.rps.toFixed(0).padStart(6)} req/s  p99 ${String(s.p99).padStart(4)} ms  ${(s.cpuMsPerReq * 1000).toFixed(0)} µs CPU/req`);
+    }
+  }
+  sink.close();
+  const base = samples.get('none');
+  const med = (name: string, k: keyof Sample) => median(samples.get(name)!.map((s) => s[k]));
+  const rows = configs.map((c) => {
+    const rps = med(c.name, 'rps');
+    const p99 = med(c.name, 'p99');
+    const cpu = med(c.name, 'cpuMsPerReq') * 1000;
+    const ratio = (v: number, b: number) => (base ? (v / b).toFixed(2) + '×' : '—');
+    return {
+      config: c.name,
+      label: c.label,
+      rps: Math.round(rps),
+      rpsRatio: base ? ratio(rps, med('none', 'rps')) : '—',
+      p99,
+      p99Ratio: base ? ratio(p99, med('none', 'p99')) : '—',
+      cpuUsPerReq: Math.round(cpu),
+      cpuRatio: base ? ratio(cpu, med('none', 'cpuMsPerReq') * 1000) : '—',
+      rpsRange: [Math.round(Math.min(...samples.get(c.name)!.map((s) => s.rps))), Math.round(Math.max(...samples.get(c.name)!.map((s) => s.rps)))],
+    };
+  });
+  console.log(`\nmedians of ${runs} runs (load average at end ${loadavg().map((l) => l.toFixed(2)).join(' ')}):\n`);
+  console.log('| configuration | req/s | vs none | p99 ms | vs none | CPU µs/req | vs none | req/s range |');
+  console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+  for (const r of rows) {
+    console.log(`| ${r.label} | ${r.rps} | ${r.rpsRatio} | ${r.p99} | ${r.p99Ratio} | ${r.cpuUsPerReq} | ${r.cpuRatio} | ${r.rpsRange[0]}–${r.rpsRange[1]} |`);
+  }
+  if (args.json) writeFileSync(args.json, JSON.stringify({ machine, args, rows, samples: Object.fromEntries(samples) }, null, 2));
+}
+
+main().catch((err) => {
+  console.error(err instanceof Error ? err.message : err);
+  process.exitCode = 1;
+});

@@ -3,7 +3,9 @@
  *
  * Noise: with `--runs N`, summary.json carries `spread` — per metric, the [min, max] of the repeated runs. A change is
  * noise when the two ranges overlap: some run of the base was as good as some run of the head, so the medians'
- * difference is within what repetition alone produces.
+ * difference is within what repetition alone produces. A metric without a spread of its own (a route's p95, say) can
+ * borrow one: `relativeNoise`, the relative width of the same metric's overall spread; a smaller relative change is
+ * noise.
  */
 
 /** Which way is good: latency, delay and blocked time want to go down, throughput up. */
@@ -41,18 +43,21 @@ export function rangesOverlap(a: [number, number], b: [number, number]): boolean
   return a0 <= b1 && b0 <= a1;
 }
 
-export function makeChange(
-  base: number,
-  head: number,
-  better: Better,
-  spreads: { base?: [number, number]; head?: [number, number] } = {},
-): Change {
+export interface NoiseInfo {
+  base?: [number, number];
+  head?: [number, number];
+  /** Relative changes below this are noise (for metrics measured without a spread of their own). */
+  relativeNoise?: number;
+}
+
+export function makeChange(base: number, head: number, better: Better, spreads: NoiseInfo = {}): Change {
   const delta = head - base;
   const relative = relativeChange(base, head);
   const direction = delta > 0 ? 'up' : delta < 0 ? 'down' : 'flat';
   let verdict: Verdict;
   if (direction === 'flat' || Math.abs(relative) < SAME_WITHIN) verdict = 'same';
   else if ((spreads.base || spreads.head) && rangesOverlap(spreads.base ?? [base, base], spreads.head ?? [head, head])) verdict = 'noise';
+  else if (!spreads.base && !spreads.head && spreads.relativeNoise !== undefined && Math.abs(relative) < spreads.relativeNoise) verdict = 'noise';
   else verdict = (direction === 'down') === (better === 'lower') ? 'better' : 'worse';
   const change: Change = { base, head, delta, relative, direction, verdict };
   if (spreads.base) change.baseSpread = spreads.base;

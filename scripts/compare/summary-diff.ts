@@ -1,6 +1,6 @@
 /** summary.json of base and head, metric by metric and route by route. */
 import type { RequestStats, Summary } from '../../profiles/contract/index.js';
-import { makeChange, type Change } from './change.js';
+import { makeChange, type Change, type NoiseInfo } from './change.js';
 import { REQUEST_METRICS, RUN_METRICS, routeSpreadKey, type RequestMetricDef } from './metrics.js';
 
 export interface RouteDiff {
@@ -31,6 +31,13 @@ export interface SummaryDiff {
 function spreadOf(summary: Summary, key: string): [number, number] | undefined {
   const s = summary.spread?.[key];
   return Array.isArray(s) && s.length === 2 && s.every(Number.isFinite) ? [s[0], s[1]] : undefined;
+}
+
+/** (max − min) / value of a spread, or undefined without one. */
+function relativeWidth(summary: Summary, key: string, value: number): number | undefined {
+  const s = spreadOf(summary, key);
+  if (!s || value <= 0) return undefined;
+  return (Math.max(...s) - Math.min(...s)) / value;
 }
 
 function diffRequestStats(
@@ -65,7 +72,16 @@ function requestChange(
   headSummary: Summary,
 ): Change {
   const key = routeSpreadKey(route, m);
-  return makeChange(m.get(base), m.get(head), m.better, { base: spreadOf(baseSummary, key), head: spreadOf(headSummary, key) });
+  const noise: NoiseInfo = { base: spreadOf(baseSummary, key), head: spreadOf(headSummary, key) };
+  if (route !== null && !noise.base && !noise.head) {
+    // a route's metric without a spread of its own: borrow the relative width of the overall metric's spread
+    const overallKey = routeSpreadKey(null, m);
+    const widths = [relativeWidth(baseSummary, overallKey, m.get(baseSummary.overall)), relativeWidth(headSummary, overallKey, m.get(headSummary.overall))].filter(
+      (w): w is number => w !== undefined,
+    );
+    if (widths.length > 0) noise.relativeNoise = Math.max(...widths);
+  }
+  return makeChange(m.get(base), m.get(head), m.better, noise);
 }
 
 export function diffSummaries(base: Summary, head: Summary): SummaryDiff {

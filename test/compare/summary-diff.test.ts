@@ -67,6 +67,16 @@ describe('diffSummaries', () => {
     expect(d.routes[0].metrics.p95.verdict).toBe('worse');
   });
 
+  it('a route without a spread of its own borrows the overall metric\'s relative spread', () => {
+    // overall p95 ranged 80..120 around 100 in base: ±40 % is noise for every route's p95
+    const base = summary({ spread: { 'overall.latencyMs.p95': [80, 120] } });
+    const head = summary({ routes: { 'GET /a': stats(130, 150), 'GET /b': stats(80, 50) } });
+    const d = diffSummaries(base, head);
+    expect(d.routes.find((r) => r.route === 'GET /a')!.metrics.p95.verdict).toBe('noise'); // +30 %
+    expect(d.routes.find((r) => r.route === 'GET /b')!.metrics.p95.verdict).toBe('worse'); // +60 %
+    expect(d.routes.find((r) => r.route === 'GET /b')!.metrics.p50.verdict).toBe('worse'); // no overall p50 spread
+  });
+
   it('swapping base and head flips every direction and verdict', () => {
     const a = summary();
     const b = summary({ overall: stats(40, 400), blocking: { count: 2, totalMs: 40, msPerRequest: 0.02 }, eventLoop: { delayMs: { p50: 1, p99: 5, max: 9 }, utilization: 0.4 } });

@@ -108,6 +108,8 @@ export interface WaterfallRow {
   error: boolean;
   /** A few attributes worth a tooltip (statement, url, route…), as [key, value]. */
   detail: [string, string][];
+  /** A run of same-named leaf siblings drawn as one row (N+1 queries): each span's own extent. */
+  repeat?: { startUs: number; durationUs: number }[];
 }
 
 export interface WaterfallMark {
@@ -127,6 +129,8 @@ export interface Waterfall {
   rows: WaterfallRow[];
   /** Spans left out past maxRows. */
   hiddenRows: number;
+  /** Spans of the request (its entry span and every descendant). */
+  spanCount: number;
   marks: WaterfallMark[];
   /** How many requests of this route the traces hold. */
   requests: number;
@@ -212,8 +216,11 @@ function tree(trace: JaegerTrace): Tree {
   return { byId, parent, children };
 }
 
-/** The outermost server spans of a trace (no server span above them); the root spans if none is marked server. */
-function entrySpans(trace: JaegerTrace, t: Tree): JaegerSpan[] {
+/**
+ * The outermost server spans of a trace. Only when a file marks no span kind at all are root spans taken instead:
+ * otherwise a trace without a server span is background work (startup queries, timers), not a request.
+ */
+function entrySpans(trace: JaegerTrace, t: Tree, fallbackToRoots: boolean): JaegerSpan[] {
   const servers = trace.spans.filter((s) => tagString(s.tags, 'span.kind') === 'server');
   const hasServerAncestor = (s: JaegerSpan) => {
     for (let p = t.parent.get(s.spanID); p; p = t.parent.get(p) ?? null) {
@@ -223,7 +230,8 @@ function entrySpans(trace: JaegerTrace, t: Tree): JaegerSpan[] {
     return false;
   };
   const entries = servers.filter((s) => !hasServerAncestor(s));
-  return entries.length > 0 ? entries : trace.spans.filter((s) => t.parent.get(s.spanID) === null);
+  if (entries.length > 0 || !fallbackToRoots) return entries;
+  return trace.spans.filter((s) => t.parent.get(s.spanID) === null);
 }
 
 /** "<METHOD> <route>" of a request span: its own http.route, else the first one found below it; else its name. */
@@ -245,6 +253,8 @@ export function routeOf(span: JaegerSpan, t?: { children: Map<string, JaegerSpan
 export interface WaterfallOptions {
   /** Rows drawn per waterfall (N+1 traces can hold hundreds of spans). */
   maxRows?: number;
+  /** Same-named leaf siblings in a row from which they collapse into one row. Default 4. */
+  minRepeat?: number;
 }
 
 /**
@@ -255,11 +265,13 @@ export interface WaterfallOptions {
 export function buildWaterfalls(jaeger: JaegerFile | null, blocking: BlockingEvent[] = [], options: WaterfallOptions = {}): Waterfall[] {
   if (!jaeger || !Array.isArray(jaeger.data)) return [];
   const maxRows = options.maxRows ?? 80;
+  const minRepeat = options.minRepeat ?? 4;
   const slowest = new Map<string, { trace: JaegerTrace; span: JaegerSpan; tree: Tree; count: number }>();
+  const kindsMarked = jaeger.data.some((tr) => tr?.spans?.some((sp) => tagString(sp.tags, 'span.kind') !== undefined));
   for (const trace of jaeger.data) {
     if (!trace || !Array.isArray(trace.spans) || trace.spans.length === 0) continue;
     const t = tree(trace);
-    for (const entry of entrySpans(trace, t)) {
+    for (const entry of entrySpans(trace, t, !kindsMarked)) {
       const route = routeOf(entry, t);
       const best = slowest.get(route);
       if (!best) slowest.set(route, { trace, span: entry, tree: t, count: 1 });
@@ -274,23 +286,53 @@ export function buildWaterfalls(jaeger: JaegerFile | null, blocking: BlockingEve
   for (const [route, { trace, span: root, tree: t, count }] of slowest) {
     const rows: WaterfallRow[] = [];
     let hiddenRows = 0;
+    /** spanId of a span drawn inside a repeated row → the spanId that row carries. */
+    const groupRow = new Map<string, string>();
     const inTree = new Set<string>();
+    const rowOf = (span: JaegerSpan, depth: number): WaterfallRow => ({
+      spanId: span.spanID,
+      name: span.operationName,
+      service: trace.processes?.[span.processID]?.serviceName ?? '',
+      category: category(span),
+      depth,
+      startUs: span.startTime - root.startTime,
+      durationUs: span.duration,
+      error: isError(span),
+      detail: detail(span),
+    });
+    const push = (row: WaterfallRow) => {
+      if (rows.length < maxRows) rows.push(row);
+      else hiddenRows++;
+    };
     const walk = (span: JaegerSpan, depth: number) => {
       inTree.add(span.spanID);
-      if (rows.length < maxRows) {
-        rows.push({
-          spanId: span.spanID,
-          name: span.operationName,
-          service: trace.processes?.[span.processID]?.serviceName ?? '',
-          category: category(span),
-          depth,
-          startUs: span.startTime - root.startTime,
-          durationUs: span.duration,
-          error: isError(span),
-          detail: detail(span),
-        });
-      } else hiddenRows++;
-      for (const c of t.children.get(span.spanID) ?? []) walk(c, depth + 1);
+      push(rowOf(span, depth));
+      const children = t.children.get(span.spanID) ?? [];
+      for (let i = 0; i < children.length; ) {
+        // A run of ≥ minRepeat leaf siblings of the same name (N+1 queries) becomes one row with a bar per span.
+        let j = i;
+        const leaf = (c: JaegerSpan) => (t.children.get(c.spanID) ?? []).length === 0;
+        while (j < children.length && leaf(children[j]) && children[j].operationName === children[i].operationName) j++;
+        if (j - i >= minRepeat) {
+          const group = children.slice(i, j);
+          for (const g of group) {
+            inTree.add(g.spanID);
+            groupRow.set(g.spanID, group[0].spanID);
+          }
+          const first = rowOf(group[0], depth + 1);
+          const end = Math.max(...group.map((g) => g.startTime + g.duration)) - root.startTime;
+          push({
+            ...first,
+            durationUs: end - first.startUs,
+            error: group.some(isError),
+            repeat: group.map((g) => ({ startUs: g.startTime - root.startTime, durationUs: g.duration })),
+          });
+          i = j;
+        } else {
+          walk(children[i], depth + 1);
+          i++;
+        }
+      }
     };
     walk(root, 0);
 
@@ -298,7 +340,7 @@ export function buildWaterfalls(jaeger: JaegerFile | null, blocking: BlockingEve
     const traceId = trace.traceID.toLowerCase();
     for (const ev of blocking) {
       if (!ev.traceId || ev.traceId.toLowerCase() !== traceId) continue;
-      const spanId = ev.spanId && inTree.has(ev.spanId) ? ev.spanId : null;
+      const spanId = ev.spanId && inTree.has(ev.spanId) ? groupRow.get(ev.spanId) ?? ev.spanId : null;
       marks.push({
         startUs: Math.round(ev.startMs * 1000) - root.startTime,
         durationUs: Math.round(ev.durationMs * 1000),
@@ -314,18 +356,18 @@ export function buildWaterfalls(jaeger: JaegerFile | null, blocking: BlockingEve
       const dup = marks.some(
         (m) =>
           m.source === 'blocking.json' &&
-          (m.spanId === null || m.spanId === log.span.spanID) &&
+          (m.spanId === null || m.spanId === (groupRow.get(log.span.spanID) ?? log.span.spanID)) &&
           log.timestampUs - root.startTime >= m.startUs - 1000 &&
           log.timestampUs - root.startTime <= m.startUs + m.durationUs + 1000,
       );
       if (dup) continue;
       // The probes stamp the log at the start of the blocked stretch (span event time = block start).
       const startUs = log.timestampUs - root.startTime;
-      marks.push({ startUs, durationUs, spanId: log.span.spanID, topFrame: log.topFrame ?? '', source: 'span log' });
+      marks.push({ startUs, durationUs, spanId: groupRow.get(log.span.spanID) ?? log.span.spanID, topFrame: log.topFrame ?? '', source: 'span log' });
     }
     marks.sort((a, b) => a.startUs - b.startUs);
     const waited = Number(tagValue(root.tags, WAITED_ATTRIBUTE));
-    out.push({ route, traceId: trace.traceID, durationUs: root.duration, rows, hiddenRows, marks, requests: count, waitedMs: Number.isFinite(waited) && waited > 0 ? waited : null });
+    out.push({ route, traceId: trace.traceID, durationUs: root.duration, rows, hiddenRows, spanCount: inTree.size, marks, requests: count, waitedMs: Number.isFinite(waited) && waited > 0 ? waited : null });
   }
   return out.sort((a, b) => a.route.localeCompare(b.route));
 }

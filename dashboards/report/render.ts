@@ -161,7 +161,9 @@ function latencySection(stages: StageView[]): Raw {
   const routes = routesOf(stages);
   if (routes.length === 0) return html`<section id="latency"><h2>Latency and throughput per route</h2><p class="empty">No per-route numbers in summary.json.</p></section>`;
   const get = (s: StageView, r: string) => s.summary.routes[r] as RequestStats | undefined;
-  const lat = (k: keyof LatencyMs) => (s: StageView, r: string) => get(s, r)?.latencyMs[k] ?? null;
+  /** Latency of a route that got no responses is no data, not 0 ms. */
+  const answered = (s: StageView, r: string) => ((get(s, r)?.requests ?? 0) > 0 ? get(s, r) : undefined);
+  const lat = (k: keyof LatencyMs) => (s: StageView, r: string) => answered(s, r)?.latencyMs[k] ?? null;
   const charts: string[] = [];
   if (stages.length === 1) {
     const s = stages[0];
@@ -184,6 +186,7 @@ function latencySection(stages: StageView[]): Raw {
   if (!multi) {
     const rows = routes.map((r) => {
       const st = get(ref, r)!;
+      if (st.requests === 0) return html`<tr><td class="route"><code>${r}</code></td><td class="n">0</td><td colspan="7" class="empty">no responses</td></tr>`;
       return html`<tr><td class="route"><code>${r}</code></td><td class="n">${fmtNum(st.requests)}</td><td class="n">${fmtNum(st.rps, st.rps < 100 ? 1 : 0)}</td>
 <td class="n">${fmtMs(st.latencyMs.p50)}</td><td class="n">${fmtMs(st.latencyMs.p90)}</td><td class="n">${fmtMs(st.latencyMs.p95)}</td><td class="n">${fmtMs(st.latencyMs.p99)}</td><td class="n">${fmtMs(st.latencyMs.max)}</td><td class="n">${fmtNum(st.errors + st.non2xx)}</td></tr>`;
     });
@@ -197,6 +200,7 @@ function latencySection(stages: StageView[]): Raw {
     const rows = stages.map((s) => {
       const st = get(s, r);
       if (!st) return html`<tr><td>${stageChip(s)}</td><td colspan="8" class="empty">route not requested in this ${multi ? 'stage' : 'run'}</td></tr>`;
+      if (st.requests === 0) return html`<tr><td>${stageChip(s)}</td><td class="n">0</td><td colspan="7" class="empty">no responses</td></tr>`;
       const rs = get(ref, r);
       return html`<tr><td>${stageChip(s)}</td><td class="n">${fmtNum(st.requests)}</td><td class="n">${fmtNum(st.rps, st.rps < 100 ? 1 : 0)}${multi && s !== ref ? ratio(st.rps, rs?.rps, false) : ''}</td>
 <td class="n">${fmtMs(st.latencyMs.p50)}</td><td class="n">${fmtMs(st.latencyMs.p90)}</td><td class="n">${fmtMs(st.latencyMs.p95)}</td><td class="n">${fmtMs(st.latencyMs.p99)}${multi && s !== ref ? ratio(st.latencyMs.p99, rs?.latencyMs.p99, true) : ''}</td><td class="n">${fmtMs(st.latencyMs.max)}</td><td class="n">${fmtNum(st.errors + st.non2xx)}</td></tr>`;
@@ -360,14 +364,30 @@ export function waterfallSvg(w: Waterfall, width = 980): string {
     const y = top + i * rowH;
     if (i % 2 === 1) parts.push(`<rect x="0" y="${y}" width="${width}" height="${rowH}" class="rowbg"/>`);
     const indent = Math.min(r.depth, 12) * 12;
-    const maxChars = Math.max(8, Math.floor((labelW - 10 - indent) / 6.7));
-    const tip = [`${r.name}`, `${r.service} · ${r.category}`, `start +${fmtUs(r.startUs)}, duration ${fmtUs(r.durationUs)}`, ...r.detail.map(([k, v]) => `${k}: ${v}`)].join('\n');
-    parts.push(`<text x="${4 + indent}" y="${y + 13}" class="wl"><title>${esc(tip)}</title>${esc(clip(r.name, maxChars))}</text>`);
-    const bx = x(r.startUs);
-    const bw = Math.max(1.5, x(r.startUs + r.durationUs) - bx);
+    const n = r.repeat?.length ?? 0;
+    const suffix = n ? ` ×${n}` : '';
+    const maxChars = Math.max(8, Math.floor((labelW - 10 - indent) / 6.7)) - suffix.length;
+    const busyUs = n ? r.repeat!.reduce((a, b) => a + b.durationUs, 0) : r.durationUs;
+    const tip = [
+      n ? `${r.name} — ${n} spans in a row` : r.name,
+      `${r.service} · ${r.category}`,
+      n ? `from +${fmtUs(r.startUs)} to +${fmtUs(r.startUs + r.durationUs)}, ${fmtUs(busyUs)} in all` : `start +${fmtUs(r.startUs)}, duration ${fmtUs(r.durationUs)}`,
+      ...r.detail.map(([k, v]) => `${k}: ${v}`),
+    ].join('\n');
+    parts.push(`<text x="${4 + indent}" y="${y + 13}" class="wl"><title>${esc(tip)}</title>${esc(clip(r.name, maxChars))}${n ? `<tspan class="ws"> ×${n}</tspan>` : ''}</text>`);
     const color = r.error ? BLOCK_COLOR : CATEGORY_COLORS[r.category];
-    parts.push(`<g><title>${esc(tip)}</title><rect x="${bx.toFixed(1)}" y="${y + 4}" width="${bw.toFixed(1)}" height="${rowH - 8}" rx="2" fill="${color}"${r.error ? ' stroke="#7d1a1a"' : ''}/></g>`);
-    parts.push(`<text x="${(bx + bw + 4).toFixed(1)}" y="${y + 13}" class="wd">${esc(fmtMs(r.durationUs / 1000))}</text>`);
+    const bars = r.repeat ?? [{ startUs: r.startUs, durationUs: r.durationUs }];
+    const rects = bars
+      .map((b) => {
+        const bx = x(b.startUs);
+        const bw = Math.max(n ? 1 : 1.5, x(b.startUs + b.durationUs) - bx);
+        return `<rect x="${bx.toFixed(1)}" y="${y + 4}" width="${bw.toFixed(1)}" height="${rowH - 8}" rx="${n ? 1 : 2}" fill="${color}"${r.error ? ' stroke="#7d1a1a"' : ''}/>`;
+      })
+      .join('');
+    if (n) parts.push(`<rect x="${x(r.startUs).toFixed(1)}" y="${y + 8.5}" width="${Math.max(1, x(r.startUs + r.durationUs) - x(r.startUs)).toFixed(1)}" height="1" fill="${color}" opacity="0.5"/>`);
+    parts.push(`<g><title>${esc(tip)}</title>${rects}</g>`);
+    const endX = x(r.startUs + r.durationUs);
+    parts.push(`<text x="${(endX + 4).toFixed(1)}" y="${y + 13}" class="wd">${esc(fmtMs(busyUs / 1000))}${n ? ' in all' : ''}</text>`);
   });
   for (const m of w.marks) {
     const mx = x(m.startUs);
@@ -396,7 +416,7 @@ function waterfallsFor(s: StageView, anchorPrefix: string, drawn: Map<string, st
     drawn.set(`${s.name}\u0000${w.traceId.toLowerCase()}`, anchor);
     const blockedMs = w.marks.reduce((a, m) => a + m.durationUs / 1000, 0);
     return html`<div class="wf" id="${anchor}"><h4>${w.route}</h4>
-<div class="sub">slowest of ${fmtNum(w.requests)} traced request${w.requests === 1 ? '' : 's'}: ${fmtMs(w.durationUs / 1000)} ms · trace <span class="mono">${w.traceId}</span> · ${w.rows.length + w.hiddenRows} spans${w.hiddenRows ? ` (first ${w.rows.length} drawn)` : ''}${w.marks.length ? html` · <b class="bad">${w.marks.length} blocked stretch${w.marks.length === 1 ? '' : 'es'}, ${fmtMs(blockedMs)} ms</b>` : ''}${w.waitedMs !== null ? html` · <b class="warn" title="looplens.eventloop.waited_ms: loop time other requests blocked while this one was in flight">waited ${fmtMs(w.waitedMs)} ms behind other requests' blocking</b>` : ''}</div>
+<div class="sub">slowest of ${fmtNum(w.requests)} traced request${w.requests === 1 ? '' : 's'}: ${fmtMs(w.durationUs / 1000)} ms · trace <span class="mono">${w.traceId}</span> · ${w.spanCount} spans${w.hiddenRows ? ` (first ${w.rows.length} rows drawn)` : ''}${w.marks.length ? html` · <b class="bad">${w.marks.length} blocked stretch${w.marks.length === 1 ? '' : 'es'}, ${fmtMs(blockedMs)} ms</b>` : ''}${w.waitedMs !== null ? html` · <b class="warn" title="looplens.eventloop.waited_ms: loop time other requests blocked while this one was in flight">waited ${fmtMs(w.waitedMs)} ms behind other requests' blocking</b>` : ''}</div>
 <div class="card">${raw(waterfallSvg(w))}</div>
 ${w.marks.length ? html`<ul class="blocks">${w.marks.map((m) => html`<li><span class="ms">${fmtMs(m.durationUs / 1000)} ms</span> blocked at ${m.startUs < 0 ? '−' : '+'}${fmtMs(Math.abs(m.startUs) / 1000)} ms${m.topFrame ? html` in <code>${m.topFrame}</code>` : ''} <span class="empty">(${m.source})</span></li>`)}</ul>` : ''}
 </div>`;

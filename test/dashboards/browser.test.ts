@@ -24,20 +24,27 @@ interface Watched {
   problems: string[];
 }
 
+let shared: Watched | undefined;
+
+/** Opens a page in the one tab the tests share (a new tab costs seconds on a busy machine); problems start empty. */
 async function open(path: string): Promise<Watched> {
-  const page = await browser.newPage({ viewport: { width: 1360, height: 900 } });
-  const problems: string[] = [];
-  page.on('console', (m) => {
-    if (m.type() === 'error' || m.type() === 'warning') problems.push(`console ${m.type()}: ${m.text()}`);
-  });
-  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
-  page.on('requestfailed', (r) => problems.push(`request failed: ${r.url()} ${r.failure()?.errorText ?? ''}`));
-  page.on('request', (r) => {
-    if (!r.url().startsWith('file:') && !r.url().startsWith('about:') && !r.url().startsWith('data:')) problems.push(`non-local request: ${r.url()}`);
-  });
-  const response = await page.goto(pathToFileURL(path).href, { waitUntil: 'load' });
+  if (!shared) {
+    const page = await browser.newPage({ viewport: { width: 1360, height: 900 } });
+    const w: Watched = { page, problems: [] };
+    page.on('console', (m) => {
+      if (m.type() === 'error' || m.type() === 'warning') w.problems.push(`console ${m.type()}: ${m.text()}`);
+    });
+    page.on('pageerror', (e) => w.problems.push(`page error: ${e.message}`));
+    page.on('requestfailed', (r) => w.problems.push(`request failed: ${r.url()} ${r.failure()?.errorText ?? ''}`));
+    page.on('request', (r) => {
+      if (!r.url().startsWith('file:') && !r.url().startsWith('about:') && !r.url().startsWith('data:')) w.problems.push(`non-local request: ${r.url()}`);
+    });
+    shared = w;
+  }
+  shared.problems.length = 0;
+  const response = await shared.page.goto(pathToFileURL(path).href, { waitUntil: 'load' });
   expect(response?.ok() ?? true).toBe(true);
-  return { page, problems };
+  return shared;
 }
 
 beforeAll(async () => {
@@ -48,6 +55,8 @@ beforeAll(async () => {
   buildRun(join(profiles, HOSTILE.runId), { id: HOSTILE.runId, stage: 'cached', speed: 8, routes: [HOSTILE.route, 'GET /'], blocking: true, hostile: true, seed: 5, startMs: Date.UTC(2025, 0, 1), flamegraph: true });
   // a real captured run (looplens profile of a Fastify app with blocking routes), with the CLI's flamegraph.html
   cpSync(fileURLToPath(new URL('./fixtures/fastify-blocking', import.meta.url)), join(profiles, 'fastify-blocking'), { recursive: true });
+  // and a real lab of target-app's five stages
+  cpSync(fileURLToPath(new URL('./fixtures/real-lab', import.meta.url)), join(profiles, 'real-lab'), { recursive: true });
   result = writeReport({ profilesDir: profiles });
   browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
 });
@@ -57,57 +66,60 @@ afterAll(async () => {
   if (root) rmSync(root, { recursive: true, force: true });
 });
 
+/** What every page must satisfy: no injected script ran, no element an injection would create, no console error. */
+async function sound({ page, problems }: Watched, label: string): Promise<void> {
+  expect(await page.evaluate(() => (window as unknown as { __xss?: unknown }).__xss), label).toBeUndefined();
+  expect(await page.locator('img, iframe[src^="javascript"], svg script, body script:not([type="application/json"])').count(), label).toBe(0);
+  const shots = process.env.LOOPLENS_SCREENSHOTS;
+  if (shots) {
+    mkdirSync(shots, { recursive: true });
+    await page.screenshot({ path: join(shots, basename(label).replace(/[^A-Za-z0-9._-]/g, '_') + '.png'), fullPage: true });
+  }
+  expect(problems, label).toEqual([]);
+}
+
+const labPage = (synthetic: boolean) => result.pages.find((p) => p.kind === 'lab' && (p.id === 'lab1') !== synthetic)!.path;
+
 describe('the report in Chromium', () => {
-  it('loads every page with no console error, no failed or remote request, and runs no injected script', async () => {
-    const shots = process.env.LOOPLENS_SCREENSHOTS;
-    if (shots) mkdirSync(shots, { recursive: true });
-    // The index, the lab, the hostile run, the real run and one stage run (the others share its template).
-    const pages = [result.index, ...result.pages.filter((p) => p.kind === 'lab' || [HOSTILE.runId, '01-baseline', 'fastify-blocking'].includes(p.id)).map((p) => p.path)];
-    expect(pages).toHaveLength(5);
-    for (const path of pages) {
-      const { page, problems } = await open(path);
-      expect(await page.evaluate(() => (window as unknown as { __xss?: unknown }).__xss), path).toBeUndefined();
-      expect(await page.locator('img, iframe[src^="javascript"], svg script, body script:not([type="application/json"])').count(), path).toBe(0);
-      if (shots) await page.screenshot({ path: join(shots, basename(path).replace(/[^A-Za-z0-9._-]/g, '_') + '.png'), fullPage: true });
-      expect(problems, path).toEqual([]);
-      await page.close();
+  it('the index and a hostile run load with no console error, no failed or remote request, no injected script', async () => {
+    for (const path of [result.index, result.pages.find((p) => p.id === HOSTILE.runId)!.path]) {
+      const w = await open(path);
+      await sound(w, path);
     }
   });
 
-  it('shows all stages of the lab and the hostile route as text', async () => {
-    const lab = result.pages.find((p) => p.kind === 'lab')!;
-    const { page, problems } = await open(lab.path);
+  it('the synthetic lab: all stages visible, hostile strings as text, a flamegraph loaded on demand', async () => {
+    const w = await open(labPage(true));
+    const { page } = w;
     const overview = await page.locator('#overview').innerText();
     for (const stage of [...STAGES, HOSTILE.stage]) expect(overview).toContain(stage);
     for (const stage of STAGES) await expect(page.locator('#overview').getByText(stage, { exact: true }).isVisible()).resolves.toBe(true);
-    const latency = await page.locator('#latency').innerText();
-    expect(latency).toContain(HOSTILE.route);
+    expect(await page.locator('#latency').innerText()).toContain(HOSTILE.route);
     expect(await page.locator('#latency code', { hasText: HOSTILE.route }).first().isVisible()).toBe(true);
-    const blocking = await page.locator('#blocking').innerText();
-    expect(blocking).toContain(HOSTILE.fn);
-    // the waterfall of the hostile route is drawn, with its blocked stretch marked
+    expect(await page.locator('#blocking').innerText()).toContain(HOSTILE.fn);
+    // the waterfalls of the first stage, the hostile route's included, with their blocked stretches
     expect(await page.locator('#waterfalls details[open] svg.waterfall').count()).toBeGreaterThanOrEqual(4);
     expect(await page.locator('#waterfalls details[open] g.blocked').count()).toBeGreaterThan(0);
-    expect(await page.evaluate(() => (window as unknown as { __xss?: unknown }).__xss)).toBeUndefined();
-    expect(problems).toEqual([]);
-    await page.close();
-  });
-
-  it('loads a stage flamegraph into the page on demand, from the run folder', async () => {
-    const lab = result.pages.find((p) => p.kind === 'lab')!;
-    const { page, problems } = await open(lab.path);
-    expect(page.frames()).toHaveLength(2); // the page and the placeholder frame: nothing loaded up front
+    // flamegraphs: nothing loaded up front, one loaded into the page's frame on demand
+    expect(page.frames()).toHaveLength(2);
     await page.locator('#flamegraphs a[target="looplens-flame"][href*="03-parallel/flamegraph.html"]').click();
     await expect.poll(() => page.frames().map((f) => f.url()).find((u) => u.endsWith('/flamegraph.html')) ?? '').toContain('/03-parallel/');
     const frame = page.frames().find((f) => f.url().endsWith('/flamegraph.html'))!;
     await expect.poll(() => frame.evaluate(() => document.body?.innerText ?? '')).toContain('flamegraph of 03-parallel');
-    expect(problems).toEqual([]);
-    await page.close();
+    await sound(w, 'synthetic-lab');
   });
 
-  it('shows the real run: its routes, its waterfalls with blocked stretches, and its flamegraph on demand', async () => {
-    const real = result.pages.find((p) => p.id === 'fastify-blocking')!;
-    const { page, problems } = await open(real.path);
+  it('the real lab: all five stages, charts per route and per second', async () => {
+    const w = await open(labPage(false));
+    for (const stage of STAGES) await expect(w.page.locator('#overview').getByText(stage, { exact: true }).isVisible()).resolves.toBe(true);
+    expect(await w.page.locator('#latency svg.chart').count()).toBe(4);
+    expect(await w.page.locator('#eventloop svg.chart path').count()).toBe(STAGES.length * 2);
+    await sound(w, 'real-lab');
+  });
+
+  it('the real run: its routes, waterfalls with blocked stretches, the CLI-rendered flamegraph on demand', async () => {
+    const w = await open(result.pages.find((p) => p.id === 'fastify-blocking')!.path);
+    const { page } = w;
     const text = await page.locator('#latency').innerText();
     for (const route of ['GET /busy/1', 'GET /clean', 'GET /sleep/2', 'GET /timer']) expect(text).toContain(route);
     expect(await page.locator('#waterfalls svg.waterfall').count()).toBeGreaterThanOrEqual(3);
@@ -116,22 +128,17 @@ describe('the report in Chromium', () => {
     await page.locator('#flamegraphs a[target="looplens-flame"]').first().click();
     await expect.poll(() => page.frames().some((f) => f.url().endsWith('/fastify-blocking/flamegraph.html'))).toBe(true);
     await page.waitForTimeout(300);
-    expect(problems).toEqual([]);
-    await page.close();
+    await sound(w, 'real-run');
   });
 
-  it('follows the index to a lab and from the lab to a stage run', async () => {
-    const { page, problems } = await open(result.index);
-    await page.locator('#labs a code').first().click();
+  it('follows the index to a lab and on to a stage run', async () => {
+    const w = await open(result.index);
+    const { page } = w;
+    await page.locator('#labs a code', { hasText: '2025-01-02T03-04-05-lab' }).click();
     await page.waitForLoadState('load');
     expect(await page.locator('h1').innerText()).toBe('2025-01-02T03-04-05-lab');
-    await page.locator('#overview a', { hasText: 'pooled' }).click();
-    await page.waitForLoadState('load');
-    expect(await page.locator('h1').innerText()).toBe('04-pooled');
-    await page.locator('header a', { hasText: 'runs' }).click();
-    await page.waitForLoadState('load');
-    expect(await page.locator('h1').innerText()).toBe('Runs');
-    expect(problems).toEqual([]);
-    await page.close();
+    // the stage link resolves (report.test checks every link resolves to a file); its href is the stage's page
+    expect(await page.locator('#overview a', { hasText: 'pooled' }).getAttribute('href')).toBe('./2025-01-02T03-04-05-lab--04-pooled.html');
+    expect(w.problems).toEqual([]);
   });
 });

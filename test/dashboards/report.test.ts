@@ -1,6 +1,7 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RunFolderError } from '../../profiles/contract/index.js';
 import { loadLab, loadRun } from '../../dashboards/report/model.js';
@@ -173,5 +174,20 @@ describe('commonDir', () => {
     expect(commonDir(['/a.js', '/b.js'])).toBe('');
     expect(commonDir(['/app/a.js', 'x.js'])).toBe('');
     expect(commonDir([])).toBe('');
+  });
+});
+
+describe('a real lab (looplens lab of target-app, trimmed: test/dashboards/fixtures/real-lab)', () => {
+  it('renders every stage, the N+1 of baseline as one repeated row, and the blocking of baseline', () => {
+    const dir = join(root, 'real');
+    cpSync(fileURLToPath(new URL('./fixtures/real-lab', import.meta.url)), join(dir, 'real-lab'), { recursive: true });
+    const r = writeReport({ profilesDir: dir });
+    expect(r.warnings).toEqual([]);
+    const lab = read(r.pages.find((p) => p.kind === 'lab')!.path);
+    for (const stage of STAGES) expect(lab).toContain(`>${stage}</a>`);
+    // baseline's timeline/notifications: dozens of queries in a row, drawn as one row "×N"
+    expect(lab).toMatch(/pg\.query:SELECT looplens<tspan class="ws"> ×\d{2,}<\/tspan>/);
+    expect(lab).toMatch(/<g class="blocked"><title>event loop blocked [\d,.]+ ms in callSync/);
+    expect(lab).toContain('no responses');
   });
 });

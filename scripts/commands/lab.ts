@@ -41,9 +41,9 @@ export const run: CommandHandler = async (input, ctx) => {
     { progress: ctx.progress, signal: ctx.signal },
   );
   const md = readFileSync(join(dir, LAB_FILES.labMd), 'utf8');
-  // the headline table: from the first "## " section to the next
-  const head = md.split('\n## ')[1]?.split('\n').slice(0) ?? [];
+  // the headline table: the first "## " section of lab.md
+  const headline = md.split('\n## ')[1]?.trim() ?? '';
   const rel = relative(ctx.cwd, dir);
-  ctx.out([`lab folder: ${rel.startsWith('..') ? dir : rel} (${lab.stages.length} stages; open lab.md)`, '', `## ${head.join('\n').trim()}`, ''].join('\n'));
+  ctx.out([`lab folder: ${rel.startsWith('..') ? dir : rel} (${lab.stages.length} stages; open lab.md)`, '', `## ${headline}`, ''].join('\n'));
   return 0;
 };

@@ -70,7 +70,7 @@ export async function runLab(options: LabOptions, hooks: { progress: Progress; s
     complete: false,
     settings: {
       profiler: options.profiler,
-      load: { ...loadSettingsOf({ ...options.load, ids: { default: 1 } }), ...(options.runs > 1 ? { runs: options.runs } : {}) },
+      load: { ...loadSettingsOf(options.load), ...(options.runs > 1 ? { runs: options.runs } : {}) },
       ...(options.workers ? { workers: options.workers } : {}),
       scale: options.scale,
     },

@@ -103,7 +103,7 @@ async function abortable<T>(p: Promise<T>, signal?: AbortSignal): Promise<T> {
   }
 }
 
-export function loadSettingsOf(load: ProfileLoad): LoadSettings {
+export function loadSettingsOf(load: Omit<ProfileLoad, 'ids'>): LoadSettings {
   return {
     durationS: load.durationS,
     warmupS: load.warmupS,

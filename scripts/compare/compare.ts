@@ -48,7 +48,7 @@ export interface RunComparison {
   hotspots: HotspotDiff[] | null;
   /** null when either run has no findings.json (written by `looplens profile` and `looplens diagnose --write`). */
   findings: FindingDiff[] | null;
-  /** Things a reader should know (incomplete runs, missing files). */
+  /** Things a reader should know (incomplete runs, missing files), as plain text (they may quote folder names). */
   notes: string[];
 }
 
@@ -100,7 +100,7 @@ export function compareRuns(baseDir: string, headDir: string, summaries: { base?
   const head = runRef(headDir);
   const notes: string[] = [];
   for (const [side, ref] of [['base', base], ['head', head]] as const) {
-    if (ref.complete === false) notes.push(`The ${side} run \`${ref.id}\` is incomplete: its numbers may be partial.`);
+    if (ref.complete === false) notes.push(`The ${side} run ${ref.id} is incomplete: its numbers may be partial.`);
   }
   const baseSummary = summaries.base ?? readSummary(baseDir);
   const headSummary = summaries.head ?? readSummary(headDir);
@@ -169,8 +169,8 @@ export function compareLabs(baseDir: string, headDir: string): Comparison {
   const base = readLab(baseDir);
   const head = readLab(headDir);
   const notes: string[] = [];
-  if (!base.complete) notes.push(`The base lab \`${base.id}\` is incomplete${base.reason ? ` (${base.reason})` : ''}.`);
-  if (!head.complete) notes.push(`The head lab \`${head.id}\` is incomplete${head.reason ? ` (${head.reason})` : ''}.`);
+  if (!base.complete) notes.push(`The base lab ${base.id} is incomplete${base.reason ? ` (${base.reason})` : ''}.`);
+  if (!head.complete) notes.push(`The head lab ${head.id} is incomplete${head.reason ? ` (${head.reason})` : ''}.`);
   const headByName = new Map(head.stages.map((s) => [s.stage, s]));
   const baseNames = new Set(base.stages.map((s) => s.stage));
   const stages: StageComparison[] = [];

@@ -314,7 +314,7 @@ function runBody(c: RunComparison, scope: string, opts: MarkdownOptions, caps: C
     ...hotspotsSection(c, caps),
     ...findingsSection(c, caps),
     ...filesSection(c, scope, opts),
-    ...c.notes.map((n) => `> ${n}`),
+    ...c.notes.map((n) => `> ${plain(n, 400)}`),
     ...(c.notes.length ? [''] : []),
   ];
 }
@@ -354,7 +354,7 @@ function render(c: Comparison, opts: MarkdownOptions, caps: Caps): string {
     lines.push('#### Stages', '', ...labTable(c.stages), '');
     if (c.onlyBase.length) lines.push(`Only in base: ${c.onlyBase.map((s) => code(s)).join(', ')}.`, '');
     if (c.onlyHead.length) lines.push(`Only in head: ${c.onlyHead.map((s) => code(s)).join(', ')}.`, '');
-    for (const n of c.notes) lines.push(`> ${n}`, '');
+    for (const n of c.notes) lines.push(`> ${plain(n, 400)}`, '');
     for (const s of c.stages) {
       lines.push(`<details><summary>Stage <b>${code(s.stage)}</b>: ${describeRun(s.comparison.base)} → ${describeRun(s.comparison.head)}</summary>`, '');
       lines.push(...runBody(s.comparison, s.stage, opts, caps));

@@ -90,6 +90,10 @@ describe('renderMarkdown', () => {
     expect(md).not.toContain('**bold**');
     expect(md).not.toMatch(/\|<img|x\|</);
     expect(code('a|b')).toBe('<code>a&#124;b</code>');
+    const noted = renderMarkdown({ kind: 'runs', ...runComparison(BASE, HEAD), notes: [`The base run ${evil} is incomplete`] });
+    expect(noted).toMatch(/> The base run GET \/x&#124;&#60;img/);
+    expect(noted).not.toContain('<img');
+    expect(noted).not.toContain('@octocat');
   });
 
   it('fits a PR comment however large the input, and says what was cut', () => {

@@ -13,7 +13,14 @@ import { RUN_FILES } from '../profiles/contract/types.js';
 import { writeRunJson, writeTextAtomic } from '../profiles/contract/write.js';
 import { BlockDetector, type Block } from './blocking/detector.js';
 import { openRunQueueClock } from './blocking/runqueue.js';
-import { formatStackLine, indexProfile, longestBusyStretch, stackInWindow, type WindowStack } from './blocking/stacks.js';
+import {
+  formatStackLine,
+  indexProfile,
+  longestBusyStretch,
+  stackInWindow,
+  type ProfileIndex,
+  type WindowStack,
+} from './blocking/stacks.js';
 import { ArmingMonitor } from './blocking/arming.js';
 import type { ProbeConfig } from './config.js';
 import { CpuProfiler } from './cpu-profiler.js';
@@ -135,22 +142,8 @@ export function startProbes(config: ProbeConfig, tracingModule: TracingModule | 
         const index = profile ? indexProfile(profile) : null;
         const cwd = process.cwd();
         const exclude = [probesDir, `file://${probesDir}`].map((p) => (p.endsWith(sep) ? p : p + sep));
-        if (process.env.LOOPLENS_DEBUG) {
-          const windows = arming?.unarmedWindows.map((w) => ({ ...w, fromUs: profiler.toProfileUs(w.from), toUs: profiler.toProfileUs(w.to) }));
-          writeTextAtomic(join(out, 'probe-debug.json'), JSON.stringify({ windows, profileStart: profile?.startTime, profileEnd: profile?.endTime }));
-        }
-        // Blocks that armed the detector: found in the profile, charged to no request.
         if (index && arming) {
-          const intervalUs = config.cpuProfileIntervalUs;
-          for (const w of arming.unarmedWindows) {
-            // Only idle samples end a stretch: on a loaded machine the sampler itself can miss several intervals.
-            const stretch = longestBusyStretch(index, profiler.toProfileUs(w.from), profiler.toProfileUs(w.to), config.thresholdMs * 1000);
-            if (!stretch) continue;
-            const busyMs = (stretch[1] - stretch[0] + intervalUs) / 1000;
-            if (busyMs < config.thresholdMs) continue;
-            const start = profiler.fromProfileUs(stretch[0]);
-            blocks.push({ start, end: start + busyMs, busyMs, owner: null, root: null });
-          }
+          blocks.push(...recoverArmingBlocks(index, arming.unarmedWindows, profiler, config));
           blocks.sort((a, b) => a.start - b.start);
         }
         const resolved: ResolvedBlock[] = [];
@@ -190,4 +183,27 @@ export function startProbes(config: ProbeConfig, tracingModule: TracingModule | 
   process.once('beforeExit', finish);
   process.once('exit', finish);
   return { finish };
+}
+
+/**
+ * The block that armed the detector (auto mode) happened while nothing timed callbacks: take the longest busy
+ * stretch the CPU profile saw in the window before arming. Charged to no request (route null).
+ */
+function recoverArmingBlocks(
+  index: ProfileIndex,
+  windows: readonly { from: number; to: number }[],
+  profiler: CpuProfiler,
+  config: ProbeConfig,
+): Block[] {
+  const found: Block[] = [];
+  for (const w of windows) {
+    // Only idle samples end a stretch: on a loaded machine the sampler itself can miss several intervals.
+    const stretch = longestBusyStretch(index, profiler.toProfileUs(w.from), profiler.toProfileUs(w.to), config.thresholdMs * 1000);
+    if (!stretch) continue;
+    const busyMs = (stretch[1] - stretch[0] + config.cpuProfileIntervalUs) / 1000;
+    if (busyMs < config.thresholdMs) continue;
+    const start = profiler.fromProfileUs(stretch[0]);
+    found.push({ start, end: start + busyMs, busyMs, owner: null, root: null });
+  }
+  return found;
 }

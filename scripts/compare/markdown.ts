@@ -123,7 +123,7 @@ function gateSection(gate: GateResult | undefined): string[] {
   if (crossed.length > 0) {
     return [
       `> [!CAUTION]`,
-      `> **Gate failed** — ${crossed.length} of the rules ${rules} ${crossed.length === 1 ? 'was' : 'were'} crossed:`,
+      `> **Gate failed** (${rules}) — crossed:`,
       ...crossed.map((c) => `> - ❌ ${describe(c)}`),
       '',
     ];

@@ -99,7 +99,7 @@ describe('captured summary.json, blocking.json and findings.json', () => {
     expect(back.failed).toBe(true);
     expect(back.checks.filter((c) => c.crossed).map((c) => c.rule.text)).toEqual(['rps:-10%', 'blocked:+20%', 'delay:+50%']);
     const md = renderMarkdown({ kind: 'runs', ...backward }, { gate: back });
-    expect(md).toMatch(/Gate failed\*\* — 3 of the rules/);
+    expect(md).toMatch(/Gate failed\*\* \(`rps:-10%`, `blocked:\+20%`, `delay:\+50%`\) — crossed:\n(> - ❌ .*\n){3}\n/);
   });
 });
 

@@ -137,7 +137,8 @@ export function loadRun(dirArg: string): RunModel {
   const findings = hasFile(dir, 'findings') ? optional(dir, 'findings', readFindings, notes) : null;
   const flamegraphs = findFlamegraphs(dir, info, notes);
   if (flamegraphs.length === 0 && info.profiler !== 'none') notes.push(`no flamegraph HTML found (profiler: ${info.profiler})`);
-  return { kind: 'run', dir, id: info.id || basename(dir), info, summary, eventLoop, blocking, jaeger, findings, flamegraphs, notes };
+  // The folder's name (what run.json's id records, and what stays true when a folder is copied under another name).
+  return { kind: 'run', dir, id: basename(dir), info, summary, eventLoop, blocking, jaeger, findings, flamegraphs, notes };
 }
 
 export function loadLab(dirArg: string): LabModel {
@@ -162,7 +163,7 @@ export function loadLab(dirArg: string): LabModel {
       return { stage: s.stage, runDir, summary: s.summary, run: null, problem };
     }
   });
-  return { kind: 'lab', dir, id: lab.id || basename(dir), lab, stages, notes };
+  return { kind: 'lab', dir, id: basename(dir), lab, stages, notes };
 }
 
 /** A lab when the folder has lab.json, else a run. Throws RunFolderError naming the missing/corrupt file. */

@@ -580,13 +580,13 @@ export function renderIndex(items: IndexItem[], links: Pick<RenderLinks, 'genera
       stageChip({ name: s.stage, color: stageColor(s.stage, k), href: s.href } as StageView),
     );
     const best = [...l.stages].sort((a, b) => b.summary.overall.rps - a.summary.overall.rps)[0];
-    return html`<tr><td>${name(i)}</td><td>${fmtTime(l.startedAt)}</td><td><span class="legend" style="margin:0">${stageLinks}</span></td><td>${l.settings.profiler}</td>
+    return html`<tr><td>${name(i)}</td><td class="nw">${fmtTime(l.startedAt)}</td><td><span class="legend" style="margin:0">${stageLinks}</span></td><td>${l.settings.profiler}</td>
 <td class="n">${best ? html`${fmtNum(best.summary.overall.rps)} <span class="empty">(${best.stage})</span>` : '–'}</td><td>${statusBadge(l.complete, l.reason)}</td></tr>`;
   });
   const runRows = runs.map((i) => {
     const e = i.entry as Extract<IndexEntry, { kind: 'run' }>;
     const s = e.summary;
-    return html`<tr><td>${name(i)}</td><td>${e.info.stage ? stageChip({ name: e.info.stage, color: stageColor(e.info.stage) } as StageView) : html`<span class="empty">app</span>`}</td><td>${fmtTime(e.info.startedAt)}</td><td>${e.info.profiler}</td>
+    return html`<tr><td>${name(i)}</td><td>${e.info.stage ? stageChip({ name: e.info.stage, color: stageColor(e.info.stage) } as StageView) : html`<span class="empty">app</span>`}</td><td class="nw">${fmtTime(e.info.startedAt)}</td><td>${e.info.profiler}</td>
 <td class="n">${s ? fmtNum(s.overall.rps, s.overall.rps < 100 ? 1 : 0) : '–'}</td><td class="n">${s ? fmtMs(s.overall.latencyMs.p99) : '–'}</td><td class="n">${s ? fmtMs(s.eventLoop.delayMs.p99) : '–'}</td><td class="n">${s ? fmtMs(s.blocking.msPerRequest) : '–'}</td>
 <td>${e.error && e.info.complete ? html`<span class="badge bad">unreadable</span> <span class="empty">${e.error}</span>` : statusBadge(e.info.complete, e.info.reason)}${e.error && !e.info.complete ? html` <span class="empty">${e.error}</span>` : ''}</td></tr>`;
   });

@@ -61,6 +61,7 @@ tr.group td{background:#fbfbfc;font-weight:600;border-top:2px solid var(--line)}
 .ratio.better{color:var(--good)}.ratio.worse{color:var(--bad)}
 code,.mono{font-family:var(--mono);font-size:12px}
 td.fn{max-width:420px;word-break:break-all}
+td.nw{white-space:nowrap}
 td.route{max-width:320px;word-break:break-all}
 .chip{display:inline-flex;align-items:center;gap:6px;white-space:nowrap}
 .sw{display:inline-block;width:10px;height:10px;border-radius:2px;flex:none}

@@ -78,7 +78,7 @@ async function sound({ page, problems }: Watched, label: string): Promise<void> 
   expect(problems, label).toEqual([]);
 }
 
-const labPage = (synthetic: boolean) => result.pages.find((p) => p.kind === 'lab' && (p.id === 'lab1') !== synthetic)!.path;
+const labPage = (synthetic: boolean) => result.pages.find((p) => p.kind === 'lab' && (p.id === 'real-lab') !== synthetic)!.path;
 
 describe('the report in Chromium', () => {
   it('the index and a hostile run load with no console error, no failed or remote request, no injected script', async () => {

@@ -67,7 +67,7 @@ function ratio(value: number | undefined, ref: number | undefined, lowerIsBetter
   const r = value / ref;
   if (Math.abs(r - 1) < 0.005) return raw('');
   const better = lowerIsBetter ? r < 1 : r > 1;
-  const text = r >= 10 ? `${r.toFixed(0)}×` : `${r.toFixed(2)}×`;
+  const text = r >= 10 ? `${r.toFixed(0)}×` : r < 0.01 ? '<0.01×' : `${r.toFixed(2)}×`;
   return html`<span class="ratio ${better ? 'better' : 'worse'}" title="relative to the first stage">${text}</span>`;
 }
 

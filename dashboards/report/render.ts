@@ -20,7 +20,7 @@ export interface RenderLinks {
   index?: string;
   /** href from the page to a run's own page (for a lab's stages), when written. */
   runPage?: (runDir: string) => string | undefined;
-  /** Embed flamegraphs in iframes (collapsed) besides linking them. Default true. */
+  /** Offer "show below" (a frame on the page that loads a flamegraph on demand) besides the links. Default true. */
   embedFlamegraphs?: boolean;
   /** ISO time shown in the footer; fixed in tests. */
   generatedAt?: string;

@@ -25,7 +25,7 @@ export function expectLabFindings(lab: LabFindings): void {
   for (let i = 1; i < lab.stages.length; i++) {
     const before = new Set(lab.stages[i - 1]!.file.findings.map((f) => `${f.kind} ${f.route}`));
     const gained = lab.stages[i]!.file.findings.map((f) => `${f.kind} ${f.route}`).filter((k) => !before.has(k));
-    expect(gained, `${lab.stages[i]!.stage} gained findings`).toEqual([]);
+    expect(gained, `${lab.stages[i]!.stage} gained ${gained.join(', ')}`).toEqual([]);
   }
   const baseline = lab.stages[0]!.file.findings;
   // The blocking call names the synchronous database functions and says what kind of blocker it is.

@@ -1,7 +1,7 @@
 /**
  * The findings of every stage on a real lab run, captured small (test/diagnose/fixtures/lab-sample: 8 requests per
  * route, made with fixtures/capture.ts from `UPSTREAM_LATENCY_MS=images=90,notify=60,index=45 looplens lab --scale 200
- * --duration 5 --warmup 1 --connections 4 --scenario test/diagnose/fixtures/lab-scenario.json`, 2 cores, Node 20).
+ * --duration 6 --warmup 1 --connections 2 --scenario test/diagnose/fixtures/lab-scenario.json`, 2 cores, Node 20).
  * Fast; test/diagnose/lab.test.ts runs the lab itself.
  */
 import { mkdtempSync, rmSync } from 'node:fs';

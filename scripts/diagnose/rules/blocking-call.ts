@@ -120,6 +120,7 @@ export const blockingCall: Rule = {
     if (!blocking || blocking.events.length === 0) return [];
     const totalBlocked = sum(blocking.events.map((e) => e.durationMs));
     const traced = byRoute(requests);
+    const capped = summary !== null && requests.length > 0 && requests.length < summary.overall.requests;
     const queries = new Map<string, Interval[]>();
     for (const r of requests) queries.set(r.traceId, r.queries.filter((q) => !isCacheSystem(q.system)).map((q) => interval(q.span)));
     const groups = groupBy(
@@ -133,9 +134,11 @@ export const blockingCall: Rule = {
     for (const events of groups.values()) {
       const first = events[0]!;
       const route = first.route;
-      // Requests of the route over the same span of time as the events (the whole process life): the traced requests;
-      // without traces the load's count from summary.json (measured window only, so a slight overestimate); else one per event.
-      const routeRequests = (route && traced.get(route)?.length) || (route && summary?.routes[route]?.requests) || events.length;
+      // Requests of the route over the same span of time as the events (the whole process life): the traced requests —
+      // unless the probes' span cap cut the traces short (fewer traced requests than the load counted): then, like
+      // without traces, the load's count from summary.json (measured window only, so a slight overestimate); else one per event.
+      const fromTraces = capped ? 0 : (route && traced.get(route)?.length) || 0;
+      const routeRequests = fromTraces || (route && summary?.routes[route]?.requests) || events.length;
       const blockedMs = sum(events.map((e) => e.durationMs));
       const msPerRequest = blockedMs / routeRequests;
       if (events.length < MIN_EVENTS || msPerRequest < MIN_MS_PER_REQUEST || events.length / routeRequests < MIN_EVENTS_PER_REQUEST) continue;

@@ -86,6 +86,16 @@ describe('rule: blocking call', () => {
     expect(f!.evidence).toMatchObject({ function: 'querySync', file: 'dist/db/sync-client.js', line: 79, syncCalls: ['querySync', 'endSync'] });
   });
 
+  it('charges blocks to the traced requests, or to the load\'s count when the span cap cut the traces short', () => {
+    const t = new TraceBuilder();
+    t.requests(10, 'GET', '/x', 10, 5);
+    const events = Array.from({ length: 40 }, () => blockingEvent('GET /x', 'f (file:///app/a.js:1)', 30, frames(['f', 'file:///app/a.js'])));
+    const whole = blockingCall.detect({ ...t.input(), blocking: { thresholdMs: 20, events }, summary: summaryWith({ 'GET /x': 8 }) });
+    expect(whole[0]!.evidence).toMatchObject({ requests: 10, msPerRequest: 120 });
+    const capped = blockingCall.detect({ ...t.input(), blocking: { thresholdMs: 20, events }, summary: summaryWith({ 'GET /x': 100 }) });
+    expect(capped[0]!.evidence).toMatchObject({ requests: 100, msPerRequest: 12 });
+  });
+
   it('parses top frames', () => {
     expect(parseTopFrame('querySync (/app/db.js:42:7)')).toEqual({ fn: 'querySync', file: '/app/db.js', line: 42 });
     expect(parseTopFrame('(anonymous) (file:///app/a.js:3)')).toEqual({ fn: '(anonymous)', file: 'file:///app/a.js', line: 3 });

@@ -49,8 +49,17 @@ function flag(value: string | undefined, fallback: boolean): boolean {
   return !['0', 'false', 'no', 'off'].includes(value.trim().toLowerCase());
 }
 
-/** Node processes that only launch the real app (package managers, the tsx CLI): probes stay out of them. */
-const WRAPPERS = [/[\\/]npm-cli\.js$/, /[\\/]npx-cli\.js$/, /[\\/]pnpm\.c?js$/, /[\\/]yarn\.c?js$/, /[\\/]tsx[\\/]dist[\\/]cli\.[cm]?js$/];
+/** Node processes that only launch the real app (package managers, the tsx CLI, profilers): probes stay out. */
+const WRAPPERS = [
+  /[\\/]npm-cli\.js$/,
+  /[\\/]npx-cli\.js$/,
+  /[\\/]pnpm\.c?js$/,
+  /[\\/]yarn\.c?js$/,
+  /[\\/]tsx[\\/]dist[\\/]cli\.[cm]?js$/,
+  /[\\/]clinic[\\/]bin\.js$/,
+  /[\\/]0x[\\/]cmd\.js$/,
+  /[\\/]\.bin[\\/](clinic|0x|tsx|npm|npx)$/,
+];
 
 export function readConfig(env: NodeJS.ProcessEnv, facts: ProcessFacts): ProbeConfig {
   const base: Omit<ProbeConfig, 'out'> = {

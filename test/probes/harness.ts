@@ -30,6 +30,8 @@ export interface Truth {
 
 export interface FixtureRun {
   out: string;
+  /** The temp folder holding out/ (and whatever a launcher wrote). */
+  dir: string;
   exitCode: number | null;
   signal: NodeJS.Signals | null;
   stdout: string;
@@ -49,6 +51,8 @@ export interface FixtureOptions {
   env?: Record<string, string>;
   /** Extra node flags before the app (e.g. ['--import', 'tsx']). */
   nodeArgs?: string[];
+  /** A launcher in front of `node app` (e.g. clinic doctor), given the temp folder; use with viaNodeOptions. */
+  launcher?: (dir: string) => string[];
   /** Requests sent one by one before the measured load (JIT and first-request warm-up). */
   warmup?: string[];
   load?: (port: number) => Promise<void>;
@@ -75,7 +79,8 @@ export async function runFixture(opts: FixtureOptions): Promise<FixtureRun> {
   delete env.LOOPLENS_PROBE_PID;
   if (opts.viaNodeOptions && opts.preload !== 'none') env.NODE_OPTIONS = withProbeNodeOptions(env.NODE_OPTIONS, opts.preload);
   const args = [...(opts.viaNodeOptions ? [] : probeArgs), ...(opts.nodeArgs ?? []), join(FIXTURES, opts.app)];
-  const child = spawn(NODE, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const [command, ...argv] = opts.launcher ? [...opts.launcher(dir), NODE, ...args] : [NODE, ...args];
+  const child = spawn(command, argv, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d) => (stdout += d));
@@ -89,7 +94,7 @@ export async function runFixture(opts: FixtureOptions): Promise<FixtureRun> {
         if (m) resolve(Number(m[1]));
       };
       child.stdout.on('data', check);
-      exited.then(() => reject(new Error(`fixture exited before listening:\n${stderr}`)));
+      exited.then(([code, sig]) => reject(new Error(`fixture exited (${code ?? sig}) before listening:\n${stdout}\n${stderr}`)));
     });
     for (const path of opts.warmup ?? []) await fetch(`http://127.0.0.1:${port}${path}`).then((r) => r.arrayBuffer());
     const loadStartMs = Date.now();
@@ -100,7 +105,7 @@ export async function runFixture(opts: FixtureOptions): Promise<FixtureRun> {
     const truth = existsSync(truthFile)
       ? readFileSync(truthFile, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Truth)
       : [];
-    return { out, exitCode, signal, stdout, stderr, truth, loadStartMs, stopMs };
+    return { out, dir, exitCode, signal, stdout, stderr, truth, loadStartMs, stopMs };
   } finally {
     clearTimeout(timeout);
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');

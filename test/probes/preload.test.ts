@@ -7,7 +7,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readBlocking, readEventLoop } from '../../profiles/contract/read.js';
-import { load, runFixture } from './harness.js';
+import { load, ROOT, runFixture } from './harness.js';
 
 describe('probe preload', () => {
   it('a non-blocking app under load gets no blocking events', async () => {
@@ -92,6 +92,25 @@ describe('probe preload', () => {
     expect(readEventLoop(run.out).length).toBeGreaterThan(0);
     expect(existsSync(join(run.out, 'blocking.json'))).toBe(false);
   });
+
+  it('under clinic doctor with the CJS preload: both doctor and the probes write their files', async () => {
+    const run = await runFixture({
+      app: 'http-app.cjs',
+      preload: 'cjs',
+      viaNodeOptions: true,
+      launcher: (dir) => [process.execPath, join(ROOT, 'node_modules/clinic/bin.js'), 'doctor', '--open=false', '--dest', join(dir, 'doctor'), '--'],
+      env: { NO_INSIGHT: '1', LOOPLENS_TRACING: '0' },
+      warmup: ['/busy', '/busy', '/busy', '/busy'],
+      timeoutMs: 120_000,
+    });
+    expect(run.exitCode, run.stdout + run.stderr).toBe(0);
+    expect(readdirSync(join(run.dir, 'doctor')).some((f) => f.endsWith('.clinic-doctor.html'))).toBe(true);
+    // The app (not clinic, a launcher) wrote the run folder itself.
+    expect(existsSync(join(run.out, 'children'))).toBe(false);
+    const busy = readBlocking(run.out).events.filter((e) => e.route === 'GET /busy');
+    expect(busy.length).toBeGreaterThanOrEqual(2);
+    for (const e of busy) expect(e.topFrame).toMatch(/^busyLoop \(/);
+  }, 150_000);
 
   it('without LOOPLENS_OUT the probes stay off and the app runs as usual', async () => {
     const run = await runFixture({ app: 'options-app.mjs', preload: 'esm', env: { LOOPLENS_OUT: '' }, warmup: ['/a'] });

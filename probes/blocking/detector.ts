@@ -12,7 +12,7 @@ import { createHook, type AsyncHook } from 'node:async_hooks';
 import { performance } from 'node:perf_hooks';
 
 /** Run-queue wait is sampled at most this often (ms of loop activity). */
-const RUN_QUEUE_EVERY_MS = 2;
+const RUN_QUEUE_EVERY_MS = 1;
 /** Gap (ms) between two slices of one request that still counts as "the loop did not turn". */
 const GAP_MS = 1;
 /** Work with no owner shorter than this neither breaks a request's run nor counts as a block. */
@@ -22,7 +22,10 @@ export interface Block {
   /** performance.now() ms. */
   start: number;
   end: number;
-  /** Sum of the synchronous time charged to the owner in the run (ms). */
+  /**
+   * Synchronous time charged to the owner in the run (ms), less the time the OS kept the thread waiting for a CPU
+   * (Linux run-queue time) — the app's own share, the same on a quiet and on an overloaded machine.
+   */
   busyMs: number;
   /** The owner (span) that ran the longest slice of the run; null when no request was running. */
   owner: object | null;
@@ -177,9 +180,12 @@ export class BlockDetector {
     if (!this.runActive) return;
     this.runActive = false;
     if (this.runBusy >= this.opts.thresholdMs) {
+      // The app's own time: what the OS took away (run-queue wait) is neither the app's block nor its duration.
+      let ownMs = this.runBusy;
       if (this.opts.runQueueWaitMs) {
         const waited = (this.runWait1 >= 0 ? this.runWait1 : this.opts.runQueueWaitMs()) - this.runWait0;
-        if (this.runBusy - waited < this.opts.thresholdMs) {
+        ownMs -= Math.max(0, waited);
+        if (ownMs < this.opts.thresholdMs) {
           this.descheduled.count++;
           this.descheduled.totalMs += this.runBusy;
           this.runRoot = this.runBest = null;
@@ -189,7 +195,7 @@ export class BlockDetector {
       const block: Block = {
         start: this.runStart,
         end: this.runEnd,
-        busyMs: this.runBusy,
+        busyMs: ownMs,
         owner: this.runBest,
         root: this.runRoot,
       };

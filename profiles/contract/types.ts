@@ -137,6 +137,7 @@ export interface StackFrame {
 export interface BlockingEvent {
   /** Epoch milliseconds when the blocking callback started. */
   startMs: number;
+  /** The app's own synchronous time in the stretch; time the OS kept the thread waiting for a CPU is left out. */
   durationMs: number;
   /** "<METHOD> <route>" of the request span that ran, or null when no request was running (startup, timers). */
   route: string | null;

@@ -61,10 +61,9 @@ describe.each(cases)('blocking attribution: $name', ({ app, preload, routes, env
     expect(acc.precision).toBeGreaterThanOrEqual(0.95);
     expect(acc.recall).toBeGreaterThanOrEqual(0.95);
     // Per-request durations: each request is charged its own part (a merged lump would be off by a whole request).
-    // The median within ±3 ms and 90 % within ±10 ms; the rest is the OS's doing on an overloaded machine.
-    const within10 = acc.durationErrors.filter((e) => e <= 10).length / Math.max(1, acc.durationErrors.length);
+    // Both sides leave out the time the OS kept the thread off the CPU, so this holds on a loaded machine too.
     expect(summary.p50ErrMs).toBeLessThanOrEqual(3);
-    expect(within10).toBeGreaterThanOrEqual(0.9);
+    expect(summary.within10).toBeGreaterThanOrEqual(0.95);
     // The route that only awaits timers, and the clean one, never block.
     expect(blocking.events.filter((e) => /\/(timer|clean)/.test(e.route ?? ''))).toEqual([]);
   });

@@ -49,7 +49,7 @@ async function measure(stage: string): Promise<{ p99: number; max: number; sampl
   try {
     await app.app.listen({ port: 0, host: '127.0.0.1' });
     const base = `http://127.0.0.1:${(app.app.server.address() as AddressInfo).port}`;
-    const paths = users.map((u) => `/users/${u}/timeline?limit=50`);
+    const paths = users.map((u) => `/users/${u}/timeline?limit=100`);
     for (const url of paths.slice(0, 3)) await app.app.inject({ method: 'GET', url }); // warm up: plans, JIT, the driver's thread
     measuring = true;
     const result = await load(base, paths, 8, 3);

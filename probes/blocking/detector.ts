@@ -100,13 +100,14 @@ export class BlockDetector {
 
   private before(): void {
     if (this.depth++ === 0) {
-      const t = now();
+      let t = now();
+      if (this.opts.runQueueWaitMs && t - this.waitAt > RUN_QUEUE_EVERY_MS) {
+        // Read before the slice starts: the read itself (a /proc file) is the probes' time, not the app's.
+        this.waitMs = this.opts.runQueueWaitMs();
+        this.waitAt = t = now();
+      }
       this.segStart = t;
       this.owner = this.opts.currentOwner();
-      if (this.opts.runQueueWaitMs && t - this.waitAt > RUN_QUEUE_EVERY_MS) {
-        this.waitAt = t;
-        this.waitMs = this.opts.runQueueWaitMs();
-      }
     } else {
       this.outer.push(this.owner);
       this.switchTo(this.opts.currentOwner());

@@ -7,6 +7,7 @@
  * dependencies live (the folder holding node_modules/); without dependency frames, the last three path segments
  * are kept. Counts become shares of the run's total samples, so runs of different length compare.
  */
+import { parseFolded as readFoldedCounts } from '../analysis/fold.js';
 
 export interface FoldedProfile {
   /** Normalised stack ("a;b;c") → samples. */
@@ -95,26 +96,18 @@ export function rootOfFrames(frames: Iterable<string>): string | undefined {
  */
 export function parseFolded(text: string, options: { normalise?: boolean; root?: string } = {}): FoldedProfile {
   const normalise = options.normalise ?? true;
-  const rows: { frames: string[]; count: number }[] = [];
+  const counts = readFoldedCounts(text);
   const unique = new Set<string>();
-  for (const raw of text.split('\n')) {
-    const line = raw.trimEnd();
-    if (line === '' || line.startsWith('#')) continue;
-    const sp = line.lastIndexOf(' ');
-    if (sp <= 0) continue;
-    const count = Number(line.slice(sp + 1));
-    if (!Number.isFinite(count) || count <= 0) continue;
-    const frames = line.slice(0, sp).split(';');
-    for (const f of frames) unique.add(f);
-    rows.push({ frames, count });
-  }
+  for (const stack of counts.keys()) for (const f of stack.split(';')) unique.add(f);
   const root = normalise ? (options.root ?? rootOfFrames(unique)) : undefined;
   const names = new Map<string, string>();
   for (const f of unique) names.set(f, normalise ? normaliseFrame(f, root) : f);
   const stacks = new Map<string, number>();
   let total = 0;
-  for (const { frames, count } of rows) {
-    const stack = frames
+  for (const [raw, count] of counts) {
+    if (count <= 0) continue;
+    const stack = raw
+      .split(';')
       .map((f) => names.get(f)!)
       .filter((f) => f !== '')
       .join(';');
@@ -340,17 +333,14 @@ export function baseOnlyShare(diff: StackDiff): number {
 
 /** Keeps the heaviest stacks until `maxBytes` of folded text (used to trim captured fixtures). */
 export function trimFolded(text: string, maxBytes: number): string {
-  const rows = text
-    .split('\n')
-    .filter((l) => /\s\d+$/.test(l))
-    .map((l) => ({ l, n: Number(l.slice(l.lastIndexOf(' ') + 1)) }))
-    .sort((a, b) => b.n - a.n);
+  const rows = [...readFoldedCounts(text)].sort((a, b) => b[1] - a[1]);
   const out: string[] = [];
   let bytes = 0;
-  for (const r of rows) {
-    const size = Buffer.byteLength(r.l) + 1;
+  for (const [stack, n] of rows) {
+    const line = `${stack} ${n}`;
+    const size = Buffer.byteLength(line) + 1;
     if (bytes + size > maxBytes) break;
-    out.push(r.l);
+    out.push(line);
     bytes += size;
   }
   return out.join('\n') + '\n';

@@ -13,11 +13,13 @@ import { pickMedianRun } from '../../scripts/lab/run.js';
 // Captured from a real `looplens profile --path / --path /block` run of fixtures/blocking-app.mjs (trimmed).
 const RUN = new URL('./fixtures/run-none/', import.meta.url).pathname;
 const ROOT = new URL('../../', import.meta.url).pathname;
+/** Where the fixture run was captured: its frame URLs are under this folder. */
+const CAPTURED_ROOT = '/work/main';
 const profile = JSON.parse(readFileSync(`${RUN}profile.cpuprofile`, 'utf8')) as CpuProfile;
 const capturedSummary = JSON.parse(readFileSync(`${RUN}summary.json`, 'utf8')) as Summary;
 
 describe('foldCpuProfile', () => {
-  const folded = foldCpuProfile(profile, { root: ROOT });
+  const folded = foldCpuProfile(profile, { root: CAPTURED_ROOT });
   const stacks = parseFolded(folded);
 
   it('writes valid folded lines that keep every non-idle sample', () => {

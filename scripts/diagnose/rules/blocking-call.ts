@@ -3,9 +3,10 @@
  * of all blocked time, and the kind of blocker: a synchronous database driver when the request's query spans ran
  * inside the block, else what the stack shows (`*Sync` fs/zlib/crypto/child_process, JSON, regex, CPU-bound JS).
  *
- * Saving: the blocked ms per request of the route (blocked ms of the group ÷ requests of the route seen in the traces,
- * which cover the same process lifetime as blocking.json). That is what the request itself gets back; every other request
- * queued behind the block gets its share back too, so under load the measured effect is usually larger.
+ * Saving: the loop time given back per request of the route (blocked ms of the group ÷ requests of the route seen in
+ * the traces, which cover the same process lifetime as blocking.json). Not the request's own latency: an async driver
+ * still waits for the database, but the loop serves other requests meanwhile; under load, every request queued behind
+ * a block gains that time.
  */
 import type { BlockingEvent, Finding, StackFrame } from '../../../profiles/contract/index.js';
 import { isCacheSystem } from '../spans.js';
@@ -142,12 +143,8 @@ export const blockingCall: Rule = {
       const blockedMs = sum(events.map((e) => e.durationMs));
       const msPerRequest = blockedMs / routeRequests;
       if (events.length < MIN_EVENTS || msPerRequest < MIN_MS_PER_REQUEST || events.length / routeRequests < MIN_EVENTS_PER_REQUEST) continue;
-      const leafCounts = new Map<string, number>();
-      for (const e of events) {
-        const leaf = e.frames[0] ? `${e.frames[0].functionName} ${e.frames[0].url}` : e.topFrame;
-        leafCounts.set(leaf, (leafCounts.get(leaf) ?? 0) + 1);
-      }
-      const sameLeafShare = Math.max(...leafCounts.values()) / events.length;
+      const leaves = groupBy(events, (e) => (e.frames[0] ? `${e.frames[0].functionName} ${e.frames[0].url}` : e.topFrame));
+      const sameLeafShare = Math.max(...[...leaves.values()].map((l) => l.length)) / events.length;
       if (sameLeafShare < MIN_SAME_LEAF_SHARE) continue;
       const longest = events.reduce((a, b) => (b.durationMs > a.durationMs ? b : a));
       const dbShare = median(events.map((e) => dbShareOfBlock(e, queries)));
@@ -188,7 +185,7 @@ export const blockingCall: Rule = {
           sameStackShare: pct(sameLeafShare),
           dbShareOfBlock: pct(dbShare),
           stack: longest.frames.slice(0, 6).map((f) => `${f.functionName || '(anonymous)'} (${f.url}:${f.lineNumber})`),
-          estimate: `blocked ms of this function on this route (${round(blockedMs)} ms over ${events.length} blocks) ÷ ${routeRequests} requests of the route; other requests queued behind each block gain too`,
+          estimate: `loop time given back per request: blocked ms of this function on this route (${round(blockedMs)} ms over ${events.length} blocks) ÷ ${routeRequests} requests of the route; every request queued behind a block waits that long too`,
         },
         savingMsPerRequest: round(msPerRequest),
         fix: FIXES[kind],

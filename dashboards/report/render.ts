@@ -183,35 +183,41 @@ function latencySection(stages: StageView[]): Raw {
   }
   const ref = stages[0];
   const multi = stages.length > 1;
+  const hasBlocked = stages.some((s) => Object.values(s.summary.routes).some((r) => r.blockedMsPerRequest !== undefined));
+  const hasQueries = stages.some((s) => Object.values(s.summary.routes).some((r) => r.queriesPerRequest !== undefined));
+  const extraHead = html`${hasBlocked ? html`<th class="n">Blocked ms/req</th>` : ''}${hasQueries ? html`<th class="n">Queries/req</th>` : ''}`;
+  const extraCells = (st: RequestStats) =>
+    html`${hasBlocked ? html`<td class="n">${fmtMs(st.blockedMsPerRequest)}</td>` : ''}${hasQueries ? html`<td class="n">${fmtNum(st.queriesPerRequest, 1)}</td>` : ''}`;
+  const cols = 9 + (hasBlocked ? 1 : 0) + (hasQueries ? 1 : 0);
   if (!multi) {
     const rows = routes.map((r) => {
       const st = get(ref, r)!;
-      if (st.requests === 0) return html`<tr><td class="route"><code>${r}</code></td><td class="n">0</td><td colspan="7" class="empty">no responses</td></tr>`;
+      if (st.requests === 0) return html`<tr><td class="route"><code>${r}</code></td><td class="n">0</td><td colspan="${cols - 2}" class="empty">no responses</td></tr>`;
       return html`<tr><td class="route"><code>${r}</code></td><td class="n">${fmtNum(st.requests)}</td><td class="n">${fmtNum(st.rps, st.rps < 100 ? 1 : 0)}</td>
-<td class="n">${fmtMs(st.latencyMs.p50)}</td><td class="n">${fmtMs(st.latencyMs.p90)}</td><td class="n">${fmtMs(st.latencyMs.p95)}</td><td class="n">${fmtMs(st.latencyMs.p99)}</td><td class="n">${fmtMs(st.latencyMs.max)}</td><td class="n">${fmtNum(st.errors + st.non2xx)}</td></tr>`;
+<td class="n">${fmtMs(st.latencyMs.p50)}</td><td class="n">${fmtMs(st.latencyMs.p90)}</td><td class="n">${fmtMs(st.latencyMs.p95)}</td><td class="n">${fmtMs(st.latencyMs.p99)}</td><td class="n">${fmtMs(st.latencyMs.max)}</td><td class="n">${fmtNum(st.errors + st.non2xx)}</td>${extraCells(st)}</tr>`;
     });
     return html`<section id="latency"><h2>Latency and throughput per route</h2>
 <div class="charts">${charts.map((c) => html`<div class="card">${raw(c)}</div>`)}</div>
 <h3>Per route</h3>
-<table><thead><tr><th>Route</th><th class="n">Requests</th><th class="n">req/s</th><th class="n">p50</th><th class="n">p90</th><th class="n">p95</th><th class="n">p99</th><th class="n">max</th><th class="n">Errors + non-2xx</th></tr></thead>
+<table><thead><tr><th>Route</th><th class="n">Requests</th><th class="n">req/s</th><th class="n">p50</th><th class="n">p90</th><th class="n">p95</th><th class="n">p99</th><th class="n">max</th><th class="n">Errors + non-2xx</th>${extraHead}</tr></thead>
 <tbody>${rows}</tbody></table></section>`;
   }
   const body = routes.map((r) => {
     const rows = stages.map((s) => {
       const st = get(s, r);
-      if (!st) return html`<tr><td>${stageChip(s)}</td><td colspan="8" class="empty">route not requested in this ${multi ? 'stage' : 'run'}</td></tr>`;
-      if (st.requests === 0) return html`<tr><td>${stageChip(s)}</td><td class="n">0</td><td colspan="7" class="empty">no responses</td></tr>`;
+      if (!st) return html`<tr><td>${stageChip(s)}</td><td colspan="${cols - 1}" class="empty">route not requested in this stage</td></tr>`;
+      if (st.requests === 0) return html`<tr><td>${stageChip(s)}</td><td class="n">0</td><td colspan="${cols - 2}" class="empty">no responses</td></tr>`;
       const rs = get(ref, r);
       return html`<tr><td>${stageChip(s)}</td><td class="n">${fmtNum(st.requests)}</td><td class="n">${fmtNum(st.rps, st.rps < 100 ? 1 : 0)}${multi && s !== ref ? ratio(st.rps, rs?.rps, false) : ''}</td>
-<td class="n">${fmtMs(st.latencyMs.p50)}</td><td class="n">${fmtMs(st.latencyMs.p90)}</td><td class="n">${fmtMs(st.latencyMs.p95)}</td><td class="n">${fmtMs(st.latencyMs.p99)}${multi && s !== ref ? ratio(st.latencyMs.p99, rs?.latencyMs.p99, true) : ''}</td><td class="n">${fmtMs(st.latencyMs.max)}</td><td class="n">${fmtNum(st.errors + st.non2xx)}</td></tr>`;
+<td class="n">${fmtMs(st.latencyMs.p50)}</td><td class="n">${fmtMs(st.latencyMs.p90)}</td><td class="n">${fmtMs(st.latencyMs.p95)}</td><td class="n">${fmtMs(st.latencyMs.p99)}${multi && s !== ref ? ratio(st.latencyMs.p99, rs?.latencyMs.p99, true) : ''}</td><td class="n">${fmtMs(st.latencyMs.max)}</td><td class="n">${fmtNum(st.errors + st.non2xx)}</td>${extraCells(st)}</tr>`;
     });
-    return html`<tr class="group"><td colspan="9" class="route"><code>${r}</code></td></tr>${rows}`;
+    return html`<tr class="group"><td colspan="${cols}" class="route"><code>${r}</code></td></tr>${rows}`;
   });
   return html`<section id="latency"><h2>Latency and throughput per route</h2>
 ${multi ? raw(legend(stages)) : ''}
 <div class="charts">${charts.map((c) => html`<div class="card">${raw(c)}</div>`)}</div>
 <h3>Per route</h3>
-<table><thead><tr><th>${multi ? 'Stage' : 'Run'}</th><th class="n">Requests</th><th class="n">req/s</th><th class="n">p50</th><th class="n">p90</th><th class="n">p95</th><th class="n">p99</th><th class="n">max</th><th class="n">Errors + non-2xx</th></tr></thead>
+<table><thead><tr><th>Stage</th><th class="n">Requests</th><th class="n">req/s</th><th class="n">p50</th><th class="n">p90</th><th class="n">p95</th><th class="n">p99</th><th class="n">max</th><th class="n">Errors + non-2xx</th>${extraHead}</tr></thead>
 <tbody>${body}</tbody></table></section>`;
 }
 
@@ -238,6 +244,19 @@ function eventLoopSection(stages: StageView[]): Raw {
       width: 420,
     });
   const blocked = one('Blocked ms per request', 'ms', stages.map((s) => s.summary.blocking.msPerRequest), fmtMs);
+  // Per route, when the summary carries it (RequestStats.blockedMsPerRequest / queriesPerRequest).
+  const routes = routesOf(stages);
+  const perRoute = (key: 'blockedMsPerRequest' | 'queriesPerRequest', title: string, unit: string, format: (v: number) => string) => {
+    const any = stages.some((s) => Object.values(s.summary.routes).some((r) => r[key] !== undefined));
+    if (!any || routes.length === 0) return '';
+    const value = (s: StageView, r: string) => {
+      const st = s.summary.routes[r];
+      return st && st.requests > 0 && st[key] !== undefined ? st[key]! : null;
+    };
+    return barChart({ title, unit, categories: routes, series: stages.map((s) => ({ name: s.name, color: s.color, values: routes.map((r) => value(s, r)) })), format, better: 'lower' });
+  };
+  const blockedByRoute = perRoute('blockedMsPerRequest', 'Blocked ms per request, by route', 'ms', fmtMs);
+  const queriesByRoute = perRoute('queriesPerRequest', 'Queries per request, by route', 'queries', (v) => fmtNum(v, 1));
   const anyQueries = stages.some((s) => s.summary.db !== undefined);
   const queries = anyQueries
     ? one('Queries per request', 'queries', stages.map((s) => s.summary.db?.queriesPerRequest ?? null), (v) => fmtNum(v, 1))
@@ -246,7 +265,7 @@ function eventLoopSection(stages: StageView[]): Raw {
 <p class="lead">Per-second samples from eventloop.jsonl (delay with the timer resolution subtracted). A blocked loop shows as a delay spike and utilization near 100 %.</p>
 ${multi ? raw(legend(stages)) : ''}
 ${anySamples ? '' : html`<p class="empty">No eventloop.jsonl in ${multi ? 'any stage' : 'this run'}.</p>`}
-<div class="charts">${charts.map((c) => html`<div class="card">${raw(c)}</div>`)}<div class="card">${raw(blocked)}</div>${queries ? html`<div class="card">${raw(queries)}</div>` : ''}</div>
+<div class="charts">${charts.map((c) => html`<div class="card">${raw(c)}</div>`)}<div class="card">${raw(blocked)}</div>${queries ? html`<div class="card">${raw(queries)}</div>` : ''}${[blockedByRoute, queriesByRoute].filter(Boolean).map((c) => html`<div class="card">${raw(c)}</div>`)}</div>
 ${anyQueries ? '' : html`<p class="empty">Queries per request: not reported by this app (summary.json has no db section).</p>`}</section>`;
 }
 

@@ -189,5 +189,9 @@ describe('a real lab (looplens lab of target-app, trimmed: test/dashboards/fixtu
     expect(lab).toMatch(/pg\.query:SELECT looplens<tspan class="ws"> ×\d{2,}<\/tspan>/);
     expect(lab).toMatch(/<g class="blocked"><title>event loop blocked [\d,.]+ ms in callSync/);
     expect(lab).toContain('no responses');
+    // per route, from RequestStats.blockedMsPerRequest / queriesPerRequest
+    expect(lab).toContain('aria-label="Blocked ms per request, by route"');
+    expect(lab).toContain('aria-label="Queries per request, by route"');
+    expect(lab).toContain('<th class="n">Queries/req</th>');
   });
 });

@@ -22,6 +22,12 @@ export interface ScenarioRequest {
 export interface Scenario {
   name: string;
   requests: ScenarioRequest[];
+  /**
+   * How ids are drawn from 1..n: `uniform` (default) or `zipf` (s = 1: a few ids get most requests, as the active
+   * users of a social network do; rank r has probability ∝ 1/r, and ranks are spread over the range by a fixed
+   * permutation so the hot ids are not simply the lowest).
+   */
+  distribution?: 'uniform' | 'zipf';
 }
 
 /** Upper bounds of the id ranges placeholders draw from (1..n). `default` serves any other placeholder. */
@@ -33,6 +39,7 @@ export interface IdRanges {
 export const BUILTIN_SCENARIOS: Record<string, Scenario> = {
   sns: {
     name: 'sns',
+    distribution: 'zipf',
     requests: [
       { weight: 60, method: 'GET', path: '/users/{userId}/timeline?limit=20', route: 'GET /users/:id/timeline' },
       { weight: 25, method: 'GET', path: '/users/{userId}/notifications?limit=50', route: 'GET /users/:id/notifications' },
@@ -92,6 +99,7 @@ export function checkScenario(value: unknown): string | null {
     if (typeof r.method !== 'string' || !METHODS.includes(r.method.toUpperCase())) return `requests[${i}].method must be one of ${METHODS.join(', ')}`;
     if (typeof r.path !== 'string' || !r.path.startsWith('/')) return `requests[${i}].path must start with /`;
   }
+  if (s.distribution !== undefined && s.distribution !== 'uniform' && s.distribution !== 'zipf') return 'distribution must be "uniform" or "zipf"';
   if (typeof s.name !== 'string') s.name = 'custom';
   return null;
 }
@@ -108,23 +116,50 @@ export function prng(seed: number): () => number {
   };
 }
 
-export function fillString(template: string, ids: IdRanges, rand: () => number): string {
-  return template.replace(/\{(\w+)\}/g, (_, name: string) => String(pickId(name, ids, rand)));
+/** Draws the id for a placeholder name ({userId}, {postId}, …) from its range. */
+export type IdDraw = (placeholder: string) => number;
+
+function gcd(a: number, b: number): number {
+  while (b) [a, b] = [b, a % b];
+  return a;
 }
 
-function pickId(name: string, ids: IdRanges, rand: () => number): number {
-  const max = ids[name] ?? ids.default;
-  return 1 + Math.floor(rand() * Math.max(1, max));
+/** Zipf(s = 1) rank in 1..n by inverting the continuous CDF ln(r + 1) / ln(n + 1). */
+export function zipfRank(n: number, u: number): number {
+  return Math.min(n, Math.max(1, Math.ceil(Math.exp(u * Math.log(n + 1)) - 1)));
 }
 
-export function fillBody(body: unknown, ids: IdRanges, rand: () => number): unknown {
+export function idDraw(ids: IdRanges, rand: () => number, distribution: Scenario['distribution'] = 'uniform'): IdDraw {
+  const steps = new Map<number, number>();
+  // a fixed bijection of 1..n (multiplication by a step coprime with n) spreads the hot ranks over the range
+  const spread = (rank: number, n: number): number => {
+    let step = steps.get(n);
+    if (step === undefined) {
+      step = Math.max(1, Math.round(n * 0.6180339887)) % n || 1;
+      while (gcd(step, n) !== 1) step++;
+      steps.set(n, step);
+    }
+    return 1 + (((rank - 1) * step) % n);
+  };
+  return (name) => {
+    const n = Math.max(1, Math.floor(ids[name] ?? ids.default));
+    if (distribution === 'zipf') return spread(zipfRank(n, rand()), n);
+    return 1 + Math.floor(rand() * n);
+  };
+}
+
+export function fillString(template: string, draw: IdDraw): string {
+  return template.replace(/\{(\w+)\}/g, (_, name: string) => String(draw(name)));
+}
+
+export function fillBody(body: unknown, draw: IdDraw): unknown {
   if (typeof body === 'string') {
     const whole = /^\{(\w+)\}$/.exec(body);
-    return whole ? pickId(whole[1], ids, rand) : fillString(body, ids, rand);
+    return whole ? draw(whole[1]) : fillString(body, draw);
   }
-  if (Array.isArray(body)) return body.map((b) => fillBody(b, ids, rand));
+  if (Array.isArray(body)) return body.map((b) => fillBody(b, draw));
   if (body && typeof body === 'object') {
-    return Object.fromEntries(Object.entries(body).map(([k, v]) => [k, fillBody(v, ids, rand)]));
+    return Object.fromEntries(Object.entries(body).map(([k, v]) => [k, fillBody(v, draw)]));
   }
   return body;
 }
@@ -140,6 +175,7 @@ export interface BuiltRequest {
 /** Picks requests by weight and fills their placeholders. */
 export function requestPicker(scenario: Scenario, ids: IdRanges, seed = 1): () => BuiltRequest {
   const rand = prng(seed);
+  const draw = idDraw(ids, rand, scenario.distribution);
   const total = scenario.requests.reduce((s, r) => s + r.weight, 0);
   const entries = scenario.requests.map((r) => ({ r, key: routeKey(r) }));
   return () => {
@@ -156,9 +192,9 @@ export function requestPicker(scenario: Scenario, ids: IdRanges, seed = 1): () =
     const headers: Record<string, string> = { ...(r.headers ?? {}) };
     let body: string | undefined;
     if (r.body !== undefined) {
-      body = JSON.stringify(fillBody(r.body, ids, rand));
+      body = JSON.stringify(fillBody(r.body, draw));
       headers['content-type'] ??= 'application/json';
     }
-    return { key, method: r.method.toUpperCase(), path: fillString(r.path, ids, rand), body, headers };
+    return { key, method: r.method.toUpperCase(), path: fillString(r.path, draw), body, headers };
   };
 }

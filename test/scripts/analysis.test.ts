@@ -7,7 +7,7 @@ import { foldCpuProfile, frameName, parseFolded, sumFolded, type CpuProfile } fr
 import { change, renderLabMd, renderSummaryMd } from '../../scripts/analysis/markdown.js';
 import { requestFacts, spansFromJaeger } from '../../scripts/analysis/spans.js';
 import { fillBlockedIntervals, percentile, summarise, summariseEventLoop } from '../../scripts/analysis/summarise.js';
-import { fillBody, loadScenario, requestPicker, routeKey } from '../../scripts/load/scenario.js';
+import { fillBody, idDraw, loadScenario, prng, requestPicker, routeKey, zipfRank } from '../../scripts/load/scenario.js';
 import { pickMedianRun } from '../../scripts/lab/run.js';
 
 // Captured from a real `looplens profile --path / --path /block` run of fixtures/blocking-app.mjs (trimmed).
@@ -151,6 +151,7 @@ describe('scenarios', () => {
       ['POST /posts', 10],
       ['POST /posts/:id/likes', 5],
     ]);
+    expect(sns.distribution).toBe('zipf');
     const next = requestPicker(sns, { default: 50, postId: 7 }, 42);
     const counts: Record<string, number> = {};
     for (let i = 0; i < 4000; i++) {
@@ -166,8 +167,36 @@ describe('scenarios', () => {
   });
 
   it('fills placeholders inside bodies', () => {
-    const rand = () => 0.5;
-    expect(fillBody({ a: '{userId}', b: 'x-{n}', c: [1, '{postId}'] }, { default: 10 }, rand)).toEqual({ a: 6, b: 'x-6', c: [1, 6] });
+    const draw = idDraw({ default: 10 }, () => 0.5);
+    expect(fillBody({ a: '{userId}', b: 'x-{n}', c: [1, '{postId}'] }, draw)).toEqual({ a: 6, b: 'x-6', c: [1, 6] });
+  });
+
+  it('zipf ids: a few users get most requests, spread over the whole range', () => {
+    const n = 150_000;
+    const draw = idDraw({ default: n }, prng(3), 'zipf');
+    const counts = new Map<number, number>();
+    const draws = 50_000;
+    for (let i = 0; i < draws; i++) {
+      const id = draw('userId');
+      expect(id).toBeGreaterThanOrEqual(1);
+      expect(id).toBeLessThanOrEqual(n);
+      counts.set(id, (counts.get(id) ?? 0) + 1);
+    }
+    const sorted = [...counts.entries()].sort((a, b) => b[1] - a[1]);
+    const top100 = sorted.slice(0, 100).reduce((a, [, c]) => a + c, 0) / draws;
+    // Zipf(1) over 150,000: the 100 hottest ids take H(100)/H(150000) ≈ 41 % of the draws
+    expect(top100).toBeGreaterThan(0.33);
+    expect(top100).toBeLessThan(0.5);
+    // the hottest ids are spread over the range, not the lowest ids
+    expect(Math.max(...sorted.slice(0, 10).map(([id]) => id))).toBeGreaterThan(n / 10);
+    expect(zipfRank(n, 0)).toBe(1);
+    expect(zipfRank(n, 1 - 1e-12)).toBe(n);
+    // ranks are a bijection of 1..n
+    const small = idDraw({ default: 12 }, prng(1), 'zipf');
+    const seen = new Set<number>();
+    for (let i = 0; i < 5000; i++) seen.add(small('x'));
+    expect([...seen].every((id) => id >= 1 && id <= 12)).toBe(true);
+    expect(seen.size).toBe(12);
   });
 
   it('rejects unknown scenarios and invalid files with their codes', () => {

@@ -326,8 +326,17 @@ function routeOf(server: Span, descendants: Span[]): { route: string; target: st
 }
 
 /**
+ * Set (true) on a server span whose response was never finished — the client went away, e.g. the load generator
+ * closing its connections at the end of a warmup or of the run. OpenTelemetry's http instrumentation ends such a span
+ * like any other (status 200 by default), so it would count as a fast request that did none of its work; the probes
+ * mark it (instrumentation-http's applyCustomAttributesOnSpan: `!response.writableFinished`) and the rules skip it.
+ */
+export const ABORTED_ATTRIBUTE = 'looplens.http.response.aborted';
+
+/**
  * Groups spans into requests. A request is a SERVER span with no CLIENT span among its ancestors — so a stand-in
- * upstream served by the same process (its server span sits under our client call) is not counted as a request.
+ * upstream served by the same process (its server span sits under our client call) is not counted as a request —
+ * and whose response was not abandoned (ABORTED_ATTRIBUTE).
  */
 export function buildRequests(spans: Span[]): RequestTrace[] {
   const byId = new Map<string, Span>();
@@ -351,7 +360,7 @@ export function buildRequests(spans: Span[]): RequestTrace[] {
 
   const requests: RequestTrace[] = [];
   for (const server of spans) {
-    if (server.kind !== 'server' || hasClientAncestor(server)) continue;
+    if (server.kind !== 'server' || server.attributes[ABORTED_ATTRIBUTE] === true || hasClientAncestor(server)) continue;
     // Walk the subtree; stop at nested server spans (another request, e.g. an in-process upstream).
     const descendants: Span[] = [];
     const stack = [...(children.get(`${server.traceId}/${server.spanId}`) ?? [])];

@@ -83,7 +83,7 @@ describe('looplens diagnose', () => {
   it('diagnoses every stage of a lab folder and writes findings.json with --write', async () => {
     const { code, out } = await cli('diagnose', 'lab', '--write');
     expect(code).toBe(0);
-    expect(out).toMatch(/\| Serial external calls \| 350 \(POST \/posts\) \| – \|/);
+    expect(out).toMatch(/\| Serial external calls \| 352 \(POST \/posts\) \| – \|/);
     expect(out).toContain('wrote findings.json into 2 run folders');
     expect(readFindings(join(root, 'lab', 'a-before')).findings).toHaveLength(1);
     expect(readFindings(join(root, 'lab', 'b-after')).findings).toEqual([]);

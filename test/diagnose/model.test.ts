@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { buildRequests, spansFromJaeger, spansFromOtlp, templatePath } from '../../scripts/diagnose/spans.js';
+import { ABORTED_ATTRIBUTE, buildRequests, spansFromJaeger, spansFromOtlp, templatePath } from '../../scripts/diagnose/spans.js';
 import { isReadStatement, normaliseSql } from '../../scripts/diagnose/sql.js';
 import { TraceBuilder, T0 } from './builder.js';
 
@@ -58,6 +58,15 @@ describe('span model', () => {
     expect(requests[0]!.traceId).toBe(r.traceId);
     expect(requests[0]!.calls).toHaveLength(1);
     expect(requests[0]!.queries).toHaveLength(0); // the upstream's query belongs to the upstream
+  });
+
+  it('leaves out a request whose response was abandoned (the probes mark it)', () => {
+    const t = new TraceBuilder();
+    t.request('POST', '/posts', 0, 50);
+    const cut = t.request('POST', '/posts', 100, 20);
+    cut.server.attributes[ABORTED_ATTRIBUTE] = true;
+    expect(buildRequests(t.spans).map((r) => r.traceId)).not.toContain(cut.traceId);
+    expect(buildRequests(spansFromOtlp(t.toOtlp()))).toHaveLength(1);
   });
 
   it('takes the route from a framework span when the server span has none', () => {

@@ -6,11 +6,13 @@
  * and a chain where one call needs the previous one's answer (a token, an id) is a false positive to dismiss.
  *
  * Saving per request: sum of the wave durations minus the longest — what starting them together (Promise.all) would
- * save. Averaged over all requests of the route.
+ * save — plus the idle gaps between the waves (taking in one answer and starting the next call, which a concurrent
+ * version overlaps with the calls in flight). Database work between the waves stays on the path and is not counted.
+ * Averaged over all requests of the route.
  */
 import type { Finding } from '../../../profiles/contract/index.js';
 import type { HttpCall, RequestTrace } from '../spans.js';
-import { byRoute, findingKey, groupBy, median, medianExample, pct, round, routeVerdict, spanMs, sum, type Rule } from '../rule.js';
+import { byRoute, coveredExcept, findingKey, groupBy, interval, median, medianExample, pct, round, routeVerdict, spanMs, sum, type Interval, type Rule } from '../rule.js';
 
 export const MIN_REQUEST_SHARE = 0.5;
 export const MIN_SAVING_MS = 1;
@@ -38,9 +40,19 @@ export function waves(calls: HttpCall[]): HttpCall[][] {
 
 const waveMs = (w: HttpCall[]): number => Math.max(...w.map((c) => c.span.endMs)) - Math.min(...w.map((c) => c.span.startMs));
 
+/** Idle time between the waves: the stretch from the first call to the last, minus the calls and any query in it. */
+export function gapsMs(request: RequestTrace, w: HttpCall[][]): number {
+  const calls = w.flat();
+  const start = Math.min(...calls.map((c) => c.span.startMs));
+  const end = Math.max(...calls.map((c) => c.span.endMs));
+  const busy: Interval[] = [...calls.map((c) => interval(c.span)), ...request.queries.map((q) => interval(q.span))];
+  return coveredExcept([[start, end]], busy);
+}
+
 interface Hit {
   request: RequestTrace;
   waves: HttpCall[][];
+  gapsMs: number;
   savingMs: number;
   sequence: string;
 }
@@ -56,10 +68,12 @@ export const serialExternalCalls: Rule = {
         const w = waves(waitedCalls(request));
         if (w.length < 2) continue;
         const durations = w.map(waveMs);
+        const gaps = gapsMs(request, w);
         hits.push({
           request,
           waves: w,
-          savingMs: sum(durations) - Math.max(...durations),
+          gapsMs: gaps,
+          savingMs: sum(durations) - Math.max(...durations) + gaps,
           sequence: w.map((wave) => wave.map((c) => `${c.method} ${c.endpoint}`).join(' + ')).join(' → '),
         });
       }
@@ -84,11 +98,12 @@ export const serialExternalCalls: Rule = {
           sequence,
           serialMs: round(sumMs),
           longestMs: round(maxMs),
+          gapsMs: round(median(typical.map((h) => h.gapsMs))),
           requestsAffected: hits.length,
           requests: list.length,
           shareOfRequests: pct(share),
           assumption: 'the calls do not use each other\'s responses (spans cannot show data flow)',
-          estimate: 'per request: sum of the serial calls\' durations minus the longest (sum − max), averaged over the route\'s requests',
+          estimate: 'per request: sum of the serial calls\' durations minus the longest (sum − max), plus the idle gaps between them, averaged over the route\'s requests',
         },
         savingMsPerRequest: round(saving),
         fix: 'Start the independent calls together and await them with Promise.all (or Promise.allSettled), so the request waits for the slowest call only.',

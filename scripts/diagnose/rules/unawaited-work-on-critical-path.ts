@@ -12,12 +12,13 @@
  *      fire-and-forget kind of service (notify, notification, index, webhook, event, analytics, track, audit, mail,
  *      push, sms, publish, queue, log, metric).
  *
- * Saving per request: the wall-clock time only deferrable calls were running (time they overlap with other calls or
- * queries is not counted) — what answering first and doing them afterwards (or on a queue) takes off the response.
+ * Saving per request: from the first deferrable call to the last, the time no needed call or query was running (the
+ * deferrable calls and the idle gaps between them; overlap with needed work is not counted) — what answering first
+ * and doing them afterwards (or on a queue) takes off the response.
  */
 import type { Finding } from '../../../profiles/contract/index.js';
 import type { HttpCall, RequestTrace } from '../spans.js';
-import { byRoute, coveredExcept, findingKey, interval, median, medianExample, pct, round, routeVerdict, spanMs, type Rule } from '../rule.js';
+import { byRoute, coveredExcept, findingKey, interval, median, medianExample, pct, round, routeVerdict, spanMs, type Interval, type Rule } from '../rule.js';
 import { waitedCalls } from './serial-external-calls.js';
 
 export const MIN_REQUEST_SHARE = 0.5;
@@ -50,7 +51,10 @@ export const unawaitedWork: Rule = {
         const deferrable = waited.filter((c) => isDeferrable(c, request));
         if (deferrable.length === 0) continue;
         const others = [...waited.filter((c) => !deferrable.includes(c)).map((c) => interval(c.span)), ...request.queries.map((q) => interval(q.span))];
-        const savingMs = coveredExcept(deferrable.map((c) => interval(c.span)), others);
+        // From the first deferrable call to the last, what no needed call or query covers: the calls and the idle
+        // gaps between them (taking in one answer, starting the next).
+        const window: Interval = [Math.min(...deferrable.map((c) => c.span.startMs)), Math.max(...deferrable.map((c) => c.span.endMs))];
+        const savingMs = coveredExcept([window], others);
         hits.push({ request, deferrable, savingMs });
       }
       const { share, saving, fires } = routeVerdict(hits, list.length, MIN_REQUEST_SHARE, MIN_SAVING_MS);
@@ -72,7 +76,7 @@ export const unawaitedWork: Rule = {
           requests: list.length,
           shareOfRequests: pct(share),
           heuristic: 'a non-GET call the response waited for, with no query after it, answered 202/204 or named like a side effect (notify, index, webhook, event…)',
-          estimate: 'per request: wall-clock time only these calls were running (overlap with other calls and queries not counted), averaged over the route\'s requests',
+          estimate: 'per request: from the first of these calls to the last, the time no needed call or query was running, averaged over the route\'s requests',
         },
         savingMsPerRequest: round(saving),
         fix: 'Send the response first and run these calls afterwards (after `reply.send()`, or on a job queue), catching and logging their errors.',

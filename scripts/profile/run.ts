@@ -135,6 +135,7 @@ export async function profile(options: ProfileOptions, hooks: ProfileHooks): Pro
   const profilesDir = options.profilesDir ?? join(options.cwd, 'profiles');
   const name = options.name ?? `${timestamp()}-${appLabel(options.command, options.stage)}-${options.profiler}`;
   const dir = createRunFolder(profilesDir, name, options.out);
+  const sha = gitSha(PROJECT_ROOT);
   const run = new RunJson(dir, {
     schemaVersion: 1,
     id: basename(dir),
@@ -143,7 +144,7 @@ export async function profile(options: ProfileOptions, hooks: ProfileHooks): Pro
     profiler: options.profiler,
     load: loadSettingsOf(options.load),
     ...(options.workers ? { workers: options.workers } : {}),
-    ...(gitSha(PROJECT_ROOT) ? { gitSha: gitSha(PROJECT_ROOT) } : {}),
+    ...(sha ? { gitSha: sha } : {}),
     ...machineInfo(),
     startedAt: new Date().toISOString(),
     complete: false,

@@ -3,7 +3,7 @@
  * model, run every rule, rank the findings. `writeFindings(runDir)` is what `profile` calls at its end.
  */
 import { existsSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import {
   RUN_FILES,
   hasFile,
@@ -21,7 +21,7 @@ import {
   type Summary,
 } from '../../profiles/contract/index.js';
 import { LooplensError } from '../errors.js';
-import type { DiagnoseInput, Rule } from './rule.js';
+import { byRoute, type DiagnoseInput, type Rule } from './rule.js';
 import { RULES } from './rules/index.js';
 import { buildRequests, spansFromJaeger, spansFromOtlp, type Span } from './spans.js';
 
@@ -36,10 +36,9 @@ export function diagnose(input: DiagnoseInput, rules: readonly Rule[] = RULES, n
       return [];
     }
   });
-  const traced = new Map<string, number>();
-  for (const r of input.requests) traced.set(r.route, (traced.get(r.route) ?? 0) + 1);
+  const traced = byRoute(input.requests);
   const weight = (f: Finding): number => {
-    const n = (f.route && (input.summary?.routes[f.route]?.requests ?? traced.get(f.route))) || 1;
+    const n = (f.route && (input.summary?.routes[f.route]?.requests ?? traced.get(f.route)?.length)) || 1;
     return f.savingMsPerRequest * n;
   };
   return findings.sort((a, b) => weight(b) - weight(a) || a.key.localeCompare(b.key));
@@ -139,5 +138,3 @@ export function diagnoseFolder(dir: string): { kind: 'run'; dir: string; file: F
   if (isLabFolder(abs)) return { kind: 'lab', lab: diagnoseLab(abs) };
   return { kind: 'run', dir: abs, file: diagnoseRun(abs) };
 }
-
-export const findingsPath = (runDir: string): string => join(runDir, RUN_FILES.findings);

@@ -58,6 +58,11 @@ const CONFIGS: Config[] = [
     wrap: probes({ LOOPLENS_TRACING: '0', LOOPLENS_BLOCKING: '0', LOOPLENS_CPU_PROFILE: '0' }),
   },
   {
+    name: 'profile',
+    label: 'loop probes + whole-run 1 ms CPU profile (no detector)',
+    wrap: probes({ LOOPLENS_TRACING: '0', LOOPLENS_BLOCKING: '0' }),
+  },
+  {
     name: 'blocking',
     label: '+ blocking detector (default: armed on demand; 1 ms CPU profile)',
     wrap: probes({ LOOPLENS_TRACING: '0' }),
@@ -68,6 +73,11 @@ const CONFIGS: Config[] = [
     wrap: probes({ LOOPLENS_TRACING: '0', LOOPLENS_BLOCK_DETECT: 'always' }),
   },
   { name: 'tracing', label: '+ tracing (looplens defaults)', wrap: probes({}) },
+  {
+    name: 'fastify-otel',
+    label: '+ tracing with @fastify/otel spans (LOOPLENS_OTEL_INSTRUMENTATIONS=fastify)',
+    wrap: probes({ LOOPLENS_OTEL_INSTRUMENTATIONS: 'fastify' }),
+  },
   {
     name: 'otel-auto',
     label: 'plain OpenTelemetry auto-instrumentation (all on, OTLP/HTTP)',

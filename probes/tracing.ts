@@ -4,7 +4,9 @@
  * in-memory collector that writes traces.otlp.json and traces.jaeger.json at shutdown. Loaded only when
  * LOOPLENS_TRACING is on.
  */
-import { trace, SpanKind, type Context } from '@opentelemetry/api';
+import { context, trace, SpanKind, type Context } from '@opentelemetry/api';
+import { getRPCMetadata, RPCType } from '@opentelemetry/core';
+import dc from 'node:diagnostics_channel';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { JsonTraceSerializer } from '@opentelemetry/otlp-transformer';
@@ -26,7 +28,10 @@ const kWaited = Symbol('looplens.waited');
 const kBlocked = Symbol('looplens.blocked');
 type Tracked = Span & { [kRoot]?: Tracked; [kWaited]?: number; [kBlocked]?: boolean };
 
-/** Instrumentations the lab needs; everything else (fs, dns, net, …) only costs. */
+/**
+ * Instrumentations the lab needs; everything else (fs, dns, net, …) only costs. "fastify" (@fastify/otel) is an
+ * extra: without it the route still comes from Fastify's diagnostics channel.
+ */
 const LAB_INSTRUMENTATIONS = ['http', 'pg', 'ioredis', 'undici'];
 const SECRET_KEY = /authorization|cookie/i;
 
@@ -71,6 +76,7 @@ function loadInstrumentations(config: ProbeConfig): Instrumentation[] {
   }
   const fromAuto = createRequire(autoPath);
   const names = new Set([...LAB_INSTRUMENTATIONS, ...extra, ...fromEnv, ...metrics]);
+  names.delete('fastify');
   const list: Instrumentation[] = [];
   for (const name of names) {
     let mod: Record<string, unknown>;
@@ -138,7 +144,19 @@ export function startTracing(config: ProbeConfig): Tracing {
   };
 
   const instrumentations = loadInstrumentations(config);
-  instrumentations.push(new FastifyOtelInstrumentation({ registerOnInitialization: true }) as unknown as Instrumentation);
+  const extra = new Set(config.extraInstrumentations);
+  if (extra.has('fastify') || extra.has('all')) {
+    // Spans per request, per hook and per handler: detailed, and costly (two more spans a request).
+    instrumentations.push(new FastifyOtelInstrumentation({ registerOnInitialization: true }) as unknown as Instrumentation);
+  } else {
+    // The route is all the lab needs from Fastify: its own diagnostics channel gives it, and the HTTP instrumentation
+    // then names the server span "<METHOD> <route>" and sets http.route.
+    dc.subscribe('tracing:fastify.request.handler:start', (message) => {
+      const route = (message as { route?: { url?: string } }).route?.url;
+      const rpc = getRPCMetadata(context.active());
+      if (route && rpc?.type === RPCType.HTTP) rpc.route = route;
+    });
+  }
 
   const spanProcessors: SpanProcessor[] = [registry];
   let live: BatchSpanProcessor | null = null;

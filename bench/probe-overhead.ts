@@ -64,15 +64,25 @@ const CONFIGS: Config[] = [
   },
   {
     name: 'blocking',
-    label: '+ blocking detector (default: armed on demand; 1 ms CPU profile)',
+    label: '+ blocking detector (armed on demand, stacks sampled every 5 ms; LOOPLENS_CPU_PROFILE=0)',
+    wrap: probes({ LOOPLENS_TRACING: '0', LOOPLENS_CPU_PROFILE: '0' }),
+  },
+  {
+    name: 'blocking-prof',
+    label: '+ blocking detector with the whole-run 1 ms CPU profile (LOOPLENS_TRACING=0 only)',
     wrap: probes({ LOOPLENS_TRACING: '0' }),
   },
   {
     name: 'always',
-    label: '+ blocking detector timing every callback (LOOPLENS_BLOCK_DETECT=always)',
-    wrap: probes({ LOOPLENS_TRACING: '0', LOOPLENS_BLOCK_DETECT: 'always' }),
+    label: '+ blocking detector timing every callback (LOOPLENS_BLOCK_DETECT=always, CPU_PROFILE=0)',
+    wrap: probes({ LOOPLENS_TRACING: '0', LOOPLENS_CPU_PROFILE: '0', LOOPLENS_BLOCK_DETECT: 'always' }),
   },
   { name: 'tracing', label: '+ tracing (looplens defaults)', wrap: probes({}) },
+  {
+    name: 'tracing-only',
+    label: 'looplens tracing alone (no detector, no CPU profile)',
+    wrap: probes({ LOOPLENS_BLOCKING: '0', LOOPLENS_CPU_PROFILE: '0' }),
+  },
   {
     name: 'fastify-otel',
     label: '+ tracing with @fastify/otel spans (LOOPLENS_OTEL_INSTRUMENTATIONS=fastify)',

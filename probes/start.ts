@@ -29,6 +29,7 @@ import { requestChannelOwners, type OwnerModel, type ResolvedBlock } from './own
 import type { startTracing } from './tracing.js';
 
 const FLUSH_EVERY_MS = 5000;
+const STACKS_ONLY_INTERVAL_US = 5000;
 const PENDING = '(pending: stack resolved at exit)';
 
 export type TracingModule = { startTracing: typeof startTracing };
@@ -91,7 +92,10 @@ export function startProbes(config: ProbeConfig, tracingModule: TracingModule | 
     }
   }
   const profiler = new CpuProfiler();
-  const profiling = (config.cpuProfile || detector !== null) && profiler.start(config.cpuProfileIntervalUs);
+  // The whole-run profile samples every LOOPLENS_CPU_PROFILE_INTERVAL_US (1 ms); without it the detector still needs
+  // stacks, and a block of ≥ 20 ms gets enough samples at STACKS_ONLY_INTERVAL_US for a fifth of the cost.
+  const intervalUs = config.cpuProfile ? config.cpuProfileIntervalUs : Math.max(config.cpuProfileIntervalUs, STACKS_ONLY_INTERVAL_US);
+  const profiling = (config.cpuProfile || detector !== null) && profiler.start(intervalUs);
 
   let forked = false;
   if (cluster.isPrimary) cluster.once('fork', () => (forked = true));
@@ -143,7 +147,7 @@ export function startProbes(config: ProbeConfig, tracingModule: TracingModule | 
         const cwd = process.cwd();
         const exclude = [probesDir, `file://${probesDir}`].map((p) => (p.endsWith(sep) ? p : p + sep));
         if (index && arming) {
-          blocks.push(...recoverArmingBlocks(index, arming.unarmedWindows, profiler, config));
+          blocks.push(...recoverArmingBlocks(index, arming.unarmedWindows, profiler, config, intervalUs));
           blocks.sort((a, b) => a.start - b.start);
         }
         const resolved: ResolvedBlock[] = [];
@@ -194,13 +198,14 @@ function recoverArmingBlocks(
   windows: readonly { from: number; to: number }[],
   profiler: CpuProfiler,
   config: ProbeConfig,
+  intervalUs: number,
 ): Block[] {
   const found: Block[] = [];
   for (const w of windows) {
     // Only idle samples end a stretch: on a loaded machine the sampler itself can miss several intervals.
     const stretch = longestBusyStretch(index, profiler.toProfileUs(w.from), profiler.toProfileUs(w.to), config.thresholdMs * 1000);
     if (!stretch) continue;
-    const busyMs = (stretch[1] - stretch[0] + config.cpuProfileIntervalUs) / 1000;
+    const busyMs = (stretch[1] - stretch[0] + intervalUs) / 1000;
     if (busyMs < config.thresholdMs) continue;
     const start = profiler.fromProfileUs(stretch[0]);
     found.push({ start, end: start + busyMs, busyMs, owner: null, root: null });

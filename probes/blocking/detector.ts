@@ -71,11 +71,11 @@ export class BlockDetector {
   /** Runs that reached the threshold only because the OS kept the thread off the CPU. */
   descheduled = { count: 0, totalMs: 0 };
 
+  private enabled = false;
+
   constructor(private readonly opts: DetectorOptions) {
     this.hook = createHook({ before: () => this.before(), after: () => this.after() });
   }
-
-  private enabled = false;
 
   /** Starts timing callbacks (may be called from inside a callback: its `after` is then ignored). */
   enable(): void {

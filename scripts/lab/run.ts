@@ -6,6 +6,8 @@
 import { basename, join } from 'node:path';
 import { LAB_FILES, type LabFile, type LabStage, type ProfilerName, type Summary } from '../../profiles/contract/types.js';
 import { writeJsonAtomic, writeTextAtomic } from '../../profiles/contract/write.js';
+import { hasFile, readFindings } from '../../profiles/contract/read.js';
+import { renderLabFindingsMarkdown } from '../diagnose/index.js';
 import { fmt, renderLabMd } from '../analysis/markdown.js';
 import { median } from '../analysis/summarise.js';
 import { LooplensError } from '../errors.js';
@@ -86,7 +88,7 @@ export async function runLab(options: LabOptions, hooks: { progress: Progress; s
     `${options.runs > 1 ? `; ${options.runs} runs per stage (median run shown)` : ''}. Node ${m.node}, ${m.cpu.cores} × ${m.cpu.model}. Latency in ms.`;
   const save = () => {
     writeJsonAtomic(join(dir, LAB_FILES.lab), lab);
-    writeTextAtomic(join(dir, LAB_FILES.labMd), renderLabMd({ id: lab.id, stages: lab.stages, settingsLine, notes }));
+    writeTextAtomic(join(dir, LAB_FILES.labMd), renderLabMd({ id: lab.id, stages: lab.stages, settingsLine, notes }) + labFindingsMd(dir, lab.stages));
   };
   save();
 
@@ -177,3 +179,11 @@ export async function runLab(options: LabOptions, hooks: { progress: Progress; s
 }
 
 export type { Scenario };
+
+/** The findings-by-stage table for lab.md, from each stage's findings.json (stages without one are left out). */
+function labFindingsMd(labDir: string, stages: readonly LabStage[]): string {
+  const withFindings = stages
+    .filter((s) => hasFile(join(labDir, s.run), 'findings'))
+    .map((s) => ({ stage: s.stage, findings: readFindings(join(labDir, s.run)).findings }));
+  return withFindings.length === 0 ? '' : '\n' + renderLabFindingsMarkdown(withFindings);
+}

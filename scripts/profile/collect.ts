@@ -4,7 +4,7 @@
  */
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { readBlocking, readEventLoop, readJaeger } from '../../profiles/contract/read.js';
+import { hasFile, readBlocking, readEventLoop, readFindings, readJaeger } from '../../profiles/contract/read.js';
 import { RUN_FILES, type BlockingFile, type EventLoopSample, type JaegerFile, type RunInfo, type Summary } from '../../profiles/contract/types.js';
 import { writeJsonAtomic, writeTextAtomic } from '../../profiles/contract/write.js';
 import { renderFlamegraphHtml } from '../../dashboards/flamegraph/render.js';
@@ -12,6 +12,7 @@ import { foldCpuProfile, sumFolded, type CpuProfile } from '../analysis/fold.js'
 import { renderSummaryMd } from '../analysis/markdown.js';
 import { spansFromJaeger } from '../analysis/spans.js';
 import { summarise, type LoadStats } from '../analysis/summarise.js';
+import { renderFindingsMarkdown } from '../diagnose/index.js';
 import { LooplensError } from '../errors.js';
 
 /** Files the probes must have written for a run to be complete. */
@@ -124,6 +125,9 @@ export function writeDerived(runDir: string, info: RunInfo, load: LoadStats, roo
   return summary;
 }
 
+/** summary.md: the numbers, then the top findings when diagnose has written findings.json. */
 export function writeSummaryMd(runDir: string, summary: Summary, info: RunInfo): void {
-  writeTextAtomic(join(runDir, RUN_FILES.summaryMd), renderSummaryMd(summary, info));
+  let text = renderSummaryMd(summary, info);
+  if (hasFile(runDir, 'findings')) text += '\n' + renderFindingsMarkdown(readFindings(runDir).findings, { max: 5 });
+  writeTextAtomic(join(runDir, RUN_FILES.summaryMd), text);
 }

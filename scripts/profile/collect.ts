@@ -4,8 +4,8 @@
  */
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { hasFile, readBlocking, readEventLoop, readFindings, readJaeger } from '../../profiles/contract/read.js';
-import { RUN_FILES, type BlockingFile, type EventLoopSample, type JaegerFile, type RunInfo, type Summary } from '../../profiles/contract/types.js';
+import { readBlocking, readEventLoop, readJaeger } from '../../profiles/contract/read.js';
+import { RUN_FILES, type BlockingFile, type Finding, type EventLoopSample, type JaegerFile, type RunInfo, type Summary } from '../../profiles/contract/types.js';
 import { writeJsonAtomic, writeTextAtomic } from '../../profiles/contract/write.js';
 import { renderFlamegraphHtml } from '../../dashboards/flamegraph/render.js';
 import { foldCpuProfile, sumFolded, type CpuProfile } from '../analysis/fold.js';
@@ -125,9 +125,8 @@ export function writeDerived(runDir: string, info: RunInfo, load: LoadStats, roo
   return summary;
 }
 
-/** summary.md: the numbers, then the top findings when diagnose has written findings.json. */
-export function writeSummaryMd(runDir: string, summary: Summary, info: RunInfo): void {
-  let text = renderSummaryMd(summary, info);
-  if (hasFile(runDir, 'findings')) text += '\n' + renderFindingsMarkdown(readFindings(runDir).findings, { max: 5 });
+/** summary.md: the numbers, then the top findings. */
+export function writeSummaryMd(runDir: string, summary: Summary, info: RunInfo, findings: readonly Finding[]): void {
+  const text = renderSummaryMd(summary, info) + '\n' + renderFindingsMarkdown(findings, { max: 5 });
   writeTextAtomic(join(runDir, RUN_FILES.summaryMd), text);
 }

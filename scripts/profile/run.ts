@@ -233,9 +233,9 @@ export async function profile(options: ProfileOptions, hooks: ProfileHooks): Pro
     const merged = mergeWorkers(dir, PROJECT_ROOT);
     if (merged.workers) run.note(`merged the probe files of ${merged.workers} worker processes (workers/<pid>/)`);
     const summary = writeDerived(dir, run.info, load, PROJECT_ROOT, merged.folded);
-    writeFindings(dir);
+    const { findings } = writeFindings(dir);
     run.update({ complete: true, phase: 'done', endedAt: new Date().toISOString() });
-    writeSummaryMd(dir, summary, run.info);
+    writeSummaryMd(dir, summary, run.info, findings);
     return { dir, info: run.info, summary };
   } catch (err) {
     const during = progress.phase || run.info.phase || 'start';

@@ -4,7 +4,7 @@
  * Keys: `<ns>:<kind>:<userId>:<variant>` holds {g, e, v}: the answer v, cached while the user's generation for
  * that kind was g and the global epoch was e. A write that changes a user's answers INCRs their generation
  * (`<ns>:gen:<kind>:<userId>`), so every cached variant of theirs is stale at once, with one command per user
- * (pipelined: one round trip for a post's whole audience) and no key scans. A read is one MGET (entry, generation,
+ * (one Lua script: one command and one round trip for a post's whole audience) and no key scans. A read is one MGET (entry, generation,
  * epoch); an entry counts only if both still match. The generation is read *before* the database, so an entry
  * computed from data older than a concurrent write is written under the old generation and never served.
  * Entries also expire after `ttlSeconds` as a safety net.
@@ -20,9 +20,19 @@ import type { Logger } from './lib/log.js';
 export interface CacheStats {
   hits: number;
   misses: number;
+  /** Misses whose entry was there but retired by a write (generation or epoch moved on): what invalidation costs. */
+  stale: number;
   /** Redis commands that failed (Redis down or slow); the request was answered from PostgreSQL. */
   errors: number;
   invalidations: number;
+  /** hits, misses and stale misses per kind of answer read ("timeline", "notifications"). */
+  byKind: Record<string, KindStats>;
+}
+
+export interface KindStats {
+  hits: number;
+  misses: number;
+  stale: number;
 }
 
 export interface CacheOptions {
@@ -44,12 +54,20 @@ interface Entry<T> {
 /** How long a generation counter outlives the last write to it (much longer than any entry). */
 const GENERATION_TTL_S = 86_400;
 
+/** INCR + EXPIRE every generation key given, in one command (a Lua script runs atomically in Redis). */
+const BUMP_GENERATIONS = `for i = 1, #KEYS do
+  redis.call('INCR', KEYS[i])
+  redis.call('EXPIRE', KEYS[i], ARGV[1])
+end
+return #KEYS`;
+
 export class ResponseCache {
   readonly #redis: Redis;
   readonly #ns: string;
   readonly #ttl: number;
   readonly #log: Logger;
-  readonly #stats: CacheStats = { hits: 0, misses: 0, errors: 0, invalidations: 0 };
+  readonly #stats: Omit<CacheStats, 'byKind'> = { hits: 0, misses: 0, stale: 0, errors: 0, invalidations: 0 };
+  readonly #byKind = new Map<string, KindStats>();
   /** An invalidation was lost while Redis was unreachable: bump the epoch once it is back. */
   #dirty = false;
 
@@ -73,6 +91,8 @@ export class ResponseCache {
     const key = `${this.#ns}:${kind}:${userId}:${variant}`;
     let generation = '0';
     let epoch = '0';
+    let counts = this.#byKind.get(kind);
+    if (!counts) this.#byKind.set(kind, (counts = { hits: 0, misses: 0, stale: 0 }));
     try {
       const [raw, g, e] = await this.#redis.mget(key, this.#genKey(kind, userId), `${this.#ns}:epoch`);
       generation = g ?? '0';
@@ -83,14 +103,18 @@ export class ResponseCache {
         const entry = JSON.parse(raw) as Entry<T>;
         if (entry.g === generation && entry.e === epoch) {
           this.#stats.hits++;
+          counts.hits++;
           return entry.v;
         }
+        this.#stats.stale++;
+        counts.stale++;
       }
     } catch (err) {
       this.#failed(err);
       return load(); // Redis is not answering: PostgreSQL does, and nothing is cached
     }
     this.#stats.misses++;
+    counts.misses++;
     const value = await load();
     const entry: Entry<T> = { g: generation, e: epoch, v: value };
     this.#redis.set(key, JSON.stringify(entry), 'EX', this.#ttl).catch((err: unknown) => this.#failed(err));
@@ -102,20 +126,14 @@ export class ResponseCache {
    * database write has committed and before answering, so the writer's next read sees the write.
    */
   async invalidate(users: Record<string, readonly number[]>): Promise<void> {
-    const pipeline = this.#redis.pipeline();
-    let n = 0;
-    for (const [kind, ids] of Object.entries(users)) {
-      for (const id of new Set(ids)) {
-        pipeline.incr(this.#genKey(kind, id)).expire(this.#genKey(kind, id), GENERATION_TTL_S);
-        n++;
-      }
-    }
-    if (!n) return;
+    const keys: string[] = [];
+    for (const [kind, ids] of Object.entries(users)) for (const id of new Set(ids)) keys.push(this.#genKey(kind, id));
+    if (!keys.length) return;
     try {
-      const results = (await pipeline.exec()) ?? [];
-      const failed = results.find(([err]) => err);
-      if (failed) throw failed[0];
-      this.#stats.invalidations += n;
+      // One command for the whole audience (a post's author has ~70 followers): a pipeline of INCR + EXPIRE per user
+      // is one round trip too, but ~140 commands for Redis to parse and ~140 client spans for a traced app to record.
+      await this.#redis.eval(BUMP_GENERATIONS, keys.length, ...keys, GENERATION_TTL_S);
+      this.#stats.invalidations += keys.length;
     } catch (err) {
       this.#dirty = true;
       this.#failed(err);
@@ -138,7 +156,7 @@ export class ResponseCache {
   }
 
   stats(): CacheStats {
-    return { ...this.#stats };
+    return { ...this.#stats, byKind: Object.fromEntries([...this.#byKind].map(([k, v]) => [k, { ...v }])) };
   }
 
   async close(): Promise<void> {

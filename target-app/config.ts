@@ -1,6 +1,7 @@
 /** target-app's configuration, from the environment. A mistake is one ConfigError line (exit code 2). */
 import { DEFAULT_DATABASE_URL } from './db/connection.js';
 import { STAGE_NAMES } from './stages/index.js';
+import { DEFAULT_DB_TIMEOUTS, type DbTimeouts } from './db/timeouts.js';
 
 export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
 
@@ -19,6 +20,8 @@ export interface AppConfig {
   blockingPoolSize: number;
   /** UPSTREAM_TIMEOUT_MS: timeout of every external call. */
   upstreamTimeoutMs: number;
+  /** PG_CONNECT_TIMEOUT_MS, PG_QUERY_TIMEOUT_MS: the waits for PostgreSQL (db/timeouts.ts). */
+  dbTimeouts: DbTimeouts;
 }
 
 export class ConfigError extends Error {
@@ -70,5 +73,9 @@ export function readConfig(env: NodeJS.ProcessEnv): AppConfig {
     poolMax: poolMax || undefined,
     blockingPoolSize: int(env, 'BLOCKING_POOL_SIZE', 4, 1, 64),
     upstreamTimeoutMs: int(env, 'UPSTREAM_TIMEOUT_MS', 2000, 1, 120_000),
+    dbTimeouts: {
+      connectMs: int(env, 'PG_CONNECT_TIMEOUT_MS', DEFAULT_DB_TIMEOUTS.connectMs, 100, 600_000),
+      queryMs: int(env, 'PG_QUERY_TIMEOUT_MS', DEFAULT_DB_TIMEOUTS.queryMs, 100, 600_000),
+    },
   };
 }

@@ -52,6 +52,7 @@ async function serve(config: AppConfig): Promise<void> {
     log,
     poolMax: config.poolMax,
     upstreamTimeoutMs: config.upstreamTimeoutMs,
+    dbTimeouts: config.dbTimeouts,
   });
   const app = await buildApp({ stage: running, stageName: stage.name, upstreamUrl: config.upstreamUrl, log, blockingPoolSize: config.blockingPoolSize });
   exitOnShutdown(async () => {

@@ -13,9 +13,11 @@ import { SpanKind, SpanStatusCode, trace, type Attributes, type Span } from '@op
 import { BlockingBridge } from '../lib/blocking-bridge.js';
 import { databaseName } from './connection.js';
 import type { QueryCounter } from './counter.js';
+import { DEFAULT_DB_TIMEOUTS, type DbTimeouts } from './timeouts.js';
 
 const tracer = trace.getTracer('looplens-target-sync-pg');
-const DEFAULT_TIMEOUT_MS = 30_000;
+/** How much longer this thread waits than the worker's own pg timeouts, so the worker's error arrives first. */
+const BRIDGE_MARGIN_MS = 1000;
 
 let bridge: BlockingBridge | null = null;
 let nextConn = 1;
@@ -76,23 +78,28 @@ export class SyncPgClient {
   readonly #attributes: Attributes;
   readonly #database: string;
   readonly #counter?: QueryCounter;
-  readonly #timeoutMs: number;
+  readonly #timeouts: DbTimeouts;
   #open = true;
 
-  private constructor(conn: number, url: string, counter: QueryCounter | undefined, timeoutMs: number) {
+  private constructor(conn: number, url: string, counter: QueryCounter | undefined, timeouts: DbTimeouts) {
     this.#conn = conn;
     this.#attributes = connectionAttributes(url);
     this.#database = databaseName(url);
     this.#counter = counter;
-    this.#timeoutMs = timeoutMs;
+    this.#timeouts = timeouts;
   }
 
-  /** Opens a new connection, blocking until PostgreSQL has accepted it. */
-  static connectSync(url: string, options: { counter?: QueryCounter; timeoutMs?: number } = {}): SyncPgClient {
-    const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-    const client = new SyncPgClient(nextConn++, url, options.counter, timeoutMs);
+  /**
+   * Opens a new connection, blocking until PostgreSQL has accepted it. `timeouts` (db/timeouts.ts, the same as the
+   * async stages') bound the connect and every statement, so a frozen server never blocks this thread for good:
+   * the worker's pg gives up first (connectionTimeoutMillis, query_timeout), Atomics.wait a second later at most.
+   * `timeoutMs` alone sets both.
+   */
+  static connectSync(url: string, options: { counter?: QueryCounter; timeoutMs?: number; timeouts?: DbTimeouts } = {}): SyncPgClient {
+    const timeouts = options.timeouts ?? (options.timeoutMs ? { connectMs: options.timeoutMs, queryMs: options.timeoutMs } : DEFAULT_DB_TIMEOUTS);
+    const client = new SyncPgClient(nextConn++, url, options.counter, timeouts);
     traced('pg.connect', client.#attributes, () =>
-      getBridge().callSync({ op: 'connect', conn: client.#conn, url, timeoutMs }, timeoutMs + 1000),
+      getBridge().callSync({ op: 'connect', conn: client.#conn, url, timeouts }, timeouts.connectMs + BRIDGE_MARGIN_MS),
     );
     if (options.counter) options.counter.connections++;
     return client;
@@ -103,7 +110,7 @@ export class SyncPgClient {
     if (!this.#open) throw Object.assign(new Error('the connection is closed'), { code: '08003' });
     if (this.#counter) this.#counter.queries++;
     return traced(`pg.query:${operationName(text)} ${this.#database}`, { ...this.#attributes, 'db.query.text': text }, () =>
-      getBridge().callSync<SyncQueryResult<R>>({ op: 'query', conn: this.#conn, text, values }, this.#timeoutMs),
+      getBridge().callSync<SyncQueryResult<R>>({ op: 'query', conn: this.#conn, text, values }, this.#timeouts.queryMs + BRIDGE_MARGIN_MS),
     );
   }
 
@@ -112,7 +119,7 @@ export class SyncPgClient {
     if (!this.#open) return;
     this.#open = false;
     try {
-      getBridge().callSync({ op: 'end', conn: this.#conn }, 5000);
+      getBridge().callSync({ op: 'end', conn: this.#conn }, this.#timeouts.connectMs + BRIDGE_MARGIN_MS);
     } catch {
       /* closing a broken connection: nothing to do */
     }

@@ -5,6 +5,7 @@
 import { workerData, type MessagePort } from 'node:worker_threads';
 import pg from 'pg';
 import { serveBridge, type BridgeRequest } from '../lib/blocking-bridge.js';
+import { pgTimeoutOptions, type DbTimeouts } from './timeouts.js';
 
 const clients = new Map<number, pg.Client>();
 
@@ -12,7 +13,7 @@ serveBridge(workerData as { port: MessagePort; signal: Int32Array }, async (req:
   const conn = req.conn as number;
   switch (req.op) {
     case 'connect': {
-      const client = new pg.Client({ connectionString: req.url as string, connectionTimeoutMillis: req.timeoutMs as number });
+      const client = new pg.Client({ connectionString: req.url as string, ...pgTimeoutOptions(req.timeouts as DbTimeouts) });
       client.on('error', () => clients.delete(conn));
       await client.connect();
       clients.set(conn, client);
@@ -27,7 +28,7 @@ serveBridge(workerData as { port: MessagePort; signal: Int32Array }, async (req:
     case 'end': {
       const client = clients.get(conn);
       clients.delete(conn);
-      await client?.end();
+      await client?.end(); // after a query timeout pg destroys the socket here rather than wait for a frozen server
       return null;
     }
     default:

@@ -7,6 +7,7 @@
  */
 import pg from 'pg';
 import { QueryCounter, countQueries } from '../db/counter.js';
+import { pgTimeoutOptions } from '../db/timeouts.js';
 import * as q from '../db/queries.js';
 import { UpstreamClient } from '../upstream/client.js';
 import type { Stage } from './types.js';
@@ -15,13 +16,13 @@ export const asyncDb: Stage = {
   name: 'async-db',
   summary: 'async pg driver and set-based SQL (JOIN, aggregate, LIMIT in SQL): constant queries per request',
 
-  async start({ databaseUrl, upstreamUrl, log, upstreamTimeoutMs }) {
+  async start({ databaseUrl, upstreamUrl, log, upstreamTimeoutMs, dbTimeouts }) {
     const counter = new QueryCounter();
     const upstream = new UpstreamClient({ baseUrl: upstreamUrl, keepAlive: false, log, timeoutMs: upstreamTimeoutMs });
 
     // still a new connection for every request, now an asynchronous one
     const withDb = async <T>(fn: (db: pg.Client) => Promise<T>): Promise<T> => {
-      const db = countQueries(new pg.Client({ connectionString: databaseUrl }), counter);
+      const db = countQueries(new pg.Client({ connectionString: databaseUrl, ...pgTimeoutOptions(dbTimeouts) }), counter);
       db.on('error', () => {}); // a connection lost mid-request fails that request's query, not the process
       await db.connect();
       try {

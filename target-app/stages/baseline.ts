@@ -23,14 +23,14 @@ export const baseline: Stage = {
   name: 'baseline',
   summary: 'synchronous DB driver, N+1 queries, notifications cut in JS, serial external calls, a connection per request',
 
-  async start({ databaseUrl, upstreamUrl, log, upstreamTimeoutMs }) {
+  async start({ databaseUrl, upstreamUrl, log, upstreamTimeoutMs, dbTimeouts }) {
     const counter = new QueryCounter();
     const upstream = new UpstreamClient({ baseUrl: upstreamUrl, keepAlive: false, log, timeoutMs: upstreamTimeoutMs });
-    SyncPgClient.connectSync(databaseUrl).endSync(); // start the driver's thread now, not on the first request
+    SyncPgClient.connectSync(databaseUrl, { timeouts: dbTimeouts }).endSync(); // start the driver's thread now, not on the first request
 
     // a new connection for every request (the article's get_db(): SessionLocal() … close())
     const withDb = async <T>(fn: (db: SyncPgClient) => T | Promise<T>): Promise<T> => {
-      const db = SyncPgClient.connectSync(databaseUrl, { counter });
+      const db = SyncPgClient.connectSync(databaseUrl, { counter, timeouts: dbTimeouts });
       try {
         return await fn(db);
       } finally {

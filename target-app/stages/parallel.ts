@@ -7,6 +7,7 @@
  */
 import pg from 'pg';
 import { QueryCounter, countQueries } from '../db/counter.js';
+import { pgTimeoutOptions } from '../db/timeouts.js';
 import { BackgroundWork } from '../lib/background.js';
 import * as q from '../db/queries.js';
 import { UpstreamClient } from '../upstream/client.js';
@@ -16,14 +17,14 @@ export const parallel: Stage = {
   name: 'parallel',
   summary: 'external calls concurrent; notification and indexing finish after the response (bounded background work)',
 
-  async start({ databaseUrl, upstreamUrl, log, upstreamTimeoutMs }) {
+  async start({ databaseUrl, upstreamUrl, log, upstreamTimeoutMs, dbTimeouts }) {
     const counter = new QueryCounter();
     const upstream = new UpstreamClient({ baseUrl: upstreamUrl, keepAlive: false, log, timeoutMs: upstreamTimeoutMs });
     const background = new BackgroundWork({ log });
 
     // still a new connection for every request, now an asynchronous one
     const withDb = async <T>(fn: (db: pg.Client) => Promise<T>): Promise<T> => {
-      const db = countQueries(new pg.Client({ connectionString: databaseUrl }), counter);
+      const db = countQueries(new pg.Client({ connectionString: databaseUrl, ...pgTimeoutOptions(dbTimeouts) }), counter);
       db.on('error', () => {}); // a connection lost mid-request fails that request's query, not the process
       await db.connect();
       try {

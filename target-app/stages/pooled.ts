@@ -8,6 +8,7 @@
 import pg from 'pg';
 import { QueryCounter, countQueries } from '../db/counter.js';
 import { poolSizeFor } from '../db/pool.js';
+import { pgTimeoutOptions } from '../db/timeouts.js';
 import { BackgroundWork } from '../lib/background.js';
 import * as q from '../db/queries.js';
 import { UpstreamClient } from '../upstream/client.js';
@@ -17,13 +18,18 @@ export const pooled: Stage = {
   name: 'pooled',
   summary: 'a pg.Pool sized for the machine and keep-alive connections to the external services',
 
-  async start({ databaseUrl, upstreamUrl, log, upstreamTimeoutMs, workers, poolMax }) {
+  async start({ databaseUrl, upstreamUrl, log, upstreamTimeoutMs, workers, poolMax, dbTimeouts }) {
     const counter = new QueryCounter();
     const upstream = new UpstreamClient({ baseUrl: upstreamUrl, keepAlive: true, log, timeoutMs: upstreamTimeoutMs });
     const background = new BackgroundWork({ log });
 
     // connections opened once and reused by every request
-    const db = new pg.Pool({ connectionString: databaseUrl, max: poolSizeFor(workers, poolMax), idleTimeoutMillis: 30_000 });
+    const db = new pg.Pool({
+      connectionString: databaseUrl,
+      max: poolSizeFor(workers, poolMax),
+      idleTimeoutMillis: 30_000,
+      ...pgTimeoutOptions(dbTimeouts), // a frozen server or an exhausted pool: a quick 503, not a hung request
+    });
     db.on('connect', (client) => countQueries(client, counter));
     db.on('error', (err) => log.warn('pg-pool', `idle database connection failed: ${err.message}`));
     const withDb = <T>(fn: (db: pg.Pool) => Promise<T>): Promise<T> => fn(db);

@@ -7,6 +7,7 @@ import type { Logger } from '../lib/log.js';
 import type { Like, NewPost, Notification, Post } from '../model.js';
 import type { UpstreamCallStats } from '../upstream/client.js';
 import type { CacheStats } from '../cache.js';
+import type { DbTimeouts } from '../db/timeouts.js';
 
 export interface StageContext {
   databaseUrl: string;
@@ -19,6 +20,8 @@ export interface StageContext {
   /** Connection pool size override (PG_POOL_MAX), for the stages that pool. */
   poolMax?: number;
   upstreamTimeoutMs?: number;
+  /** The waits for PostgreSQL (db/timeouts.ts; its defaults when absent). */
+  dbTimeouts?: DbTimeouts;
 }
 
 export interface StageStats {

@@ -14,6 +14,7 @@ import { createHash } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { DEFAULT_LATENCY_MS, ENDPOINTS, NO_RATES, type Endpoint } from './config.js';
+import { mulberry32 } from '../lib/random.js';
 
 export interface UpstreamOptions {
   latencyMs?: Partial<Record<Endpoint, number>>;
@@ -39,18 +40,6 @@ export interface UpstreamServer {
 /** The hosted URL of an uploaded image: deterministic, so every stage answers the same JSON. */
 export function hostedImageUrl(sourceUrl: string): string {
   return `https://cdn.looplens.example/i/${createHash('sha256').update(sourceUrl).digest('hex').slice(0, 24)}.jpg`;
-}
-
-/** mulberry32: small, fast, seedable. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 function send(res: http.ServerResponse, status: number, body: unknown): void {
@@ -80,7 +69,7 @@ export function createUpstreamServer(options: UpstreamOptions = {}): UpstreamSer
   const latency = { ...DEFAULT_LATENCY_MS, ...options.latencyMs };
   const failureRate = { ...NO_RATES, ...options.failureRate };
   const timeoutRate = { ...NO_RATES, ...options.timeoutRate };
-  const random = prng(options.seed ?? 1);
+  const random = mulberry32(options.seed ?? 1);
   const zero = () => ({ images: 0, notify: 0, index: 0 });
   const stats: UpstreamStats = { calls: { ...zero(), slow: 0 }, failures: zero(), timeouts: zero() };
   const timers = new Set<NodeJS.Timeout>();

@@ -61,15 +61,24 @@ const WRAPPERS = [
   /[\\/]\.bin[\\/](clinic|0x|tsx|npm|npx)$/,
 ];
 
+/**
+ * The default sampling interval: a quarter of the block threshold (a block then has ~4 samples to name its function),
+ * between 1 ms and 5 ms — 5 ms at the default 20 ms threshold. See probes/README.md, "Overhead".
+ */
+export function defaultIntervalUs(thresholdMs: number): number {
+  return Math.round(Math.min(5000, Math.max(1000, thresholdMs * 250)));
+}
+
 export function readConfig(env: NodeJS.ProcessEnv, facts: ProcessFacts): ProbeConfig {
+  const thresholdMs = num(env.LOOPLENS_BLOCK_THRESHOLD_MS, 20, 0);
   const base: Omit<ProbeConfig, 'out'> = {
-    thresholdMs: num(env.LOOPLENS_BLOCK_THRESHOLD_MS, 20, 0),
+    thresholdMs,
     blocking: flag(env.LOOPLENS_BLOCKING, true),
     blockFromStart: flag(env.LOOPLENS_BLOCK_FROM_START, false),
     blockDetect: env.LOOPLENS_BLOCK_DETECT?.trim().toLowerCase() === 'always' ? 'always' : 'auto',
     tracing: flag(env.LOOPLENS_TRACING, true),
     cpuProfile: flag(env.LOOPLENS_CPU_PROFILE, true),
-    cpuProfileIntervalUs: Math.round(num(env.LOOPLENS_CPU_PROFILE_INTERVAL_US, 1000, 50)),
+    cpuProfileIntervalUs: Math.round(num(env.LOOPLENS_CPU_PROFILE_INTERVAL_US, defaultIntervalUs(thresholdMs), 50)),
     serviceName: env.LOOPLENS_SERVICE_NAME || env.OTEL_SERVICE_NAME || 'app',
     otlpEndpoint: env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT || env.OTEL_EXPORTER_OTLP_ENDPOINT || null,
     extraInstrumentations: (env.LOOPLENS_OTEL_INSTRUMENTATIONS ?? '')

@@ -21,7 +21,7 @@ import {
   type ProfileIndex,
   type WindowStack,
 } from './blocking/stacks.js';
-import { ArmingMonitor } from './blocking/arming.js';
+import { ArmingMonitor, type UnarmedWindow } from './blocking/arming.js';
 import type { ProbeConfig } from './config.js';
 import { CpuProfiler } from './cpu-profiler.js';
 import { EventLoopSampler } from './eventloop.js';
@@ -29,7 +29,8 @@ import { requestChannelOwners, type OwnerModel, type ResolvedBlock } from './own
 import type { startTracing } from './tracing.js';
 
 const FLUSH_EVERY_MS = 5000;
-const STACKS_ONLY_INTERVAL_US = 5000;
+/** Request start times kept for recovering the block that armed the detector (a ring; see recoverArmingBlocks). */
+const REQUEST_STARTS_KEPT = 4096;
 const PENDING = '(pending: stack resolved at exit)';
 
 export type TracingModule = { startTracing: typeof startTracing };
@@ -68,13 +69,16 @@ export function startProbes(config: ProbeConfig, tracingModule: TracingModule | 
         },
       })
     : null;
+  const requestStarts = detector && config.blockDetect === 'auto' ? requestStartLog() : null;
   const arming =
-    detector && config.blockDetect === 'auto'
+    detector && requestStarts
       ? new ArmingMonitor({
           thresholdMs: config.thresholdMs,
           onArm: () => detector?.enable(),
           onDisarm: () => detector?.disable(),
           ownWork,
+          runQueueWaitMs: runQueue?.read,
+          requestStartsIn: requestStarts.between,
         })
       : null;
   if (detector) {
@@ -92,9 +96,9 @@ export function startProbes(config: ProbeConfig, tracingModule: TracingModule | 
     }
   }
   const profiler = new CpuProfiler();
-  // The whole-run profile samples every LOOPLENS_CPU_PROFILE_INTERVAL_US (1 ms); without it the detector still needs
-  // stacks, and a block of ≥ 20 ms gets enough samples at STACKS_ONLY_INTERVAL_US for a fifth of the cost.
-  const intervalUs = config.cpuProfile ? config.cpuProfileIntervalUs : Math.max(config.cpuProfileIntervalUs, STACKS_ONLY_INTERVAL_US);
+  // One sampler serves both the whole-run profile and the block stacks: every LOOPLENS_CPU_PROFILE_INTERVAL_US
+  // (default a quarter of the threshold, 1–5 ms: 5 ms at 20 ms; see probes/README.md, "Overhead").
+  const intervalUs = config.cpuProfileIntervalUs;
   const profiling = (config.cpuProfile || detector !== null) && profiler.start(intervalUs);
 
   let forked = false;
@@ -136,6 +140,7 @@ export function startProbes(config: ProbeConfig, tracingModule: TracingModule | 
     finished = true;
     clearInterval(flushTimer);
     arming?.stop();
+    requestStarts?.close();
     detector?.disable();
     runQueue?.close();
     const profile = profiling ? profiler.stop() : null;
@@ -190,25 +195,55 @@ export function startProbes(config: ProbeConfig, tracingModule: TracingModule | 
 }
 
 /**
+ * When requests start (Node's `http.server.request.start` channel), kept in a ring: one number a request. The
+ * arming window's request starts split its busy stretch per request (see recoverArmingBlocks).
+ */
+function requestStartLog(): { between(from: number, to: number): number[]; close(): void } {
+  const times = new Float64Array(REQUEST_STARTS_KEPT);
+  let next = 0;
+  const onStart = () => {
+    times[next++ % REQUEST_STARTS_KEPT] = performance.now();
+  };
+  dc.subscribe('http.server.request.start', onStart);
+  return {
+    between(from, to) {
+      const found: number[] = [];
+      for (let i = Math.max(0, next - REQUEST_STARTS_KEPT); i < next; i++) {
+        const t = times[i % REQUEST_STARTS_KEPT];
+        if (t >= from && t <= to) found.push(t);
+      }
+      return found;
+    },
+    close: () => dc.unsubscribe('http.server.request.start', onStart),
+  };
+}
+
+/**
  * The block that armed the detector (auto mode) happened while nothing timed callbacks: take the longest busy
- * stretch the CPU profile saw in the window before arming. Charged to no request (route null).
+ * stretch the CPU profile saw in the window before arming, split where a request started (requests handled back to
+ * back in one late loop turn are each their own stretch, not one lump). Charged to no request (route null).
  */
 function recoverArmingBlocks(
   index: ProfileIndex,
-  windows: readonly { from: number; to: number }[],
+  windows: readonly UnarmedWindow[],
   profiler: CpuProfiler,
   config: ProbeConfig,
   intervalUs: number,
 ): Block[] {
   const found: Block[] = [];
   for (const w of windows) {
-    // Only idle samples end a stretch: on a loaded machine the sampler itself can miss several intervals.
-    const stretch = longestBusyStretch(index, profiler.toProfileUs(w.from), profiler.toProfileUs(w.to), config.thresholdMs * 1000);
+    // Idle samples and request starts end a stretch, gaps only past the threshold: on a loaded machine the sampler
+    // itself can miss several intervals.
+    const breaks = w.requestStarts.map((t) => profiler.toProfileUs(t));
+    const stretch = longestBusyStretch(index, profiler.toProfileUs(w.from), profiler.toProfileUs(w.to), config.thresholdMs * 1000, breaks);
     if (!stretch) continue;
-    const busyMs = (stretch[1] - stretch[0] + intervalUs) / 1000;
+    const wallMs = (stretch[1] - stretch[0] + intervalUs) / 1000;
+    // The time the OS kept the thread off the CPU in the window is not the app's: taken out pro rata (the profile
+    // does not say where in the window it fell).
+    const busyMs = wallMs - (w.waitMs * wallMs) / Math.max(wallMs, w.to - w.from);
     if (busyMs < config.thresholdMs) continue;
     const start = profiler.fromProfileUs(stretch[0]);
-    found.push({ start, end: start + busyMs, busyMs, owner: null, root: null });
+    found.push({ start, end: start + wallMs, busyMs, owner: null, root: null });
   }
   return found;
 }

@@ -189,16 +189,30 @@ export function stackInWindow(
 
 /**
  * The longest stretch of consecutive busy samples (not idle) in [startUs, endUs], as [firstUs, lastUs]: a block the
- * profile saw while nothing timed callbacks. Samples further apart than maxGapUs end a stretch.
+ * profile saw while nothing timed callbacks. Samples further apart than maxGapUs end a stretch, and so does each of
+ * `breaksUs` (sorted; e.g. the times requests started): the samples after a break begin a new stretch, so requests
+ * handled back to back in one late loop turn are not taken for one block.
  */
-export function longestBusyStretch(index: ProfileIndex, startUs: number, endUs: number, maxGapUs: number): [number, number] | null {
+export function longestBusyStretch(
+  index: ProfileIndex,
+  startUs: number,
+  endUs: number,
+  maxGapUs: number,
+  breaksUs: readonly number[] = [],
+): [number, number] | null {
   let best: [number, number] | null = null;
   let runStart = -1;
   let last = -1;
+  let b = 0;
   for (let i = lowerBound(index.times, startUs); i < index.times.length && index.times[i] <= endUs; i++) {
     const t = index.times[i];
     const idle = index.byId.get(index.samples[i])?.callFrame.functionName === '(idle)';
-    if (idle || (last >= 0 && t - last > maxGapUs)) {
+    let broken = false;
+    while (b < breaksUs.length && breaksUs[b] <= t) {
+      if (breaksUs[b] > last) broken = true;
+      b++;
+    }
+    if (idle || (last >= 0 && (t - last > maxGapUs || broken))) {
       if (runStart >= 0 && (!best || last - runStart > best[1] - best[0])) best = [runStart, last];
       runStart = -1;
       last = -1;

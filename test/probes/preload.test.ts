@@ -7,7 +7,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readBlocking, readEventLoop } from '../../profiles/contract/read.js';
-import { load, ROOT, runFixture } from './harness.js';
+import { load, machineStalls, ROOT, runFixture } from './harness.js';
 
 const THRESHOLD = 20;
 
@@ -21,14 +21,33 @@ describe('probe preload', () => {
       load: (port) => load(port, paths, { connections: 8, durationS: 3 }),
     });
     const events = readBlocking(run.out).events.filter((e) => e.startMs >= run.loadStartMs);
-    // Nothing names the app's code or lasts long. On a saturated VM the hypervisor can still stall the thread for
-    // about the threshold anywhere (steal time is invisible inside the guest): such a stall lands in Node's or a
-    // dependency's code and is tolerated here, and printed.
-    const machine = events.filter((e) => !e.topFrame.includes('test/probes/fixtures/') && e.durationMs < 1.5 * THRESHOLD);
-    if (machine.length > 0) console.log('machine stalls:', machine.map((e) => `${e.route} ${e.topFrame} ${e.durationMs}`));
+    // Nothing names the app's code or lasts long; at most two short machine stalls (see machineStalls) are tolerated.
+    const machine = machineStalls(events, THRESHOLD);
     expect(events.filter((e) => !machine.includes(e)).map((e) => `${e.route} ${e.topFrame} ${e.durationMs}`)).toEqual([]);
     expect(machine.length).toBeLessThanOrEqual(2);
     expect(existsSync(join(run.out, 'traces.jaeger.json'))).toBe(true);
+  });
+
+  it('a burst of short requests handled back to back while the detector arms is not taken for one block', async () => {
+    // After one warm-up request, 16 connections at once send /short (4 ms of work each): they run back to back in one
+    // loop turn, the arming tick fires late, and the block that armed the detector is recovered from the CPU profile.
+    // Split where each request started, no part reaches the threshold; merged (as before), it was one lump naming the
+    // app (seen: 60–650 ms). The threshold is raised so that the warm-up request alone does not arm the detector.
+    const run = await runFixture({
+      app: 'http-app.mjs',
+      preload: 'esm',
+      env: { LOOPLENS_BLOCK_THRESHOLD_MS: '60' },
+      warmup: ['/clean'],
+      load: (port) => load(port, ['/short'], { connections: 16, durationS: 2 }),
+    });
+    const blocking = readBlocking(run.out);
+    expect(blocking.thresholdMs).toBe(60);
+    expect(run.truth.length).toBeGreaterThan(50);
+    // Any event must be one call the machine itself stretched past the threshold, not several calls.
+    const lumps = blocking.events.filter(
+      (e) => !run.truth.some((c) => c.startMs < e.startMs + e.durationMs && e.startMs < c.startMs + c.durationMs && c.durationMs >= 0.8 * e.durationMs),
+    );
+    expect(lumps.map((e) => `${e.route} ${e.topFrame} ${e.durationMs}`)).toEqual([]);
   });
 
   it('LOOPLENS_TRACING=0: blocks still found and named, no OpenTelemetry, no trace files (CJS preload)', async () => {

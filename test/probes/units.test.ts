@@ -4,13 +4,15 @@ import { readConfig } from '../../probes/config.js';
 import { withProbeNodeOptions } from '../../probes/node-options.js';
 import { indexProfile, longestBusyStretch, stackInWindow, type CpuProfile } from '../../probes/blocking/stacks.js';
 import { otlpToJaeger } from '../../probes/traces/jaeger.js';
+import { ArmingMonitor } from '../../probes/blocking/arming.js';
+import { openRunQueueClock } from '../../probes/blocking/runqueue.js';
 
 const facts = { pid: 100, argv: ['/usr/bin/node', '/app/server.js'], isMainThread: true, isClusterWorker: false };
 
 describe('readConfig', () => {
   it('defaults and the run folder', () => {
     const c = readConfig({ LOOPLENS_OUT: '/tmp/run' }, facts);
-    expect(c).toMatchObject({ out: '/tmp/run', thresholdMs: 20, tracing: true, cpuProfile: true, cpuProfileIntervalUs: 1000, blockDetect: 'auto' });
+    expect(c).toMatchObject({ out: '/tmp/run', thresholdMs: 20, tracing: true, cpuProfile: true, cpuProfileIntervalUs: 5000, blockDetect: 'auto' });
   });
   it('off without LOOPLENS_OUT, in worker threads and in launchers', () => {
     expect(readConfig({}, facts).out).toBeNull();
@@ -27,6 +29,14 @@ describe('readConfig', () => {
       facts,
     );
     expect(c).toMatchObject({ tracing: false, thresholdMs: 50, blockDetect: 'always', extraInstrumentations: ['fs', 'dns'] });
+  });
+  it('samples a quarter of the threshold (1–5 ms) unless the interval is set', () => {
+    const interval = (env: Record<string, string>) => readConfig({ LOOPLENS_OUT: '/r', ...env }, facts).cpuProfileIntervalUs;
+    expect(interval({})).toBe(5000);
+    expect(interval({ LOOPLENS_BLOCK_THRESHOLD_MS: '10' })).toBe(2500);
+    expect(interval({ LOOPLENS_BLOCK_THRESHOLD_MS: '3' })).toBe(1000);
+    expect(interval({ LOOPLENS_BLOCK_THRESHOLD_MS: '200' })).toBe(5000);
+    expect(interval({ LOOPLENS_BLOCK_THRESHOLD_MS: '3', LOOPLENS_CPU_PROFILE_INTERVAL_US: '500' })).toBe(500);
   });
 });
 
@@ -74,6 +84,14 @@ describe('stacks from a CPU profile', () => {
   it('finds the longest busy stretch between idle samples', () => {
     const idx = indexProfile(profile([5, 3, 3, 5, 4, 4, 4, 4, 5]));
     expect(longestBusyStretch(idx, 0, 20_000, 5000)).toEqual([6000, 9000]);
+  });
+  it('starts a new stretch at each break (a request that started): back-to-back requests are not one block', () => {
+    const idx = indexProfile(profile([5, 3, 3, 5, 4, 4, 4, 4, 5]));
+    expect(longestBusyStretch(idx, 0, 20_000, 5000, [8500])).toEqual([6000, 8000]);
+    // each request alone is shorter than the stretch before them
+    expect(longestBusyStretch(idx, 0, 20_000, 5000, [6500, 7500, 8500])).toEqual([3000, 4000]);
+    // a break before the stretch began changes nothing
+    expect(longestBusyStretch(idx, 0, 20_000, 5000, [5500])).toEqual([6000, 9000]);
   });
 });
 
@@ -128,5 +146,56 @@ describe('otlpToJaeger', () => {
     expect(tag('span.kind')?.value).toBe('server');
     expect(tag('error')?.value).toBe(true);
     expect(tag('looplens.eventloop.waited_ms')).toEqual({ key: 'looplens.eventloop.waited_ms', type: 'float64', value: 12.5 });
+  });
+});
+
+describe('ArmingMonitor', () => {
+  const runQueue = openRunQueueClock();
+  // Spins until this thread has run for `ms` (its own CPU time, so a loaded machine lengthens but never shortens it).
+  const spin = (ms: number) => {
+    const cpu = () => {
+      const u = process.cpuUsage();
+      return (u.user + u.system) / 1000;
+    };
+    const end = cpu() + ms;
+    while (cpu() < end);
+  };
+  const settle = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+  it('arms on a late tick, with the window and the requests that started in it', async () => {
+    let arms = 0;
+    const monitor = new ArmingMonitor({
+      thresholdMs: 20,
+      onArm: () => arms++,
+      onDisarm: () => {},
+      ownWork: () => {},
+      requestStartsIn: (from, to) => [from + 1, to - 1],
+      // the machine's own stalls (time waiting for a CPU) do not arm it before the spin
+      runQueueWaitMs: runQueue?.read,
+    });
+    monitor.start();
+    await settle(15);
+    spin(60);
+    await settle(30);
+    monitor.stop();
+    expect(arms).toBe(1);
+    expect(monitor.isArmed).toBe(true);
+    const w = monitor.unarmedWindows[0];
+    expect(w.to - w.from).toBeGreaterThanOrEqual(60);
+    expect(w.requestStarts).toEqual([w.from + 1, w.to - 1]);
+  });
+
+  it('does not arm when the lateness is time the thread waited for a CPU', async () => {
+    let arms = 0;
+    // A run-queue clock that says the thread waited the whole time: no lateness is the app's.
+    const monitor = new ArmingMonitor({ thresholdMs: 20, onArm: () => arms++, onDisarm: () => {}, ownWork: () => {}, runQueueWaitMs: () => performance.now() });
+    monitor.start();
+    await settle(30);
+    spin(60);
+    await settle(30);
+    monitor.stop();
+    runQueue?.close();
+    expect(arms).toBe(0);
+    expect(monitor.unarmedWindows).toEqual([]);
   });
 });

@@ -108,13 +108,18 @@ export async function main(argv: readonly string[], io: MainIO = {}): Promise<nu
 
   const controller = new AbortController();
   const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+  const progress = new Progress(stderr, { quiet: env.LOOPLENS_QUIET === '1' });
   let interrupts = 0;
+  // the phase Ctrl-C arrived in (cleaning up enters other phases), for the one line printed at the end
+  let interruptedDuring = '';
   const onSignal = (sig: NodeJS.Signals) => {
     interrupts++;
-    if (interrupts === 1) controller.abort(new LooplensError('INTERRUPTED', `interrupted by ${sig === 'SIGINT' ? 'Ctrl-C' : sig}`, 'run it again'));
+    if (interrupts === 1) {
+      interruptedDuring = progress.label;
+      controller.abort(new LooplensError('INTERRUPTED', `interrupted by ${sig === 'SIGINT' ? 'Ctrl-C' : sig}`, 'run it again'));
+    }
   };
   for (const s of signals) process.on(s, onSignal);
-  const progress = new Progress(stderr, { quiet: env.LOOPLENS_QUIET === '1' });
   try {
     const handler = await parsed.entry.load();
     const code = await handler({ options: parsed.options, positionals: parsed.positionals, command: parsed.appCommand }, {
@@ -131,7 +136,11 @@ export async function main(argv: readonly string[], io: MainIO = {}): Promise<nu
     return code ?? 0;
   } catch (err) {
     progress.done();
-    stderr.write(formatError(err, env) + '\n');
+    let shown = err;
+    if (err instanceof LooplensError && err.code === 'INTERRUPTED' && interruptedDuring) {
+      shown = new LooplensError('INTERRUPTED', `${err.message} during ${interruptedDuring}`, err.fix, { details: err.details, cause: err.cause });
+    }
+    stderr.write(formatError(shown, env) + '\n');
     return exitCodeOf(err);
   } finally {
     for (const s of signals) process.off(s, onSignal);

@@ -36,6 +36,11 @@ export class Progress {
     return this.phaseName;
   }
 
+  /** The phase with its prefix ("stage 2/5 async-db load"), or '' before the first phase. */
+  get label(): string {
+    return this.phaseName ? `${this.prefix ? `${this.prefix} ` : ''}${this.phaseName}` : '';
+  }
+
   /** Enter a phase; `detail` says what we are waiting for. */
   enter(phase: string, detail = ''): void {
     this.phaseName = phase;

@@ -68,16 +68,28 @@ export function readLab(dir: string): LabFile {
   return checked<LabFile>(path, readJson(path), validateLab);
 }
 
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
 export function readEventLoop(dir: string): EventLoopSample[] {
   const path = join(dir, RUN_FILES.eventloop);
-  const lines = readText(path).split('\n').filter((l) => l.trim() !== '');
-  return lines.map((line, i) => {
+  const lines = readText(path).split('\n');
+  const samples: EventLoopSample[] = [];
+  lines.forEach((line, i) => {
+    if (line.trim() === '') return;
+    let value: unknown;
     try {
-      return JSON.parse(line) as EventLoopSample;
+      value = JSON.parse(line);
     } catch {
       throw new RunFolderError('RUN_FILE_CORRUPT', path, `${path} line ${i + 1} is not valid JSON`);
     }
+    if (!isObject(value) || typeof value.t !== 'number' || !isObject(value.delayMs)) {
+      throw new RunFolderError('RUN_FILE_INVALID', path, `${path} line ${i + 1} is not an event-loop sample (expected {t, delayMs, utilization})`);
+    }
+    samples.push(value as unknown as EventLoopSample);
   });
+  return samples;
 }
 
 export function readJaeger(dir: string): JaegerFile {
@@ -90,19 +102,47 @@ export function readJaeger(dir: string): JaegerFile {
 }
 
 export function readOtlpTraces(dir: string): unknown {
-  return readJson(join(dir, RUN_FILES.tracesOtlp));
+  const path = join(dir, RUN_FILES.tracesOtlp);
+  const value = readJson(path);
+  if (!isObject(value) || !Array.isArray(value.resourceSpans)) {
+    throw new RunFolderError('RUN_FILE_INVALID', path, `${path} has no "resourceSpans" array (expected OTLP/JSON traces)`);
+  }
+  return value;
 }
 
+/** Folded stacks: every non-empty line is `frame;frame;… <count>` (an empty file is a run without samples). */
 export function readFolded(dir: string): string {
-  return readText(join(dir, RUN_FILES.folded));
+  const path = join(dir, RUN_FILES.folded);
+  const text = readText(path);
+  const lines = text.split('\n');
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i]!.trimEnd();
+    if (line !== '' && !/^\S[\s\S]* \d+$/.test(line)) {
+      throw new RunFolderError('RUN_FILE_CORRUPT', path, `${path} line ${i + 1} is not a folded stack ("frame;frame;… <count>"): the file is truncated or not stacks.folded`);
+    }
+  }
+  return text;
 }
 
 export function readCpuProfile(dir: string): unknown {
-  return readJson(join(dir, RUN_FILES.cpuprofile));
+  const path = join(dir, RUN_FILES.cpuprofile);
+  const value = readJson(path);
+  if (!isObject(value) || !Array.isArray(value.nodes)) {
+    throw new RunFolderError('RUN_FILE_INVALID', path, `${path} has no "nodes" array (expected a V8 CPU profile)`);
+  }
+  return value;
 }
 
 export function readFindings(dir: string): FindingsFile {
-  return readJson(join(dir, RUN_FILES.findings)) as FindingsFile;
+  const path = join(dir, RUN_FILES.findings);
+  const value = readJson(path);
+  const bad = !isObject(value) || !Array.isArray(value.findings)
+    ? 'has no "findings" array'
+    : (value.findings as unknown[]).some((f) => !isObject(f) || typeof f.kind !== 'string' || typeof f.title !== 'string')
+      ? 'has a finding without a "kind" or "title"'
+      : null;
+  if (bad) throw new RunFolderError('RUN_FILE_INVALID', path, `${path} ${bad} (expected what looplens diagnose --write writes)`);
+  return value as unknown as FindingsFile;
 }
 
 /** Run folders directly under a parent (e.g. profiles/ or a lab folder), newest first by name. */

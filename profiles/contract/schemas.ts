@@ -26,6 +26,27 @@ const requestStats = {
   },
 } as const;
 
+const cacheCounts = {
+  type: 'object',
+  required: ['hits', 'misses', 'stale', 'hitRatio'],
+  properties: {
+    hits: { type: 'integer', minimum: 0 },
+    misses: { type: 'integer', minimum: 0 },
+    stale: { type: 'integer', minimum: 0 },
+    hitRatio: { type: 'number', minimum: 0, maximum: 1 },
+  },
+} as const;
+
+const cacheSummary = {
+  type: 'object',
+  required: ['hits', 'misses', 'stale', 'hitRatio'],
+  properties: {
+    ...cacheCounts.properties,
+    errors: { type: 'integer', minimum: 0 },
+    byRoute: { type: 'object', additionalProperties: cacheCounts },
+  },
+} as const;
+
 export const summarySchema = {
   $schema: 'https://json-schema.org/draft/2020-12/schema',
   $id: 'https://looplens.dev/schemas/summary.schema.json',
@@ -62,6 +83,7 @@ export const summarySchema = {
       type: 'object',
       additionalProperties: { type: 'array', items: num, minItems: 2, maxItems: 2 },
     },
+    cache: cacheSummary,
   },
 } as const;
 

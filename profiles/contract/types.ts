@@ -112,6 +112,30 @@ export interface Summary {
   upstream?: { calls: number; failures: number };
   /** Spread across repeated runs (--runs N): per metric, [min, max] of the run medians aggregated. */
   spread?: Record<string, [number, number]>;
+  /**
+   * The app's response cache over the measured window (its GET /stats read before and after the load, subtracted),
+   * when the app reports one (target-app's cached stage). Absent for apps and stages without a cache.
+   */
+  cache?: CacheSummary;
+}
+
+/** Cache lookups in the measured window. */
+export interface CacheCounts {
+  /** Lookups answered from the cache. */
+  hits: number;
+  /** Lookups answered by the database (stale ones included). */
+  misses: number;
+  /** Misses whose entry was there but had been retired by a write: what invalidation costs. */
+  stale: number;
+  /** hits / (hits + misses), 0..1; 0 when there was no lookup. */
+  hitRatio: number;
+}
+
+export interface CacheSummary extends CacheCounts {
+  /** Lookups the cache could not answer at all (Redis down or slow; PostgreSQL answered): neither hit nor miss. */
+  errors?: number;
+  /** Per route, keyed like `routes` ("GET /users/:id/timeline"), for the routes that read the cache. */
+  byRoute?: Record<string, CacheCounts>;
 }
 
 /** One line of eventloop.jsonl: one sample per second. */

@@ -1,5 +1,5 @@
 /** summary.md and lab.md: the numbers of summary.json as tables people read. */
-import type { LabStage, RequestStats, RunInfo, Summary } from '../../profiles/contract/types.js';
+import type { CacheCounts, LabStage, RequestStats, RunInfo, Summary } from '../../profiles/contract/types.js';
 
 export function fmt(n: number | undefined, digits = 1): string {
   if (n === undefined || Number.isNaN(n)) return '–';
@@ -9,14 +9,20 @@ export function fmt(n: number | undefined, digits = 1): string {
 
 /** Escapes a cell (route names come from user scenarios). */
 export function cell(s: string): string {
-  return s.replace(/\|/g, '\\|').replace(/[\r\n]+/g, ' ');
+  // routes come from the app: `<`, `>`, `|` and backticks entity-encoded so they cannot open HTML, a cell or a code span
+  return s.replace(/[<>|`]/g, (c) => `&#${c.charCodeAt(0)};`).replace(/[\r\n]+/g, ' ');
 }
 
 function row(cells: string[]): string {
   return `| ${cells.join(' | ')} |`;
 }
 
-function statsRow(name: string, s: RequestStats): string {
+/** A cache's hit ratio (0..1) as "26 %", or – when there is no cache or it had no lookup. */
+export function pct(c: CacheCounts | undefined): string {
+  return c === undefined || c.hits + c.misses === 0 ? '–' : `${fmt(c.hitRatio * 100, 0)} %`;
+}
+
+function statsRow(name: string, s: RequestStats, extra: string[] = []): string {
   return row([
     cell(name),
     fmt(s.requests, 0),
@@ -28,25 +34,27 @@ function statsRow(name: string, s: RequestStats): string {
     fmt(s.non2xx + s.errors, 0),
     fmt(s.blockedMsPerRequest, 2),
     fmt(s.queriesPerRequest, 2),
+    ...extra,
   ]);
 }
 
 export function renderSummaryMd(summary: Summary, run: Pick<RunInfo, 'id' | 'command' | 'stage' | 'profiler' | 'load' | 'complete' | 'notes'>): string {
   const l = run.load;
+  const cache = summary.cache;
   const lines = [
     `# ${run.id}`,
     '',
     `- command: \`${run.command.join(' ').replace(/`/g, "'")}\`${run.stage ? ` (stage ${run.stage})` : ''}`,
     `- profiler: ${run.profiler}; load: ${l.durationS} s after ${l.warmupS} s warmup, ${l.connections} connections${
       l.rate ? `, ${l.rate} req/s fixed` : ''
-    }${l.scenario ? `, scenario ${l.scenario}` : ''}${l.paths ? `, paths ${l.paths.join(' ')}` : ''}`,
+    }${l.scenario ? `, scenario ${l.scenario}` : ''}${l.paths ? `, paths ${l.paths.map(cell).join(' ')}` : ''}`,
     '',
     '## Requests (latency in ms)',
     '',
-    row(['route', 'requests', 'req/s', 'p50', 'p95', 'p99', 'max', 'errors', 'blocked ms/req', 'queries/req']),
-    row(Array(10).fill('---')),
-    ...Object.entries(summary.routes).map(([k, s]) => statsRow(k, s)),
-    statsRow('**overall**', { ...summary.overall, blockedMsPerRequest: summary.blocking.msPerRequest, queriesPerRequest: summary.db?.queriesPerRequest }),
+    row(['route', 'requests', 'req/s', 'p50', 'p95', 'p99', 'max', 'errors', 'blocked ms/req', 'queries/req', ...(cache ? ['cache hit ratio'] : [])]),
+    row(Array(cache ? 11 : 10).fill('---')),
+    ...Object.entries(summary.routes).map(([k, s]) => statsRow(k, s, cache ? [pct(cache.byRoute?.[k])] : [])),
+    statsRow('**overall**', { ...summary.overall, blockedMsPerRequest: summary.blocking.msPerRequest, queriesPerRequest: summary.db?.queriesPerRequest }, cache ? [pct(cache)] : []),
     '',
     '## Event loop',
     '',
@@ -55,6 +63,13 @@ export function renderSummaryMd(summary: Summary, run: Pick<RunInfo, 'id' | 'com
   ];
   if (summary.db) lines.push(`- database: ${fmt(summary.db.queriesPerRequest, 2)} queries per request`);
   if (summary.upstream) lines.push(`- external calls: ${summary.upstream.calls}, failed ${summary.upstream.failures}`);
+  if (cache) {
+    lines.push(
+      `- cache: hit ratio ${pct(cache)} — ${fmt(cache.hits, 0)} hits, ${fmt(cache.misses, 0)} misses (${fmt(cache.stale, 0)} of them stale: entries retired by a write)${
+        cache.errors ? `, ${fmt(cache.errors, 0)} lookups the cache's store did not answer` : ''
+      }; the app's counters over the measured window`,
+    );
+  }
   if (run.notes?.length) lines.push('', '## Notes', '', ...run.notes.map((n) => `- ${n}`));
   if (!run.complete) lines.push('', '> This run is incomplete: see run.json `reason`.');
   return lines.join('\n') + '\n';
@@ -129,6 +144,10 @@ export function renderLabMd(lab: { id: string; stages: LabStage[]; settingsLine:
   lines.push(
     row(['queries/request', ...stages.map((s) => fmt(s.summary.db?.queriesPerRequest, 2)), change(base.summary.db?.queriesPerRequest, last.summary.db?.queriesPerRequest)]),
   );
+  if (stages.some((s) => s.summary.cache)) {
+    // the cache's evidence beside the latencies: – for stages without a cache
+    lines.push(row(['cache hit ratio', ...stages.map((s) => pct(s.summary.cache)), change(base.summary.cache?.hitRatio, last.summary.cache?.hitRatio)]));
+  }
   lines.push('');
 
   for (const r of [...routes, null]) {

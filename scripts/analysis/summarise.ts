@@ -3,7 +3,7 @@
  * blocking events, and the traces. Only what happened inside the measured load window counts (not start-up, not
  * warmup, not shutdown).
  */
-import type { BlockingFile, EventLoopSample, RequestStats, Summary } from '../../profiles/contract/types.js';
+import type { BlockingFile, CacheSummary, EventLoopSample, RequestStats, Summary } from '../../profiles/contract/types.js';
 import { isDbQuerySpan, requestFacts, round, type Span } from './spans.js';
 
 export interface LoadStats {
@@ -20,6 +20,8 @@ export interface SummariseInput {
   blocking: BlockingFile | null;
   /** Spans from the traces; null when tracing was off. */
   spans: readonly Span[] | null;
+  /** The app's cache counters over the measured window (./cache.ts), when it reports them. */
+  cache?: CacheSummary | null;
 }
 
 /** Nearest-rank percentile of unsorted numbers (0 for none). */
@@ -102,5 +104,6 @@ export function summarise(input: SummariseInput): Summary {
     if (input.spans?.some(isDbQuerySpan)) summary.db = { queriesPerRequest: facts.queriesPerRequest };
     if (facts.upstream.calls > 0) summary.upstream = facts.upstream;
   }
+  if (input.cache) summary.cache = input.cache;
   return summary;
 }

@@ -65,6 +65,24 @@ export const LOAD_FLAGS = [
     description: 'wrap the app in a profiler; every run also gets profile.cpuprofile, stacks.folded, flamegraph.html',
   },
   { name: 'workers', type: 'number', min: 1, integer: true, valueName: 'n', description: 'cluster workers (sets WORKERS for the app)' },
+  {
+    name: 'runs',
+    type: 'number',
+    min: 1,
+    integer: true,
+    default: 1,
+    valueName: 'n',
+    description:
+      'repeat the run n times under the same load, a fresh app each time (lab: every stage, interleaved); summary.json holds the medians and each metric\'s [min, max] in spread, which compare uses to mark noise',
+  },
+  {
+    name: 'analysis-timeout',
+    type: 'number',
+    min: 1,
+    valueName: 's',
+    description:
+      'seconds the app and its profiler may take to exit after SIGINT, analysis included; then looplens kills them, keeps what the run has and marks it incomplete (default 15 without a profiler, 90 for bubbleprof, 120 for 0x, doctor, flame)',
+  },
   { name: 'out', short: 'o', type: 'string', valueName: 'dir', description: 'output folder, missing or empty (default profiles/<timestamp>-<stage|app>-<profiler>, or profiles/<timestamp>-lab)' },
 ] as const satisfies readonly FlagSpec[];
 
@@ -82,7 +100,6 @@ export const PROFILE_FLAGS = [
 export const LAB_FLAGS = [
   { name: 'stages', type: 'string', multiple: true, valueName: 'a,b', description: 'stages to run, in order (default: all)' },
   { name: 'scale', type: 'number', min: 1, integer: true, default: 150000, valueName: 'n', description: 'users to seed (skipped when already seeded)' },
-  { name: 'runs', type: 'number', min: 1, integer: true, default: 1, valueName: 'n', description: 'repeat each stage n times, interleaved; the median run is reported with the spread' },
   // defaults, measured: 5 stages × (≈ 8 s start and stop + 3 s warmup + 15 s load) ≈ 2.5 min, plus seeding at
   // 150,000 users when needed (≈ 100 s on an idle 2-core machine) stay within 6 minutes
   ...loadTimeFlags(15, 3),
@@ -104,10 +121,13 @@ export const COMMANDS: readonly CommandEntry[] = [
       notes: [
         'The app gets PORT (a free port, or --port) and LOOPLENS_OUT (the run folder); it must listen on PORT.',
         'Durations are in seconds. Ctrl-C stops everything and marks the run incomplete.',
+        'Under --profiler 0x the probes\' CPU profiler and blocking detector are off (V8 writes no ticks for 0x while another CPU profiler runs): profile.cpuprofile comes from 0x\'s ticks and blocked time is not measured.',
+        'With --runs N the run folder holds runs/1 … runs/N (each a complete run folder) and, at the top, the medians (summary.json, with spread) and the median run\'s files.',
       ],
       examples: [
         'looplens profile --path / -- node server.js',
         'looplens profile --stage baseline --duration 20',
+        'looplens profile --runs 3 --path / -- node server.js',
         'looplens profile --profiler 0x --scenario sns --ids 1000 -- node dist/target-app/main.js',
       ],
     },

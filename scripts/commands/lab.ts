@@ -3,9 +3,11 @@ import { readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import type { ProfilerName } from '../../profiles/contract/types.js';
 import { LAB_FILES } from '../../profiles/contract/types.js';
+import { LooplensError } from '../errors.js';
 import type { OptionsOf } from '../flags.js';
 import { runLab } from '../lab/run.js';
 import { checkStages, stageNames } from '../lab/stages.js';
+import { loadFromFlags } from '../load/flags.js';
 import { loadScenario } from '../load/scenario.js';
 import { PROJECT_ROOT } from '../profile/run.js';
 import type { CommandHandler, LAB_FLAGS } from './index.js';
@@ -19,24 +21,18 @@ export const run: CommandHandler = async (input, ctx) => {
   checkStages(stages, known);
   const scenarioName = o.scenario ?? 'sns';
   const scenario = loadScenario(scenarioName, ctx.cwd);
-  const { dir, lab } = await runLab(
+  const { dir, lab, incomplete } = await runLab(
     {
       stages,
       scale: o.scale,
       runs: o.runs,
       profiler: o.profiler as ProfilerName,
       workers: o.workers,
+      analysisTimeoutS: o['analysis-timeout'],
       cwd: ctx.cwd,
       out: o.out,
       env: ctx.env,
-      load: {
-        durationS: o.duration,
-        warmupS: o.warmup,
-        connections: o.connections,
-        rate: o.rate,
-        scenario,
-        scenarioLabel: scenarioName,
-      },
+      load: loadFromFlags(o, scenario, scenarioName),
     },
     { progress: ctx.progress, signal: ctx.signal },
   );
@@ -45,5 +41,11 @@ export const run: CommandHandler = async (input, ctx) => {
   const headline = md.split('\n## ')[1]?.trim() ?? '';
   const rel = relative(ctx.cwd, dir);
   ctx.out([`lab folder: ${rel.startsWith('..') ? dir : rel} (${lab.stages.length} stages; open lab.md)`, '', `## ${headline}`, ''].join('\n'));
+  // every stage ran, but some runs are incomplete (their profiler did not finish): the table is shown, the exit is not 0
+  if (incomplete.length > 0) {
+    const first = incomplete[0]!.error;
+    const which = incomplete.map((i) => i.stage).join(', ');
+    throw new LooplensError(first.code, `${incomplete.length} stage run${incomplete.length === 1 ? '' : 's'} incomplete (${which}): ${first.message}`, first.fix);
+  }
   return 0;
 };

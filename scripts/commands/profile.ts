@@ -6,8 +6,13 @@ import { LooplensError } from '../errors.js';
 import type { OptionsOf } from '../flags.js';
 import { checkStages, stageNames, targetAppMain } from '../lab/stages.js';
 import { loadScenario, pathsScenario } from '../load/scenario.js';
-import { stopApp } from '../profile/process.js';
-import { PROJECT_ROOT, profile } from '../profile/run.js';
+import { canConnect, stopApp } from '../profile/process.js';
+import { DEFAULT_DATABASE_URL } from '../lab/seed.js';
+import { DEFAULT_REDIS_URL, pingRedis } from '../services.js';
+import { redactUrl } from '../../target-app/db/connection.js';
+import { PROJECT_ROOT, profile, type ProfileOptions, type ProfileResult } from '../profile/run.js';
+import { profileRuns } from '../profile/runs.js';
+import { loadFromFlags } from '../load/flags.js';
 import { startUpstream } from '../lab/upstream.js';
 import { fmt } from '../analysis/markdown.js';
 import type { CommandHandler } from './index.js';
@@ -31,36 +36,31 @@ export const run: CommandHandler = async (input, ctx) => {
   const paths = o.path ?? (scenarioName ? undefined : ['/']);
   const scenario = scenarioName ? loadScenario(scenarioName, ctx.cwd) : pathsScenario(paths!, o.method);
 
+  // target-app needs PostgreSQL (and Redis for the cached stage): say so in one line before anything starts, rather
+  // than an app that exits (or a cached stage that quietly answers from PostgreSQL) under load
+  if (isTargetApp) await checkTargetAppServices(o.stage ?? ctx.env.STAGE, ctx.env);
+
   // target-app calls external services: start the stand-in unless UPSTREAM_URL points at one
   const upstream = isTargetApp && !ctx.env.UPSTREAM_URL ? await startUpstream(PROJECT_ROOT, join(tmpdir(), `looplens-upstream-${process.pid}.log`), ctx.env, ctx.signal) : null;
-  let result: Awaited<ReturnType<typeof profile>>;
+  let result: ProfileResult & { runs?: ProfileResult[]; medianIndex?: number };
   try {
-    result = await profile(
-      {
-        command,
-        cwd: ctx.cwd,
-        out: o.out,
-        stage: o.stage,
-        profiler: o.profiler as ProfilerName,
-        port: o.port,
-        readyTimeoutS: o['ready-timeout'],
-        workers: o.workers,
-        tracing: !o['no-tracing'],
-        load: {
-          durationS: o.duration,
-          warmupS: o.warmup,
-          connections: o.connections,
-          rate: o.rate,
-          scenario,
-          scenarioLabel: scenarioName,
-          paths,
-          ids: { default: o.ids },
-        },
-        baseEnv: ctx.env,
-        ...(upstream ? { env: { UPSTREAM_URL: upstream.url } } : {}),
-      },
-      { progress: ctx.progress, signal: ctx.signal },
-    );
+    const options: ProfileOptions = {
+      command,
+      cwd: ctx.cwd,
+      out: o.out,
+      stage: o.stage,
+      profiler: o.profiler as ProfilerName,
+      port: o.port,
+      readyTimeoutS: o['ready-timeout'],
+      analysisTimeoutS: o['analysis-timeout'],
+      workers: o.workers,
+      tracing: !o['no-tracing'],
+      load: { ...loadFromFlags(o, scenario, scenarioName, paths), ids: { default: o.ids } },
+      baseEnv: ctx.env,
+      ...(upstream ? { env: { UPSTREAM_URL: upstream.url } } : {}),
+    };
+    const hooks = { progress: ctx.progress, signal: ctx.signal };
+    result = o.runs > 1 ? await profileRuns({ ...options, runs: o.runs }, hooks) : await profile(options, hooks);
   } finally {
     if (upstream) await stopApp(upstream.app, { target: 'group', timeoutMs: 3000 });
   }
@@ -68,12 +68,44 @@ export const run: CommandHandler = async (input, ctx) => {
   const rel = relative(ctx.cwd, result.dir) || '.';
   ctx.out(
     [
-      `run folder: ${rel.startsWith('..') ? result.dir : rel}`,
+      `run folder: ${rel.startsWith('..') ? result.dir : rel}${result.runs ? ` (medians of ${result.runs.length} runs in runs/1 … runs/${result.runs.length}; files of the median run, runs/${result.medianIndex! + 1})` : ''}`,
       `  ${s.overall.requests} requests, ${fmt(s.overall.rps)} req/s, p50 ${fmt(s.overall.latencyMs.p50)} ms, p99 ${fmt(s.overall.latencyMs.p99)} ms, errors ${s.overall.non2xx + s.overall.errors}`,
       `  event-loop delay p99 ${fmt(s.eventLoop.delayMs.p99, 2)} ms, blocked ${fmt(s.blocking.msPerRequest, 2)} ms/request${s.db ? `, ${fmt(s.db.queriesPerRequest, 2)} queries/request` : ''}`,
       ...(result.info.notes ?? []).map((n) => `  note: ${n}`),
       `  open: summary.md, flamegraph.html${result.info.profilerOutputs?.length ? `, ${result.info.profilerOutputs.filter((p) => p.endsWith('.html')).join(', ')}` : ''}`,
     ].join('\n'),
   );
+  // the results above are worth having; the run is still incomplete, and that is the one error line
+  if (result.incomplete) throw result.incomplete;
   return 0;
 };
+
+/** PostgreSQL at DATABASE_URL accepts TCP connections; for the cached stage, Redis at REDIS_URL answers PING. */
+async function checkTargetAppServices(stage: string | undefined, env: NodeJS.ProcessEnv): Promise<void> {
+  const dbUrl = env.DATABASE_URL || DEFAULT_DATABASE_URL;
+  let db: URL;
+  try {
+    db = new URL(dbUrl);
+  } catch {
+    throw new LooplensError('SERVICE_UNAVAILABLE', `DATABASE_URL is not a URL: "${redactUrl(dbUrl)}"`, 'set DATABASE_URL like postgres://postgres@127.0.0.1:5432/looplens');
+  }
+  const host = db.hostname.replace(/^\[|\]$/g, '') || '127.0.0.1';
+  if (!(await canConnect(Number(db.port || 5432), host, 2000))) {
+    throw new LooplensError(
+      'SERVICE_UNAVAILABLE',
+      `PostgreSQL is not reachable at ${redactUrl(dbUrl)}, which target-app needs`,
+      'start PostgreSQL or set DATABASE_URL to a running one (looplens lab starts an embedded PostgreSQL when none runs)',
+    );
+  }
+  if (stage === 'cached') {
+    const redisUrl = env.REDIS_URL || DEFAULT_REDIS_URL;
+    const ping = URL.canParse(redisUrl) ? await pingRedis(redisUrl, 2000) : { ok: false as const, reason: 'not a URL' };
+    if (!ping.ok) {
+      throw new LooplensError(
+        'SERVICE_UNAVAILABLE',
+        `Redis is not reachable at ${redactUrl(redisUrl)} (${ping.reason}): the cached stage would run without its cache`,
+        'start Redis or set REDIS_URL to a running one',
+      );
+    }
+  }
+}

@@ -137,6 +137,7 @@ export function compareRuns(baseDir: string, headDir: string, summaries: { base?
     notes.push('No blocking-hotspot diff: blocking.json is missing from ' + missingIn(baseDir, headDir, 'blocking') + '.');
   }
   const findings = hasFile(baseDir, 'findings') && hasFile(headDir, 'findings') ? diffFindings(readFindings(baseDir), readFindings(headDir)) : null;
+  if (!findings) notes.push('No findings diff: findings.json is missing from ' + missingIn(baseDir, headDir, 'findings') + ' (looplens diagnose --write adds it).');
   return { base, head, summary: diffSummaries(baseSummary, headSummary), functions, stacks, hotspots, findings, notes };
 }
 
@@ -153,7 +154,7 @@ function foldedWithIdle(dir: string): { profile: FoldedProfile; idle?: number } 
   return idle === undefined ? { profile } : { profile, idle };
 }
 
-function missingIn(baseDir: string, headDir: string, key: 'folded' | 'blocking'): string {
+function missingIn(baseDir: string, headDir: string, key: 'folded' | 'blocking' | 'findings'): string {
   const b = !hasFile(baseDir, key);
   const h = !hasFile(headDir, key);
   return b && h ? 'both runs' : b ? 'the base run' : 'the head run';

@@ -11,7 +11,7 @@ import { formatRelative, type Change } from './change.js';
 import type { Comparison, RunComparison, RunRef, StageComparison } from './compare.js';
 import type { FunctionChange } from './folded.js';
 import { describeRule, overallChange, type GateCheck, type GateResult } from './gate.js';
-import { REQUEST_METRICS, RUN_METRICS, type Unit } from './metrics.js';
+import { INFO_METRICS, REQUEST_METRICS, runMetric, type Unit } from './metrics.js';
 import type { HotspotDiff } from './blocking-diff.js';
 import type { FindingDiff } from './findings-diff.js';
 import type { RouteDiff } from './summary-diff.js';
@@ -148,7 +148,9 @@ function highlights(c: RunComparison): string[] {
   const lines: string[] = [];
   const overall = [
     ...REQUEST_METRICS.filter((m) => ['p95', 'p99', 'rps', 'errors'].includes(m.name)).map((m) => ({ label: m.label, unit: m.unit, change: c.summary.overall.metrics[m.name] })),
-    ...c.summary.run.map((r) => ({ label: r.label, unit: RUN_METRICS.find((m) => m.name === r.name)!.unit, change: r.change })),
+    ...c.summary.run
+      .filter((r) => !INFO_METRICS.some((m) => m.name === r.name))
+      .map((r) => ({ label: r.label, unit: runMetric(r.name)!.unit, change: r.change })),
   ]
     .filter((x) => x.change && x.change.verdict !== 'same' && x.change.verdict !== 'noise')
     .sort((a, b) => Math.min(10, Math.abs(b.change.relative)) - Math.min(10, Math.abs(a.change.relative)));
@@ -206,7 +208,7 @@ function routesSection(c: RunComparison, caps: Caps): string[] {
 function eventLoopSection(c: RunComparison): string[] {
   if (c.summary.run.length === 0) return [];
   const rows = c.summary.run.map((r) => {
-    const unit = RUN_METRICS.find((m) => m.name === r.name)!.unit;
+    const unit = runMetric(r.name)!.unit;
     const u = unit === 'ms' ? ' ms' : '';
     return [r.label, formatNumber(r.change.base, unit) + u, formatNumber(r.change.head, unit) + u, changeBadge(r.change)];
   });
@@ -327,7 +329,7 @@ function labTable(stages: StageComparison[]): string[] {
     { name: 'delay', head: 'loop delay p99 ms' },
     { name: 'errors', head: 'errors' },
   ];
-  const unit = (name: string) => (REQUEST_METRICS.find((m) => m.name === name) ?? RUN_METRICS.find((m) => m.name === name))!.unit;
+  const unit = (name: string) => (REQUEST_METRICS.find((m) => m.name === name) ?? runMetric(name))!.unit;
   const rows = stages.map((s) => [
     code(s.stage),
     ...cols.map((col) => {

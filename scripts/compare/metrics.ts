@@ -98,6 +98,26 @@ export const RUN_METRICS: RunMetricDef[] = [
   },
 ];
 
+/**
+ * Shown by compare when both runs carry them (the event-loop table), never gated: not in GATE_METRICS, so `--fail-on`
+ * does not accept them, and not among the highlights.
+ */
+export const INFO_METRICS: RunMetricDef[] = [
+  {
+    name: 'cache-hit-ratio',
+    label: 'cache hit ratio',
+    unit: 'ratio',
+    better: 'higher',
+    get: (s) => s.cache?.hitRatio,
+    spreadKey: 'cache.hitRatio',
+  },
+];
+
+/** A run-level metric (gated or informational) by name. */
+export function runMetric(name: string): RunMetricDef | undefined {
+  return RUN_METRICS.find((m) => m.name === name) ?? INFO_METRICS.find((m) => m.name === name);
+}
+
 /** Every name `--fail-on` accepts, in the order the help lists them. */
 export const GATE_METRICS: MetricDef[] = [...REQUEST_METRICS, ...RUN_METRICS];
 

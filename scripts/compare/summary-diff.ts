@@ -1,7 +1,7 @@
 /** summary.json of base and head, metric by metric and route by route. */
 import type { RequestStats, Summary } from '../../profiles/contract/index.js';
 import { makeChange, type Change, type NoiseInfo } from './change.js';
-import { REQUEST_METRICS, RUN_METRICS, routeSpreadKey, type RequestMetricDef } from './metrics.js';
+import { INFO_METRICS, REQUEST_METRICS, RUN_METRICS, routeSpreadKey, type RequestMetricDef } from './metrics.js';
 
 export interface RouteDiff {
   /** "<METHOD> <path>", or "overall". */
@@ -24,7 +24,7 @@ export interface SummaryDiff {
   overall: RouteDiff;
   /** Routes in both runs first (most requests in head first), then new, then gone. */
   routes: RouteDiff[];
-  /** Event loop, blocking, database: only metrics both summaries carry. */
+  /** Event loop, blocking, database, then the informational ones (cache hit ratio): only metrics both summaries carry. */
   run: RunMetricDiff[];
 }
 
@@ -97,7 +97,7 @@ export function diffSummaries(base: Summary, head: Summary): SummaryDiff {
       (a.route < b.route ? -1 : 1),
   );
   const run: RunMetricDiff[] = [];
-  for (const m of RUN_METRICS) {
+  for (const m of [...RUN_METRICS, ...INFO_METRICS]) {
     const b = m.get(base);
     const h = m.get(head);
     if (b === undefined || h === undefined) continue;

@@ -26,9 +26,17 @@ export interface RenderOptions {
   moreIn?: string;
 }
 
-/** Escapes a table cell (routes and statements come from the app). */
+/**
+ * Untrusted text (routes, function names, statements come from the app) as Markdown text: `<`, `>`, `|` and backticks
+ * entity-encoded so it cannot open HTML (GitHub renders inline HTML), a table cell or a code span; one line.
+ */
+function md(s: string): string {
+  return s.replace(/[<>|`]/g, (c) => `&#${c.charCodeAt(0)};`).replace(/[\r\n]+/g, ' ');
+}
+
+/** Escapes a table cell. */
 function cell(s: string): string {
-  return s.replace(/\|/g, '\\|').replace(/[\r\n]+/g, ' ');
+  return md(s);
 }
 
 function ms(n: number): string {
@@ -67,13 +75,13 @@ export function renderFindingsReport(findings: readonly Finding[], context: { ti
   if (context.requests !== undefined) lines.push(`${context.requests} traced requests; ${findings.length} finding${findings.length === 1 ? '' : 's'}.`, '');
   lines.push(renderFindingsMarkdown(findings, { max: findings.length, heading: false }).trimEnd());
   findings.forEach((f, i) => {
-    lines.push('', `## ${i + 1}. ${KIND_LABELS[f.kind]}${f.route ? ` — ${f.route}` : ''}`, '', f.title, '');
+    lines.push('', `## ${i + 1}. ${KIND_LABELS[f.kind]}${f.route ? ` — ${md(f.route)}` : ''}`, '', md(f.title), '');
     lines.push(`- **estimated saving**: ${ms(f.savingMsPerRequest)} ms per request`);
     lines.push(`- **fix**: ${f.fix}`);
     if (f.traceId) lines.push(`- **example trace**: \`${f.traceId}\``);
-    for (const [k, v] of Object.entries(f.evidence)) lines.push(`- ${k}: ${evidenceValue(v)}`);
+    for (const [k, v] of Object.entries(f.evidence)) lines.push(`- ${md(k)}: ${md(evidenceValue(v))}`);
   });
-  if (context.notes?.length) lines.push('', '## Notes', '', ...context.notes.map((n) => `- ${n}`));
+  if (context.notes?.length) lines.push('', '## Notes', '', ...context.notes.map((n) => `- ${md(n)}`));
   return lines.join('\n') + '\n';
 }
 
@@ -94,7 +102,7 @@ export function renderLabFindingsMarkdown(stages: readonly { stage: string; find
   const top = options.topPerStage ?? 0;
   if (top > 0) {
     for (const s of stages) {
-      lines.push('', `### ${s.stage}`, '', renderFindingsMarkdown(s.findings, { max: top, heading: false }).trimEnd());
+      lines.push('', `### ${md(s.stage)}`, '', renderFindingsMarkdown(s.findings, { max: top, heading: false }).trimEnd());
     }
   }
   return lines.join('\n') + '\n';

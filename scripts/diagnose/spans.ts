@@ -40,7 +40,11 @@ export interface DbQuery {
 export interface HttpCall {
   span: Span;
   method: string;
-  /** "host:port/path", ids in the path replaced by ":id" — the endpoint called, not the exact URL. */
+  /**
+   * "host:port/path", ids in the path replaced by ":id" — the endpoint called, not the exact URL. On a loopback host
+   * (127.0.0.0/8, ::1, localhost) the port is left out: local stand-ins and sidecars listen on a port picked at
+   * start, and a key that changed with it would never match between two runs.
+   */
   endpoint: string;
   url: string;
   status: number | null;
@@ -272,13 +276,22 @@ export function httpCallOf(span: Span): HttpCall | null {
   }
   path = path.split('?')[0] ?? path;
   const status = Number(str(a, 'http.response.status_code', 'http.status_code'));
+  const hostPort = /^(\[[^\]]*\]|[^:]+):(\d+)$/.exec(host); // http.host may be "host:port"
+  if (hostPort) [host, port] = [hostPort[1]!, port || hostPort[2]!];
+  const shownPort = port && !isLoopback(host) ? `:${port}` : '';
   return {
     span,
     method: method.toUpperCase(),
-    endpoint: `${host}${port ? `:${port}` : ''}${templatePath(path)}`,
+    endpoint: `${host}${shownPort}${templatePath(path)}`,
     url: url || `${host}${port ? `:${port}` : ''}${path}`,
     status: Number.isFinite(status) && status > 0 ? status : null,
   };
+}
+
+/** 127.0.0.0/8, ::1 and localhost: the machine itself, where ports are usually picked at start. */
+export function isLoopback(host: string): boolean {
+  const h = host.replace(/^\[|\]$/g, '').toLowerCase();
+  return h === 'localhost' || h.endsWith('.localhost') || h === '::1' || /^127\.\d+\.\d+\.\d+$/.test(h) || h === '::ffff:127.0.0.1';
 }
 
 /** "/users/123/posts/9f8e…" → "/users/:id/posts/:id": numbers, UUIDs and long hex/ids are parameters. */

@@ -9,7 +9,7 @@ import { writeJsonAtomic, writeTextAtomic } from '../../profiles/contract/write.
 import { hasFile, readFindings } from '../../profiles/contract/read.js';
 import { renderLabFindingsMarkdown } from '../diagnose/index.js';
 import { fmt, renderLabMd } from '../analysis/markdown.js';
-import { median } from '../analysis/summarise.js';
+import { aggregateSummaries, medianRunIndex } from '../compare/aggregate.js';
 import { LooplensError } from '../errors.js';
 import type { IdRanges, Scenario } from '../load/scenario.js';
 import { stopApp } from '../profile/process.js';
@@ -27,6 +27,8 @@ export interface LabOptions {
   runs: number;
   profiler: ProfilerName;
   workers?: number;
+  /** Passed to every stage's profile (see ProfileOptions.analysisTimeoutS). */
+  analysisTimeoutS?: number;
   load: Omit<ProfileLoad, 'ids'>;
   cwd: string;
   out?: string;
@@ -36,28 +38,17 @@ export interface LabOptions {
 export interface LabResult {
   dir: string;
   lab: LabFile;
+  /** Stages whose run timed out after SIGINT (ANALYSIS_TIMEOUT): kept in the lab, their run.json incomplete. */
+  incomplete: { stage: string; error: LooplensError }[];
 }
 
-/** For --runs N: the run with the median overall req/s, with the [min, max] spread of the main metrics across runs. */
+/**
+ * For --runs N: the run with the median overall req/s (its folder stands for the stage), and the summary of every
+ * run aggregated — medians, with each metric's [min, max] across the runs in `spread` (see ../compare/aggregate.ts).
+ */
 export function pickMedianRun(results: readonly ProfileResult[]): { result: ProfileResult; summary: Summary } {
-  const sorted = [...results].sort((a, b) => a.summary.overall.rps - b.summary.overall.rps);
-  const result = sorted[(sorted.length - 1) >> 1];
-  if (results.length === 1) return { result, summary: result.summary };
-  const metrics: Record<string, (s: Summary) => number> = {
-    'overall.rps': (s) => s.overall.rps,
-    'overall.latencyMs.p50': (s) => s.overall.latencyMs.p50,
-    'overall.latencyMs.p95': (s) => s.overall.latencyMs.p95,
-    'overall.latencyMs.p99': (s) => s.overall.latencyMs.p99,
-    'eventLoop.delayMs.p99': (s) => s.eventLoop.delayMs.p99,
-    'blocking.msPerRequest': (s) => s.blocking.msPerRequest,
-  };
-  const spread: Record<string, [number, number]> = {};
-  for (const [k, get] of Object.entries(metrics)) {
-    const vals = results.map((r) => get(r.summary));
-    spread[k] = [Math.min(...vals), Math.max(...vals)];
-  }
-  spread['overall.rps.median'] = [median(results.map((r) => r.summary.overall.rps)), median(results.map((r) => r.summary.overall.rps))];
-  return { result, summary: { ...result.summary, spread } };
+  const summaries = results.map((r) => r.summary);
+  return { result: results[medianRunIndex(summaries)], summary: aggregateSummaries(summaries) };
 }
 
 export async function runLab(options: LabOptions, hooks: { progress: Progress; signal?: AbortSignal }): Promise<LabResult> {
@@ -85,7 +76,7 @@ export async function runLab(options: LabOptions, hooks: { progress: Progress; s
     `Same load for every stage: scenario ${l.scenarioLabel ?? l.scenario.name}, ${l.durationS} s after ${l.warmupS} s warmup, ` +
     `${l.connections} connections${l.rate ? `, ${l.rate} req/s fixed` : ''}; profiler ${options.profiler}` +
     `${options.workers ? `; ${options.workers} workers` : ''}; ${fmt(options.scale, 0)} users` +
-    `${options.runs > 1 ? `; ${options.runs} runs per stage (median run shown)` : ''}. Node ${m.node}, ${m.cpu.cores} × ${m.cpu.model}. Latency in ms.`;
+    `${options.runs > 1 ? `; ${options.runs} runs per stage (medians shown)` : ''}. Node ${m.node}, ${m.cpu.cores} × ${m.cpu.model}. Latency in ms.`;
   const save = () => {
     writeJsonAtomic(join(dir, LAB_FILES.lab), lab);
     writeTextAtomic(join(dir, LAB_FILES.labMd), renderLabMd({ id: lab.id, stages: lab.stages, settingsLine, notes }) + labFindingsMd(dir, lab.stages));
@@ -93,6 +84,13 @@ export async function runLab(options: LabOptions, hooks: { progress: Progress; s
   save();
 
   const cleanups: (() => Promise<void> | void)[] = [];
+  const incomplete: LabResult['incomplete'] = [];
+  // where Ctrl-C arrived (stopping a stage's app after it enters other phases)
+  let abortedDuring = '';
+  const onAbort = () => {
+    abortedDuring = progress.label;
+  };
+  signal?.addEventListener('abort', onAbort, { once: true });
   try {
     progress.enter('services', 'checking PostgreSQL and Redis');
     const log = (msg: string) => progress.log(msg);
@@ -134,12 +132,19 @@ export async function runLab(options: LabOptions, hooks: { progress: Progress; s
             stage,
             profiler: options.profiler,
             workers: options.workers,
+            analysisTimeoutS: options.analysisTimeoutS,
             load: { ...options.load, ids },
             env: { DATABASE_URL: pg.url, REDIS_URL: redis.url, UPSTREAM_URL: upstream.url },
             baseEnv: options.env,
           },
           { progress, signal },
         );
+        if (result.incomplete) {
+          // the stage keeps what it has (its run.json says complete:false); the lab goes on and lab.md notes it
+          // (its run.json notes carry the message into lab.md's notes)
+          progress.log(`stage ${stage}: run incomplete: ${result.incomplete.message} — ${result.incomplete.fix} [${result.incomplete.code}]`);
+          incomplete.push({ stage: options.runs > 1 ? `${stage} run ${r}` : stage, error: result.incomplete });
+        }
         const list = results.get(stage) ?? [];
         list.push(result);
         results.set(stage, list);
@@ -158,16 +163,17 @@ export async function runLab(options: LabOptions, hooks: { progress: Progress; s
     lab.complete = true;
     lab.endedAt = new Date().toISOString();
     save();
-    return { dir, lab };
+    return { dir, lab, incomplete };
   } catch (err) {
+    const phase = abortedDuring || progress.label || 'start';
     progress.setPrefix('');
     lab.complete = false;
     lab.endedAt = new Date().toISOString();
-    const phase = progress.phase || 'start';
     lab.reason = signal?.aborted ? `${(signal.reason as Error | undefined)?.message ?? 'interrupted'} during ${phase}` : `${(err as Error).message} (during ${phase})`;
     save();
     throw err;
   } finally {
+    signal?.removeEventListener('abort', onAbort);
     for (const c of cleanups.reverse()) {
       try {
         await c();

@@ -6,6 +6,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { LooplensError } from '../errors.js';
+import { mulberry32 } from '../../target-app/lib/random.js';
 
 export interface ScenarioRequest {
   weight: number;
@@ -105,16 +106,7 @@ export function checkScenario(value: unknown): string | null {
 }
 
 /** Deterministic PRNG (mulberry32): the same seed gives every stage the same request sequence. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export const prng: (seed: number) => () => number = mulberry32;
 
 /** Draws the id for a placeholder name ({userId}, {postId}, …) from its range. */
 export type IdDraw = (placeholder: string) => number;

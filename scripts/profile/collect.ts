@@ -5,7 +5,7 @@
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { readBlocking, readEventLoop, readJaeger } from '../../profiles/contract/read.js';
-import { RUN_FILES, type BlockingFile, type Finding, type EventLoopSample, type JaegerFile, type RunInfo, type Summary } from '../../profiles/contract/types.js';
+import { RUN_FILES, type BlockingFile, type CacheSummary, type Finding, type EventLoopSample, type JaegerFile, type RunInfo, type Summary } from '../../profiles/contract/types.js';
 import { writeJsonAtomic, writeTextAtomic } from '../../profiles/contract/write.js';
 import { renderFlamegraphHtml } from '../../dashboards/flamegraph/render.js';
 import { foldCpuProfile, sumFolded, type CpuProfile } from '../analysis/fold.js';
@@ -97,7 +97,14 @@ export function missingProbeFiles(runDir: string): string[] {
 }
 
 /** stacks.folded + flamegraph.html + summary.json + summary.md. */
-export function writeDerived(runDir: string, info: RunInfo, load: LoadStats, root: string, foldedOverride: string | null): Summary {
+export function writeDerived(
+  runDir: string,
+  info: RunInfo,
+  load: LoadStats,
+  root: string,
+  foldedOverride: string | null,
+  cache: CacheSummary | null = null,
+): Summary {
   const missing = missingProbeFiles(runDir);
   if (missing.length > 0) {
     throw new LooplensError(
@@ -120,6 +127,7 @@ export function writeDerived(runDir: string, info: RunInfo, load: LoadStats, roo
     eventLoop: readEventLoop(runDir),
     blocking: readBlocking(runDir),
     spans: spansFromJaeger(readJaeger(runDir)),
+    cache,
   });
   writeJsonAtomic(join(runDir, RUN_FILES.summary), summary);
   return summary;

@@ -14,6 +14,8 @@ import type { IdRanges, Scenario } from '../load/scenario.js';
 import { PROFILER_ADAPTERS } from '../profilers/index.js';
 import type { Progress } from '../progress.js';
 import { mergeWorkers, writeDerived, writeSummaryMd } from './collect.js';
+import { readCacheCounters } from './app-stats.js';
+import { cacheWindow } from '../analysis/cache.js';
 import { freePort, killApp, portInUse, signalGroup, startApp, stopApp, waitForPort, type AppProcess } from './process.js';
 import { RunJson, appLabel, createRunFolder, gitSha, machineInfo, timestamp } from './runfolder.js';
 
@@ -48,6 +50,11 @@ export interface ProfileOptions {
   profiler: ProfilerName;
   port?: number;
   readyTimeoutS?: number;
+  /**
+   * Seconds the app (and its profiler, analysis included) may take to exit after SIGINT before its process tree is
+   * killed and the run marked incomplete (default: the profiler's own, ANALYSIS_TIMEOUT_DEFAULTS).
+   */
+  analysisTimeoutS?: number;
   load: ProfileLoad;
   workers?: number;
   tracing?: boolean;
@@ -60,6 +67,25 @@ export interface ProfileResult {
   dir: string;
   info: RunInfo;
   summary: Summary;
+  /**
+   * Set when the app or its profiler did not finish within the analysis timeout: the run kept what it had (summary,
+   * flamegraph) but run.json says complete:false; the CLI prints this error after the results.
+   */
+  incomplete?: LooplensError;
+}
+
+/** The analysis timeout for a profiler: the --analysis-timeout help and profiles/README.md quote these. */
+export function analysisTimeoutMessage(profiler: ProfilerName, timeoutS: number): { message: string; fix: string } {
+  const who = profiler === 'none' ? 'the app' : `${profiler === '0x' ? '0x' : `clinic ${profiler}`}`;
+  return {
+    message: `${who} did not finish within ${timeoutS} s of SIGINT${profiler === 'none' ? '' : ' (its analysis included)'}; looplens killed its process tree and kept what the run has`,
+    fix:
+      profiler === 'bubbleprof'
+        ? 'clinic bubbleprof is known to hang after collecting (node-clinic#477): use --profiler doctor or flame, or raise --analysis-timeout'
+        : profiler === 'none'
+          ? 'make the app exit on SIGINT, or raise --analysis-timeout'
+          : 'raise --analysis-timeout',
+  };
 }
 
 export interface ProfileHooks {
@@ -113,6 +139,28 @@ export function loadSettingsOf(load: Omit<ProfileLoad, 'ids'>): LoadSettings {
   };
 }
 
+/** Creates the run folder (options.out, or a new one under profilesDir) and its run.json: complete:false, phase start. */
+export function openRunFolder(options: ProfileOptions, load: LoadSettings = loadSettingsOf(options.load)): RunJson {
+  const profilesDir = options.profilesDir ?? join(options.cwd, 'profiles');
+  const name = options.name ?? `${timestamp()}-${appLabel(options.command, options.stage)}-${options.profiler}`;
+  const dir = createRunFolder(profilesDir, name, options.out);
+  const sha = gitSha(PROJECT_ROOT);
+  return new RunJson(dir, {
+    schemaVersion: 1,
+    id: basename(dir),
+    command: options.command,
+    ...(options.stage ? { stage: options.stage } : {}),
+    profiler: options.profiler,
+    load,
+    ...(options.workers ? { workers: options.workers } : {}),
+    ...(sha ? { gitSha: sha } : {}),
+    ...machineInfo(),
+    startedAt: new Date().toISOString(),
+    complete: false,
+    phase: 'start',
+  });
+}
+
 export async function profile(options: ProfileOptions, hooks: ProfileHooks): Promise<ProfileResult> {
   const { progress, signal } = hooks;
   const adapter = PROFILER_ADAPTERS[options.profiler];
@@ -132,24 +180,8 @@ export async function profile(options: ProfileOptions, hooks: ProfileHooks): Pro
   }
   const port = options.port ?? (await freePort());
 
-  const profilesDir = options.profilesDir ?? join(options.cwd, 'profiles');
-  const name = options.name ?? `${timestamp()}-${appLabel(options.command, options.stage)}-${options.profiler}`;
-  const dir = createRunFolder(profilesDir, name, options.out);
-  const sha = gitSha(PROJECT_ROOT);
-  const run = new RunJson(dir, {
-    schemaVersion: 1,
-    id: basename(dir),
-    command: options.command,
-    ...(options.stage ? { stage: options.stage } : {}),
-    profiler: options.profiler,
-    load: loadSettingsOf(options.load),
-    ...(options.workers ? { workers: options.workers } : {}),
-    ...(sha ? { gitSha: sha } : {}),
-    ...machineInfo(),
-    startedAt: new Date().toISOString(),
-    complete: false,
-    phase: 'start',
-  });
+  const run = openRunFolder(options);
+  const dir = run.dir;
 
   const phase = (p: string, detail = '') => {
     progress.enter(p, detail);
@@ -218,25 +250,62 @@ export async function profile(options: ProfileOptions, hooks: ProfileHooks): Pro
       phase('warmup', `${options.load.warmupS} s, results discarded`);
       await drive(options.load.warmupS, 'warmup');
     }
+    // the app's cache counters (target-app's GET /stats), before and after the measured load: the window's figures
+    // (one worker answers /stats, so with several workers they would not add up)
+    const cacheBefore = (options.workers ?? 1) > 1 ? null : await readCacheCounters(url);
+    if (signal?.aborted) throw signal.reason; // Ctrl-C during the read: drive() would not see an abort that already happened
     phase('load', `${options.load.durationS} s, ${options.load.connections} connections`);
     const load = await drive(options.load.durationS, 'load');
+    const cacheAfter = cacheBefore ? await readCacheCounters(url) : null;
+    if (signal?.aborted) throw signal.reason;
+    const cache = cacheBefore && cacheAfter ? cacheWindow(cacheBefore, cacheAfter) : null;
 
-    phase('stopping', adapter.name === 'none' ? 'SIGINT sent; waiting for the app to write its files' : `SIGINT sent; waiting for ${adapter.name} to finish its analysis`);
-    const { forced } = await abortable(stopApp(app, adapter.stop), signal);
-    if (forced && adapter.timeoutNote) run.note(adapter.timeoutNote);
-    else if (forced) run.note(`the app did not exit within ${adapter.stop.timeoutMs / 1000} s of SIGINT and was killed`);
+    const stop = options.analysisTimeoutS ? { ...adapter.stop, timeoutMs: options.analysisTimeoutS * 1000 } : adapter.stop;
+    phase(
+      'stopping',
+      adapter.name === 'none'
+        ? `SIGINT sent; waiting up to ${stop.timeoutMs / 1000} s for the app to write its files and exit`
+        : `SIGINT sent; waiting up to ${stop.timeoutMs / 1000} s for ${adapter.name} to finish its analysis`,
+    );
+    const { forced } = await abortable(stopApp(app, stop), signal);
+    // Timed out: the process tree is gone (stopApp killed it); keep whatever the probes and the profiler wrote, but
+    // the run is incomplete and the CLI says so after the results.
+    let incomplete: LooplensError | undefined;
+    if (forced) {
+      const t = analysisTimeoutMessage(adapter.name, stop.timeoutMs / 1000);
+      incomplete = new LooplensError('ANALYSIS_TIMEOUT', t.message, t.fix);
+      run.note(t.message);
+    }
 
     phase('analysing', 'profiler outputs, stacks, flamegraph, summary');
-    const collected = await abortable(adapter.collect(dir, { forced }), signal);
-    for (const n of collected.notes) if (!(run.info.notes ?? []).includes(n)) run.note(n);
-    if (collected.outputs.length) run.update({ profilerOutputs: collected.outputs });
-    const merged = mergeWorkers(dir, PROJECT_ROOT);
-    if (merged.workers) run.note(`merged the probe files of ${merged.workers} worker processes (workers/<pid>/)`);
-    const summary = writeDerived(dir, run.info, load, PROJECT_ROOT, merged.folded);
-    const { findings } = writeFindings(dir);
-    run.update({ complete: true, phase: 'done', endedAt: new Date().toISOString() });
+    try {
+      const collected = await abortable(adapter.collect(dir, { forced }), signal);
+      for (const n of collected.notes) if (!(run.info.notes ?? []).includes(n)) run.note(n);
+      if (collected.outputs.length) run.update({ profilerOutputs: collected.outputs });
+    } catch (err) {
+      // after a timeout the profiler's report is expected to be missing: that is the note, not a second error
+      if (!incomplete || signal?.aborted) throw err;
+      run.note((err as Error).message);
+    }
+    let summary: Summary;
+    let findings: ReturnType<typeof writeFindings>['findings'];
+    try {
+      const merged = mergeWorkers(dir, PROJECT_ROOT);
+      if (merged.workers) run.note(`merged the probe files of ${merged.workers} worker processes (workers/<pid>/)`);
+      summary = writeDerived(dir, run.info, load, PROJECT_ROOT, merged.folded, cache);
+      findings = writeFindings(dir).findings;
+    } catch (err) {
+      if (!incomplete) throw err;
+      // nothing to summarise (the probes' files are missing too): the timeout is the error to report
+      throw new LooplensError(incomplete.code, `${incomplete.message.replace(/ and kept what the run has$/, '')}; ${(err as Error).message}`, incomplete.fix, { cause: err });
+    }
+    if (incomplete) {
+      run.update({ complete: false, reason: `${incomplete.message} (during stopping)`, phase: 'stopping', endedAt: new Date().toISOString() });
+    } else {
+      run.update({ complete: true, phase: 'done', endedAt: new Date().toISOString() });
+    }
     writeSummaryMd(dir, summary, run.info, findings);
-    return { dir, info: run.info, summary };
+    return { dir, info: run.info, summary, ...(incomplete ? { incomplete } : {}) };
   } catch (err) {
     const during = progress.phase || run.info.phase || 'start';
     if (app && !app.exitInfo) {

@@ -1,7 +1,8 @@
 /**
  * clinic doctor / flame / bubbleprof through the clinic CLI: NO_INSIGHT=1 (else it exits 0 with no output),
  * --open=false, --dest <run>/<tool>. We drive the load ourselves (clinic bundles autocannon 7). clinic relays SIGINT
- * to the app itself, so only clinic gets it. bubbleprof hangs after collection (node-clinic#477): time it out, note it.
+ * to the app itself, so only clinic gets it. bubbleprof hangs after collection (node-clinic#477): --analysis-timeout
+ * (90 s by default for it) bounds the wait; the run then keeps what it has and is marked incomplete (ANALYSIS_TIMEOUT).
  */
 import { existsSync, readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -45,5 +46,5 @@ export const flame = clinicAdapter('flame', 120_000);
 export const bubbleprof = clinicAdapter(
   'bubbleprof',
   90_000,
-  'clinic bubbleprof did not finish within 90 s after the app stopped (known upstream hang, node-clinic#477); its report is missing',
+  'clinic bubbleprof did not finish its analysis after the app stopped (known upstream hang, node-clinic#477); its report is missing',
 );

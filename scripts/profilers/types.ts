@@ -27,7 +27,7 @@ export interface ProfilerAdapter {
   readonly requiresNode: boolean;
   /** Who gets SIGINT at the end, and how long the profiler may take to exit (its analysis included). */
   readonly stop: { target: 'group' | 'leader'; timeoutMs: number };
-  /** What to say when the stop timed out, instead of failing (bubbleprof's known hang); otherwise it is an error. */
+  /** A note for run.json when the stop timed out (bubbleprof's known hang); the run is then incomplete (ANALYSIS_TIMEOUT). */
   readonly timeoutNote?: string;
   wrap(input: WrapInput): SpawnSpec;
   /** After the wrapper exited: find its outputs, or throw PROFILER_FAILED. `forced`: the stop timed out. */

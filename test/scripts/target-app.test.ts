@@ -91,6 +91,10 @@ describe('target-app through the CLI', () => {
     const md = readFileSync(join(out, 'lab.md'), 'utf8');
     expect(md).toContain('| throughput req/s |');
     expect(md).toContain('GET /users/:id/timeline');
+    // the cache's evidence: only the cached stage has one (its hit ratio from the app's /stats), – for baseline
+    expect(lab.stages[0].summary.cache).toBeUndefined();
+    expect(lab.stages[1].summary.cache?.hits).toBeGreaterThan(0);
+    expect(md).toContain(`| cache hit ratio | – | ${Math.round(lab.stages[1].summary.cache!.hitRatio * 100)} % |`);
     expect(r.stdout).toContain('lab folder:');
   }, 180_000);
 });

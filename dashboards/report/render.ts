@@ -2,7 +2,8 @@
  * Pure renderers: model in, HTML string out. Pages are self-contained (inline CSS and SVG, no script at all), carry a
  * Content-Security-Policy that forbids every remote load, and put run data into the page only through esc().
  */
-import type { BlockingEvent, LatencyMs, RequestStats, Summary } from '../../profiles/contract/index.js';
+import { join } from 'node:path';
+import { RUN_FILES, type BlockingEvent, type Finding, type LatencyMs, type RequestStats, type Summary } from '../../profiles/contract/index.js';
 import { barChart, clip, legend, lineChart, niceScale, type BarSeries } from './charts.js';
 import { esc, html, jsonForScript, raw, type Raw } from './escape.js';
 import { buildWaterfalls, checkJaegerFile, type Waterfall } from './jaeger.js';
@@ -485,22 +486,75 @@ ${stages.map((s) => flameLinks(s, links, multi))}
 ${any && links.embedFlamegraphs !== false ? html`<iframe class="flame" name="${FLAME_FRAME}" sandbox="allow-scripts" referrerpolicy="no-referrer" title="flamegraph" srcdoc="${placeholder}"></iframe>` : ''}</section>`;
 }
 
-function findingsSection(stages: StageView[]): Raw {
+/** What to type into the flamegraph's search box for a finding: the function that held the loop (blocking calls). */
+export function flamegraphSearch(f: Finding): string | null {
+  const e = f.evidence;
+  if (f.kind !== 'blocking-call') return null;
+  const sync = Array.isArray(e.syncCalls) ? (e.syncCalls as unknown[]).filter((x): x is string => typeof x === 'string') : [];
+  if (sync.length) return sync[0]!;
+  return typeof e.function === 'string' && e.function ? e.function.replace(/\s*\(.*$/, '') : null;
+}
+
+/** One line of the finding's evidence: the statement, the calls, or the function and file. */
+function evidenceLine(f: Finding): string | null {
+  const e = f.evidence;
+  if (typeof e.statement === 'string') return e.statement;
+  if (Array.isArray(e.calls)) return (e.calls as { call?: unknown }[]).map((c) => (typeof c?.call === 'string' ? c.call : '')).filter(Boolean).join(' → ');
+  if (Array.isArray(e.topStatements)) return (e.topStatements as { statement?: unknown }[]).map((t) => String(t?.statement ?? '')).filter(Boolean)[0] ?? null;
+  if (typeof e.file === 'string') return `${typeof e.function === 'string' ? e.function : ''} ${e.file}${typeof e.line === 'number' ? `:${e.line}` : ''}`.trim();
+  return null;
+}
+
+/**
+ * The evidence of a finding as links: its example trace (drawn on this page when it is a route's slowest, else the
+ * trace id to search in Jaeger and the run's traces.jaeger.json to load there), the run's flamegraph (and what to
+ * search in it), and the evidence itself.
+ */
+function findingEvidence(f: Finding, s: StageView, links: RenderLinks, drawnTraces: Map<string, string>): Raw {
+  const run = s.run;
+  const parts: Raw[] = [];
+  if (f.traceId) {
+    const anchor = drawnTraces.get(`${s.name}\u0000${f.traceId.toLowerCase()}`);
+    parts.push(
+      html`<div>trace ${anchor ? html`<a href="#${anchor}" class="mono" title="drawn on this page">${f.traceId}</a>` : html`<span class="mono" title="an example request: search this trace id in Jaeger">${f.traceId}</span>`}</div>`,
+    );
+  }
+  if (run?.jaeger) {
+    parts.push(
+      html`<div><a href="${links.hrefTo(join(run.dir, RUN_FILES.tracesJaeger))}" download title="open in the Jaeger UI (Search → JSON File), then search the trace id">traces.jaeger.json</a></div>`,
+    );
+  } else parts.push(html`<div class="empty">no traces.jaeger.json</div>`);
+  const flame = run?.flamegraphs[0];
+  if (flame) {
+    const search = flamegraphSearch(f);
+    parts.push(
+      html`<div><a href="${links.hrefTo(flame.path)}" target="_blank" rel="noopener noreferrer">${flame.label} ↗</a>${search ? html` <span class="empty">search</span> <code>${search}</code>` : ''}</div>`,
+    );
+  }
+  const { estimate, ...rest } = f.evidence;
+  parts.push(
+    html`<details class="ev"><summary>evidence</summary><pre class="mono">${JSON.stringify(rest, null, 1)}</pre>${typeof estimate === 'string' ? html`<p class="empty">estimate: ${estimate}</p>` : ''}</details>`,
+  );
+  return html`${parts}`;
+}
+
+function findingsSection(stages: StageView[], links: RenderLinks, drawnTraces: Map<string, string>): Raw {
   const rows = stages.flatMap((s) =>
-    (s.run?.findings?.findings ?? []).map(
-      (f) => html`<tr>${stages.length > 1 ? html`<td>${stageChip(s)}</td>` : ''}<td>${f.title}</td><td class="route">${f.route === null ? '' : html`<code>${f.route}</code>`}</td><td class="n">${fmtMs(f.savingMsPerRequest)}</td><td>${f.fix}</td></tr>`,
-    ),
+    (s.run?.findings?.findings ?? []).map((f) => {
+      const line = evidenceLine(f);
+      return html`<tr class="finding" data-kind="${f.kind}">${stages.length > 1 ? html`<td>${stageChip(s)}</td>` : ''}<td>${f.title}${line ? html`<br><span class="mono caller" title="${line}">${clip(line, 160)}</span>` : ''}</td><td class="route">${f.route === null ? '' : html`<code>${f.route}</code>`}</td><td class="n">${fmtMs(f.savingMsPerRequest)}</td><td>${f.fix}</td><td class="evidence">${findingEvidence(f, s, links, drawnTraces)}</td></tr>`;
+    }),
   );
   if (rows.length === 0) return raw('');
-  return html`<section id="findings"><h2>Findings</h2><p class="lead">What <code>looplens diagnose</code> recognised (findings.json).</p>
-<table><thead><tr>${stages.length > 1 ? html`<th>Stage</th>` : ''}<th>Finding</th><th>Route</th><th class="n">Saves ms/req</th><th>Fix</th></tr></thead><tbody>${rows}</tbody></table></section>`;
+  return html`<section id="findings"><h2>Findings</h2><p class="lead">What <code>looplens diagnose</code> recognised (findings.json), with its evidence: an example request's trace id (a link when the trace is drawn above; otherwise load the run's traces.jaeger.json into the Jaeger UI and search the id), the run's flamegraph and what to search in it, and the numbers behind the estimate.</p>
+<table><thead><tr>${stages.length > 1 ? html`<th>Stage</th>` : ''}<th>Finding</th><th>Route</th><th class="n">Saves ms/req</th><th>Fix</th><th>Evidence</th></tr></thead><tbody>${rows}</tbody></table></section>`;
 }
 
 function body(stages: StageView[], links: RenderLinks): { body: Raw; toc: [string, string][] } {
   const drawn = new Map<string, string>();
   // Waterfalls are built first so the blocking table can link trace ids to them.
   const wf = waterfallSection(stages, drawn);
-  const findings = findingsSection(stages);
+  const findings = findingsSection(stages, links, drawn);
   const toc: [string, string][] = [
     ['overview', 'Overview'],
     ['latency', 'Latency & throughput'],

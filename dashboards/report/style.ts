@@ -103,5 +103,9 @@ b.warn{color:#9a6700}
 .flrow .fl{font-size:13px;white-space:nowrap}
 iframe.flame{margin-top:12px;width:100%;height:520px;border:1px solid var(--line);border-radius:4px;background:#fff}
 .empty{color:var(--muted);font-style:italic}
+td.evidence{font-size:12px;white-space:nowrap}
+td.evidence details{margin:4px 0;white-space:normal}
+td.evidence details>summary{padding:2px 6px;font-weight:400}
+td.evidence pre{margin:0;padding:4px 6px;max-width:420px;max-height:240px;overflow:auto;white-space:pre-wrap;word-break:break-all;font-size:11px}
 footer{margin-top:40px;padding-top:10px;border-top:1px solid var(--line);color:var(--muted);font-size:12px}
 `;

@@ -102,7 +102,7 @@ export function writeReport(options: ReportOptions = {}): ReportResult {
   for (const dir of folders) {
     const entry: IndexEntry = indexEntry(dir);
     if (entry.kind === 'broken') {
-      if (explicit) loadRun(dir); // throws the RunFolderError naming the file
+      if (explicit) (isLabFolder(dir) ? loadLab(dir) : loadRun(dir)); // throws the RunFolderError naming the file
       warnings.push(`${dir}: ${entry.error}`);
       items.push({ entry });
       continue;

@@ -106,10 +106,11 @@ describe('diagnose on a plain node:http app with every mistake', () => {
 
   it('estimates the serial calls\' saving as sum − max of the three calls', () => {
     const f = one(runs.bad!.findings, 'serial-external-calls', 'POST /publish');
-    expect((f.evidence.calls as { call: string }[]).map((c) => c.call.replace(/:\d+/, ':PORT'))).toEqual([
-      'GET 127.0.0.1:PORT/profile',
-      'GET 127.0.0.1:PORT/prices',
-      'GET 127.0.0.1:PORT/stock',
+    // the upstream listens on a random loopback port: left out, so the finding's key is the same in every run
+    expect((f.evidence.calls as { call: string }[]).map((c) => c.call)).toEqual([
+      'GET 127.0.0.1/profile',
+      'GET 127.0.0.1/prices',
+      'GET 127.0.0.1/stock',
     ]);
     const ideal = UPSTREAM_DELAYS['/prices']! + UPSTREAM_DELAYS['/stock']!; // sum − max of the upstream delays
     expect(f.savingMsPerRequest).toBeGreaterThanOrEqual(ideal * 0.9);
@@ -117,7 +118,7 @@ describe('diagnose on a plain node:http app with every mistake', () => {
 
   it('flags the awaited notification, not the reads', () => {
     const f = one(runs.bad!.findings, 'unawaited-work-on-critical-path', 'POST /signup');
-    expect(f.evidence.calls).toEqual([expect.objectContaining({ call: expect.stringMatching(/^POST 127\.0\.0\.1:\d+\/notify$/), status: 202 })]);
+    expect(f.evidence.calls).toEqual([expect.objectContaining({ call: expect.stringMatching(/^POST 127\.0\.0\.1\/notify$/), status: 202 })]);
     expect(f.savingMsPerRequest).toBeGreaterThanOrEqual(UPSTREAM_DELAYS['/notify']! * 0.9);
   });
 

@@ -30,7 +30,7 @@ describe('span model', () => {
       expect(timeline!.durationMs).toBeCloseTo(40, 3);
       expect(timeline!.connects).toHaveLength(1);
       expect(timeline!.queries[0]).toMatchObject({ system: 'postgresql', shape: 'select * from posts where user_id = ?', read: true, values: '["7"]' });
-      expect(timeline!.calls[0]).toMatchObject({ method: 'POST', endpoint: '127.0.0.1:4001/notify', status: 202 });
+      expect(timeline!.calls[0]).toMatchObject({ method: 'POST', endpoint: '127.0.0.1/notify', status: 202 });
       expect(post!.connects).toHaveLength(0); // opened by the pool, not by the request
       expect(post!.poolWaits[0]).toMatchObject({ opened: true });
       expect(post!.poolWaits[0]!.waitMs).toBeCloseTo(1, 3);
@@ -77,6 +77,18 @@ describe('span model', () => {
     expect(buildRequests(t.spans)[0]!.route).toBe('GET /users/:id/notifications');
     r.internal('request', 1, 5, { 'http.route': '/users/:userId/notifications' });
     expect(buildRequests(t.spans)[0]!.route).toBe('GET /users/:userId/notifications');
+  });
+
+  it('leaves the port out of a loopback endpoint (picked at start), not out of a remote one', () => {
+    const endpoints = (urls: string[]) => {
+      const t = new TraceBuilder();
+      t.request('POST', '/posts', 0, 100, (r) => urls.forEach((u, i) => r.call('POST', u, 5 + i * 20, 10)));
+      return buildRequests(t.spans)[0]!.calls.map((c) => c.endpoint);
+    };
+    const a = endpoints(['http://127.0.0.1:43817/notify', 'http://localhost:43817/index/7', 'http://[::1]:43817/x', 'https://api.example.com:8443/v1/charge']);
+    const b = endpoints(['http://127.0.0.1:40001/notify', 'http://localhost:40001/index/8', 'http://[::1]:40001/x', 'https://api.example.com:8443/v1/charge']);
+    expect(a).toEqual(['127.0.0.1/notify', 'localhost/index/:id', '[::1]/x', 'api.example.com:8443/v1/charge']);
+    expect(b).toEqual(a);
   });
 
   it('templates ids in paths', () => {

@@ -18,9 +18,9 @@ describe('rule: serial external calls', () => {
     expect(f).toMatchObject({ kind: 'serial-external-calls', route: 'POST /posts', savingMsPerRequest: 352 });
     expect(f!.evidence).toMatchObject({ serialMs: 650, longestMs: 300, gapsMs: 2, requestsAffected: 10 });
     expect((f!.evidence.calls as { call: string }[]).map((c) => c.call)).toEqual([
-      'POST 127.0.0.1:4001/upload',
-      'POST 127.0.0.1:4001/notify',
-      'POST 127.0.0.1:4001/index',
+      'POST 127.0.0.1/upload',
+      'POST 127.0.0.1/notify',
+      'POST 127.0.0.1/index',
     ]);
   });
 

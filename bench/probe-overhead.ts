@@ -8,6 +8,12 @@
  *     [--duration 5] [--warmup 2] [--connections 10] [--only none,loop,...] [--json out.json]
  *
  * The app command gets PORT in its environment (and $PORT substituted in the command); the app must listen on it.
+ *
+ *   npx tsx bench/probe-overhead.ts --parts [--runs 6]
+ *
+ * measures the probes' parts one at a time, without HTTP (steadier on a shared machine): a fixed in-process workload
+ * of "requests" (8 awaits and a little JSON each, ~10 µs), in a fresh process per part, CPU time of the whole process
+ * (all threads, so the profiler's own thread counts) per round; rounds and processes interleaved, quartiles reported.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
@@ -34,6 +40,8 @@ const { values: args } = parseArgs({
     connections: { type: 'string', default: '10' },
     only: { type: 'string' },
     json: { type: 'string' },
+    parts: { type: 'boolean', default: false },
+    part: { type: 'string' },
   },
 });
 
@@ -59,25 +67,35 @@ const CONFIGS: Config[] = [
   },
   {
     name: 'profile',
-    label: 'loop probes + whole-run 1 ms CPU profile (no detector)',
+    label: 'loop probes + whole-run CPU profile (5 ms, the default; no detector)',
     wrap: probes({ LOOPLENS_TRACING: '0', LOOPLENS_BLOCKING: '0' }),
   },
   {
+    name: 'profile-1ms',
+    label: 'loop probes + whole-run CPU profile at 1 ms (LOOPLENS_CPU_PROFILE_INTERVAL_US=1000; no detector)',
+    wrap: probes({ LOOPLENS_TRACING: '0', LOOPLENS_BLOCKING: '0', LOOPLENS_CPU_PROFILE_INTERVAL_US: '1000' }),
+  },
+  {
     name: 'blocking',
-    label: '+ blocking detector (armed on demand, stacks sampled every 5 ms; LOOPLENS_CPU_PROFILE=0)',
+    label: '+ blocking detector, no profile file (LOOPLENS_CPU_PROFILE=0: stacks sampled every 5 ms)',
     wrap: probes({ LOOPLENS_TRACING: '0', LOOPLENS_CPU_PROFILE: '0' }),
   },
   {
     name: 'blocking-prof',
-    label: '+ blocking detector with the whole-run 1 ms CPU profile (LOOPLENS_TRACING=0 only)',
+    label: '**loop probes + blocking detector (armed on demand) + whole-run 5 ms profile** (defaults, LOOPLENS_TRACING=0)',
     wrap: probes({ LOOPLENS_TRACING: '0' }),
   },
   {
-    name: 'always',
-    label: '+ blocking detector timing every callback (LOOPLENS_BLOCK_DETECT=always, CPU_PROFILE=0)',
-    wrap: probes({ LOOPLENS_TRACING: '0', LOOPLENS_CPU_PROFILE: '0', LOOPLENS_BLOCK_DETECT: 'always' }),
+    name: 'blocking-1ms',
+    label: 'the same with the 1 ms profile (the former default)',
+    wrap: probes({ LOOPLENS_TRACING: '0', LOOPLENS_CPU_PROFILE_INTERVAL_US: '1000' }),
   },
-  { name: 'tracing', label: '+ tracing (looplens defaults)', wrap: probes({}) },
+  {
+    name: 'always',
+    label: '+ blocking detector timing every callback (LOOPLENS_BLOCK_DETECT=always, 5 ms profile)',
+    wrap: probes({ LOOPLENS_TRACING: '0', LOOPLENS_BLOCK_DETECT: 'always' }),
+  },
+  { name: 'tracing', label: '+ tracing (looplens defaults: detector, 5 ms profile, http/pg/ioredis/undici, files)', wrap: probes({}) },
   {
     name: 'tracing-only',
     label: 'looplens tracing alone (no detector, no CPU profile)',
@@ -264,7 +282,7 @@ async function main(): Promise<void> {
     for (const config of order) {
       const s = await runOnce(config, appArgv);
       samples.get(config.name)!.push(s);
-      console.log(`run ${i + 1}/${runs} ${config.name.padEnd(9)} ${s.rps.toFixed(0).padStart(6)} req/s  p99 ${String(s.p99).padStart(4)} ms  ${(s.cpuMsPerReq * 1000).toFixed(0)} µs CPU/req`);
+      console.log(`run ${i + 1}/${runs} ${config.name.padEnd(13)} ${s.rps.toFixed(0).padStart(6)} req/s  p99 ${String(s.p99).padStart(4)} ms  ${(s.cpuMsPerReq * 1000).toFixed(0)} µs CPU/req`);
     }
   }
   sink.close();
@@ -296,7 +314,98 @@ async function main(): Promise<void> {
   if (args.json) writeFileSync(args.json, JSON.stringify({ machine, args, rows, samples: Object.fromEntries(samples) }, null, 2));
 }
 
-main().catch((err) => {
+const PARTS = ['none', 'histogram', 'arming-timer', 'profiler-1ms', 'profiler-5ms', 'hooks', 'detector'];
+
+/** In a child process: sets up one part, then runs the fixed workload and prints CPU ms per round (JSON). */
+async function partChild(part: string): Promise<void> {
+  const dist = join(ROOT, 'dist/probes');
+  if (part === 'histogram') {
+    const { EventLoopSampler } = await import(join(dist, 'eventloop.js'));
+    new EventLoopSampler('/dev/null').start();
+  } else if (part === 'arming-timer') {
+    const { ArmingMonitor } = await import(join(dist, 'blocking/arming.js'));
+    const { openRunQueueClock } = await import(join(dist, 'blocking/runqueue.js'));
+    new ArmingMonitor({ thresholdMs: 1e9, onArm() {}, onDisarm() {}, ownWork() {}, runQueueWaitMs: openRunQueueClock()?.read }).start();
+  } else if (part.startsWith('profiler-')) {
+    const { CpuProfiler } = await import(join(dist, 'cpu-profiler.js'));
+    new CpuProfiler().start(part === 'profiler-1ms' ? 1000 : 5000);
+  } else if (part === 'hooks') {
+    const { createHook } = await import('node:async_hooks');
+    let depth = 0;
+    createHook({ before: () => void depth++, after: () => void depth-- }).enable();
+  } else if (part === 'detector') {
+    // Timing every callback, with the run-queue clock, as without tracing: the owner is known only where a request
+    // starts, so the other callbacks (all short) are owned by no one.
+    const { BlockDetector } = await import(join(dist, 'blocking/detector.js'));
+    const { openRunQueueClock } = await import(join(dist, 'blocking/runqueue.js'));
+    new BlockDetector({ thresholdMs: 20, currentOwner: () => null, rootOf: (o: object) => o, onBlock() {}, runQueueWaitMs: openRunQueueClock()?.read }).enable();
+  }
+  const work = (depth: number): number => {
+    if (depth > 0) return work(depth - 1);
+    let n = 0;
+    for (let i = 0; i < 3; i++) n += JSON.stringify({ a: i, b: `x${i}` }).length;
+    return n;
+  };
+  const request = async () => {
+    for (let k = 0; k < 8; k++) {
+      await null;
+      work(25);
+    }
+    await new Promise((r) => setImmediate(r));
+  };
+  const round = async (n: number) => {
+    const all: Promise<void>[] = [];
+    for (let i = 0; i < n; i++) all.push(request());
+    await Promise.all(all);
+  };
+  const cpu = () => {
+    const u = process.cpuUsage();
+    return (u.user + u.system) / 1000;
+  };
+  const N = 10_000;
+  await round(N);
+  await round(N);
+  const out: number[] = [];
+  for (let r = 0; r < 4; r++) {
+    const c0 = cpu();
+    await round(N);
+    out.push((cpu() - c0) / N * 1000);
+  }
+  console.log(JSON.stringify(out));
+  process.exit(0);
+}
+
+async function partsMain(): Promise<void> {
+  const { execFileSync } = await import('node:child_process');
+  const self = fileURLToPath(import.meta.url);
+  const runs = Number(args.runs);
+  console.log(`machine: ${cpus()[0]?.model ?? 'unknown'}, ${cpus().length} cores, Node ${process.version}, load ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+  const all = new Map<string, number[]>(PARTS.map((p) => [p, []]));
+  for (let i = 0; i < runs; i++) {
+    for (const part of PARTS.map((_, k) => PARTS[(k + i) % PARTS.length])) {
+      const text = execFileSync(process.execPath, [...process.execArgv, self, '--part', part], { cwd: ROOT, encoding: 'utf8' });
+      all.get(part)!.push(...(JSON.parse(text.trim().split('\n').pop()!) as number[]));
+    }
+    process.stdout.write(`round ${i + 1}/${runs}\n`);
+  }
+  const q = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.floor(p * (xs.length - 1))];
+  const base = all.get('none')!;
+  console.log(`\nCPU µs per workload request (8 awaits + a setImmediate; ${runs} processes × 4 rounds of 10,000), load at end ${loadavg().map((l) => l.toFixed(2)).join(' ')}:\n`);
+  console.log('| part | p25 µs | median µs | p25 vs none | median vs none |');
+  console.log('| --- | ---: | ---: | ---: | ---: |');
+  for (const [part, xs] of all) {
+    console.log(`| ${part} | ${q(xs, 0.25).toFixed(2)} | ${q(xs, 0.5).toFixed(2)} | ${(q(xs, 0.25) / q(base, 0.25)).toFixed(2)}× | ${(q(xs, 0.5) / q(base, 0.5)).toFixed(2)}× |`);
+  }
+}
+
+if (args.part) {
+  void partChild(args.part);
+} else if (args.parts) {
+  partsMain().catch((err) => {
+    console.error(err instanceof Error ? err.message : err);
+    process.exitCode = 1;
+  });
+} else main().catch((err) => {
   console.error(err instanceof Error ? err.message : err);
   process.exitCode = 1;
 });

@@ -179,6 +179,7 @@ export async function profile(options: ProfileOptions, hooks: ProfileHooks): Pro
     throw new LooplensError('PORT_IN_USE', `port ${options.port} is already in use`, 'stop whatever listens there, pass another --port, or omit --port to get a free one');
   }
   const port = options.port ?? (await freePort());
+  adapter.preflight?.(options.cwd);
 
   const run = openRunFolder(options);
   const dir = run.dir;
@@ -327,6 +328,11 @@ export async function profile(options: ProfileOptions, hooks: ProfileHooks): Pro
     throw err;
   } finally {
     ACTIVE.delete(active);
+    try {
+      adapter.cleanup?.(options.cwd, dir);
+    } catch (err) {
+      run.note(`could not tidy after ${adapter.name}: ${(err as Error).message}`);
+    }
   }
 }
 

@@ -4,7 +4,7 @@
  * to the app itself, so only clinic gets it. bubbleprof hangs after collection (node-clinic#477): --analysis-timeout
  * (90 s by default for it) bounds the wait; the run then keeps what it has and is marked incomplete (ANALYSIS_TIMEOUT).
  */
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, renameSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { LooplensError } from '../errors.js';
@@ -12,8 +12,39 @@ import type { ProfilerAdapter } from './types.js';
 
 const require = createRequire(import.meta.url);
 
+/**
+ * clinic doctor and bubbleprof have node write its trace events to node_trace.<n>.log in the app's cwd and move the
+ * file into --dest only when their own analysis completes; a run stopped earlier (Ctrl-C, --analysis-timeout, the
+ * bubbleprof hang) leaves it behind, and every later `clinic doctor` in that folder then refuses to start (and
+ * bubbleprof would take the stray file for its own).
+ */
+const traceLogs = (cwd: string) => (existsSync(cwd) ? readdirSync(cwd).filter((n) => /^node_trace\.\d+\.log$/.test(n)) : []);
+
+function traceLogHygiene(tool: string): Pick<ProfilerAdapter, 'preflight' | 'cleanup'> {
+  return {
+    preflight: (cwd) => {
+      const stray = traceLogs(cwd);
+      if (stray.length) {
+        throw new LooplensError(
+          'PROFILER_FAILED',
+          `clinic ${tool} will not start while ${cwd} holds ${stray.join(', ')} (trace events of an earlier, interrupted run)`,
+          `delete or move ${stray.join(', ')}`,
+        );
+      }
+    },
+    // preflight made sure the folder had none, so what is there now is this run's
+    cleanup: (cwd, runDir) => {
+      const stray = traceLogs(cwd);
+      if (!stray.length) return;
+      mkdirSync(join(runDir, tool), { recursive: true });
+      for (const n of stray) renameSync(join(cwd, n), join(runDir, tool, n));
+    },
+  };
+}
+
 function clinicAdapter(tool: 'doctor' | 'flame' | 'bubbleprof', timeoutMs: number, timeoutNote?: string): ProfilerAdapter {
   return {
+    ...(tool === 'flame' ? {} : traceLogHygiene(tool)),
     name: tool,
     preload: 'cjs',
     requiresNode: true,

@@ -29,6 +29,10 @@ export interface ProfilerAdapter {
   readonly stop: { target: 'group' | 'leader'; timeoutMs: number };
   /** A note for run.json when the stop timed out (bubbleprof's known hang); the run is then incomplete (ANALYSIS_TIMEOUT). */
   readonly timeoutNote?: string;
+  /** Before the app starts, in the app's working directory: refuse early (PROFILER_FAILED) what the profiler would. */
+  preflight?(cwd: string): void;
+  /** After the run, however it ended (Ctrl-C and timeouts included): tidy what the profiler left in the app's cwd. */
+  cleanup?(cwd: string, runDir: string): void;
   wrap(input: WrapInput): SpawnSpec;
   /** After the wrapper exited: find its outputs, or throw PROFILER_FAILED. `forced`: the stop timed out. */
   collect(runDir: string, info: { forced: boolean }): Promise<CollectResult>;

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
 import { readLab, readRunInfo, readSummary } from '../../profiles/contract/read.js';
-import { expectNoOrphans, killTagged, oneError, runCli } from './helpers-cli.js';
+import { ROOT, expectNoOrphans, killTagged, oneError, runCli, traceLogsIn } from './helpers-cli.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'looplens-faults-hang-'));
 const tags: string[] = [];
@@ -76,6 +76,9 @@ describe('--analysis-timeout', () => {
     const line = oneError(r.stderr, 'ANALYSIS_TIMEOUT');
     expect(line).toContain('clinic bubbleprof did not finish within 3 s of SIGINT');
     expect(line).toContain('node-clinic#477');
+    // its trace-event file, which it had not moved yet, went into the run folder
+    expect(traceLogsIn(ROOT)).toEqual([]);
+    expect(existsSync(join(out, 'bubbleprof', 'node_trace.1.log'))).toBe(true);
     await expectNoOrphans(r.tag);
     const info = readRunInfo(out);
     expect(info.complete).toBe(false);
@@ -105,7 +108,25 @@ describe('--analysis-timeout in a lab', () => {
     expect(info.complete).toBe(false);
     expect(info.reason).toContain('clinic doctor did not finish within 2 s');
     expect(readFileSync(join(out, 'lab.md'), 'utf8')).toContain('clinic doctor did not finish within 2 s');
+    // the trace-event file clinic doctor had not yet moved went into the run folder, not left in the cwd (where it
+    // would stop every later clinic doctor run)
+    expect(traceLogsIn(ROOT)).toEqual([]);
   }, 120_000);
+});
+
+describe('clinic doctor beside a stray node_trace.1.log', () => {
+  it('refuses before starting anything, naming the file to delete', async () => {
+    const cwd = mkdtempSync(join(tmp, 'cwd-'));
+    writeFileSync(join(cwd, 'node_trace.1.log'), '{}');
+    const out = join(tmp, 'stray');
+    const r = await runCli(['profile', '--profiler', 'doctor', '--path', '/', '--out', out, '--', 'node', HANG_APP], {}, { cwd });
+    tags.push(r.tag);
+    expect(r.code).not.toBe(0);
+    const line = oneError(r.stderr, 'PROFILER_FAILED');
+    expect(line).toContain('delete or move node_trace.1.log');
+    expect(existsSync(out)).toBe(false);
+    await expectNoOrphans(r.tag);
+  });
 });
 
 // a plain app for bubbleprof: exits on SIGINT (the hang is clinic's own)

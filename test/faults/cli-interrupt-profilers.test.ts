@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, describe, expect, it } from 'vitest';
 import { readRunInfo } from '../../profiles/contract/read.js';
-import { FIXTURE, expectNoOrphans, killTagged, oneError, processesTagged, startCli, waitForPhase } from './helpers-cli.js';
+import { FIXTURE, ROOT, expectNoOrphans, killTagged, oneError, processesTagged, startCli, traceLogsIn, waitForPhase } from './helpers-cli.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'looplens-faults-intp-'));
 const tags: string[] = [];
@@ -41,6 +41,8 @@ async function interrupt(profiler: string, phase: 'stopping' | 'load', afterMs: 
   expect(info.complete).toBe(false);
   expect(info.phase).toBe(phase);
   expect(info.reason).toBe(`interrupted by Ctrl-C during ${phase}`);
+  // clinic doctor moves node's trace-event file out of the app's cwd only when its analysis completes
+  expect(traceLogsIn(ROOT)).toEqual([]);
 }
 
 describe('Ctrl-C while a profiler works', () => {

@@ -232,3 +232,7 @@ export async function expectLoopbackOnly(port: number): Promise<void> {
   if (ext) expect(await refused(ext, port), `reachable on ${ext}:${port}`).toBe(true);
 }
 
+/** clinic doctor's trace-event files (node_trace.<n>.log) in a folder: a run must never leave them in the app's cwd. */
+export function traceLogsIn(dir: string): string[] {
+  return readdirSync(dir).filter((n) => /^node_trace\.\d+\.log$/.test(n));
+}

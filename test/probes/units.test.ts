@@ -151,14 +151,16 @@ describe('otlpToJaeger', () => {
 
 describe('ArmingMonitor', () => {
   const runQueue = openRunQueueClock();
-  // Spins until this thread has run for `ms` (its own CPU time, so a loaded machine lengthens but never shortens it).
+  // Spins until `ms` have passed on the wall clock and the process has run for `ms` of CPU (a loaded machine lengthens
+  // the spin but never shortens it; CPU alone is not enough: process CPU time also counts other threads, GC's included).
   const spin = (ms: number) => {
     const cpu = () => {
       const u = process.cpuUsage();
       return (u.user + u.system) / 1000;
     };
-    const end = cpu() + ms;
-    while (cpu() < end);
+    const endCpu = cpu() + ms;
+    const endWall = performance.now() + ms;
+    while (cpu() < endCpu || performance.now() < endWall);
   };
   const settle = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

@@ -160,7 +160,9 @@ export async function runLab(options: LabOptions, hooks: { progress: Progress; s
       }
     }
     progress.setPrefix('');
-    lab.complete = true;
+    // a stage whose run timed out is in the table, but the lab is only as complete as its runs
+    lab.complete = incomplete.length === 0;
+    if (incomplete.length) lab.reason = `${incomplete.length} stage run${incomplete.length > 1 ? 's' : ''} incomplete: ${incomplete.map((i) => `${i.stage} (${i.error.message})`).join('; ')}`;
     lab.endedAt = new Date().toISOString();
     save();
     return { dir, lab, incomplete };

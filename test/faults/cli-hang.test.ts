@@ -104,6 +104,8 @@ describe('--analysis-timeout in a lab', () => {
     await expectNoOrphans(r.tag);
     const lab = readLab(out);
     expect(lab.stages.map((s) => s.stage)).toEqual(['baseline']);
+    expect(lab.complete).toBe(false);
+    expect(lab.reason).toContain('baseline (clinic doctor did not finish within 2 s');
     const info = readRunInfo(join(out, lab.stages[0]!.run));
     expect(info.complete).toBe(false);
     expect(info.reason).toContain('clinic doctor did not finish within 2 s');

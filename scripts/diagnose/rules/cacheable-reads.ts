@@ -28,8 +28,9 @@
  * through a simulated cache-aside with a TTL of WINDOW_MS (no invalidation on writes); the wall-clock time of the
  * reads it absorbs, minus the lookup every request then pays: a round trip to a cache server, estimated from the
  * run itself as the median duration of its quickest read statement (a point lookup by key costs about one round trip
- * to a local server, and it costs more on a loaded machine — as a cache lookup would), at least CACHE_LOOKUP_MS
- * and at most a fifth of the reads one lookup would replace in a request (when the quickest read is a heavy one),
+ * to a local server, and it costs more on a loaded machine — as a cache lookup would), at least CACHE_LOOKUP_MS, at
+ * most CACHE_LOOKUP_MAX_MS, and at most a fifth of the reads one lookup would replace in a request (when the quickest
+ * read is a heavy one),
  * averaged over the route's requests.
  */
 import type { Finding } from '../../../profiles/contract/index.js';
@@ -47,13 +48,22 @@ export const MIN_REQUESTS = 5;
 export const MIN_REPEATING_REQUESTS = 2;
 /** The least a cache lookup costs per request (one round trip to a local Redis on a quiet machine). */
 export const CACHE_LOOKUP_MS = 0.2;
+/**
+ * The most: a lookup is one round trip on a cache connection that is already open, and a run's database reads can be
+ * slow for reasons it does not share — with a connection per request every read runs on a fresh PostgreSQL backend
+ * whose catalog caches are cold (the lab's async-db and parallel stages: ~35 ms for a point lookup), or behind a
+ * queue of connection start-ups. Priced from those reads, the lookup ate the whole saving and the finding vanished
+ * from the stages that do nothing about caching. 5 ms is the slowest Redis MGET measured in the cached stage on this
+ * 2-core machine at load average 12 (BENCHMARKS.md, "Diagnose").
+ */
+export const CACHE_LOOKUP_MAX_MS = 5;
 /** Samples a statement shape needs for its median to stand for a round trip. */
 const MIN_LOOKUP_SAMPLES = 5;
 
-/** A round trip to a local server in this run: the median duration of the quickest read shape, ≥ CACHE_LOOKUP_MS. */
+/** A round trip to a local server in this run: the median duration of the quickest read shape, within [CACHE_LOOKUP_MS, CACHE_LOOKUP_MAX_MS]. */
 export function lookupCostMs(reads: readonly DbQuery[]): number {
   const medians = [...groupBy(reads, (q) => q.shape).values()].filter((qs) => qs.length >= MIN_LOOKUP_SAMPLES).map((qs) => median(qs.map((q) => spanMs(q.span))));
-  return medians.length ? Math.max(CACHE_LOOKUP_MS, Math.min(...medians)) : CACHE_LOOKUP_MS;
+  return medians.length ? Math.min(CACHE_LOOKUP_MAX_MS, Math.max(CACHE_LOOKUP_MS, Math.min(...medians))) : CACHE_LOOKUP_MS;
 }
 /** "Already cached": requests consulting a cache first, and requests it answered alone, as shares of the route. */
 export const CACHED_LOOKUP_SHARE = 0.5;

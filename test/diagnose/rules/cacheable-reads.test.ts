@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CACHE_LOOKUP_MS, cacheableReads, repeatShareAt, WINDOW_MS } from '../../../scripts/diagnose/rules/cacheable-reads.js';
+import { CACHE_LOOKUP_MAX_MS, CACHE_LOOKUP_MS, cacheableReads, repeatShareAt, WINDOW_MS } from '../../../scripts/diagnose/rules/cacheable-reads.js';
 import { TraceBuilder } from '../builder.js';
 
 describe('rule: cacheable repeated reads', () => {
@@ -31,6 +31,18 @@ describe('rule: cacheable repeated reads', () => {
     expect(f!.evidence.lookupMsPerRequest).toBe(1.5);
     expect(f!.savingMsPerRequest).toBeCloseTo((36 * 13.5) / 40 - 1.5, 1);
     expect(CACHE_LOOKUP_MS).toBeLessThan(1.5);
+  });
+
+  it('caps the lookup at a slow cache round trip when every read is slow (fresh backends: a connection per request)', () => {
+    const t = new TraceBuilder();
+    // the async-db stage of the lab: both reads of a request ~35 ms on a new connection; 40 requests over 4 users
+    t.requests(40, 'GET', '/users/:id/timeline', 200, 80, (r, i) => {
+      r.query('SELECT id, name FROM users WHERE id = $1', 0, 34, { values: [String(i % 4)] });
+      r.query('SELECT * FROM posts WHERE user_id = $1 ORDER BY id DESC LIMIT 20', 35, 36, { values: [String(i % 4)] });
+    });
+    const [f] = cacheableReads.detect(t.input());
+    expect(f!.evidence.lookupMsPerRequest).toBe(CACHE_LOOKUP_MAX_MS);
+    expect(f!.savingMsPerRequest).toBeCloseTo((36 * 70) / 40 - CACHE_LOOKUP_MAX_MS, 0);
   });
 
   it('uses the request target when parameters were not recorded', () => {

@@ -42,13 +42,24 @@ function traceLogHygiene(tool: string): Pick<ProfilerAdapter, 'preflight' | 'cle
   };
 }
 
+/**
+ * clinic flame samples with V8's --prof ticks (it runs 0x), which V8 does not write while another CPU profiler runs
+ * (./zerox.ts). Unlike under --profiler 0x, the probes keep theirs here — so the run keeps its blocking detector and
+ * its own profile.cpuprofile — and clinic's graph shows start-up and shutdown, not the load. Checked: the fixture's
+ * blocking function is in stacks.folded and not in clinic flame's samples.
+ */
+export const FLAME_NOTE =
+  "under clinic flame the probes' CPU profiler runs, and V8 then writes no --prof ticks: clinic flame's own graph misses the load — read flamegraph.html (the probes' profile), or use --profiler 0x for an external flamegraph";
+
 function clinicAdapter(tool: 'doctor' | 'flame' | 'bubbleprof', timeoutMs: number, timeoutNote?: string): ProfilerAdapter {
   return {
     ...(tool === 'flame' ? {} : traceLogHygiene(tool)),
     name: tool,
     preload: 'cjs',
     requiresNode: true,
-    stop: { target: 'leader', timeoutMs },
+    // doctor and bubbleprof relay SIGINT to the app themselves; flame runs the app under 0x, which (like 0x alone)
+    // expects the terminal's Ctrl-C to reach the app too — sent to clinic only, the app never stopped and flame waited
+    stop: { target: tool === 'flame' ? 'group' : 'leader', timeoutMs },
     ...(timeoutNote ? { timeoutNote } : {}),
     wrap: ({ command, runDir, env }) => ({
       command: [process.execPath, require.resolve('clinic/bin.js'), tool, '--dest', join(runDir, tool), '--open=false', '--', ...command],
@@ -67,7 +78,7 @@ function clinicAdapter(tool: 'doctor' | 'flame' | 'bubbleprof', timeoutMs: numbe
           'see app.log in the run folder for clinic\'s output',
         );
       }
-      return { outputs: [...html, ...data], notes: forced && timeoutNote ? [timeoutNote] : [] };
+      return { outputs: [...html, ...data], notes: [...(forced && timeoutNote ? [timeoutNote] : []), ...(tool === 'flame' ? [FLAME_NOTE] : [])] };
     },
   };
 }

@@ -85,4 +85,15 @@ describe('looplens profile (fixture app)', () => {
     expect(readFileSync(join(out, html!), 'utf8').length).toBeGreaterThan(10_000);
     expect(flamegraph).toContain(BLOCKER);
   }, 150_000);
+
+  it('--profiler flame: finishes (clinic gets Ctrl-C with the app, as 0x does), clinic flame HTML plus every looplens file', async () => {
+    const out = join(tmp, 'flame');
+    const r = await runCli(['profile', ...load, '--profiler', 'flame', '--analysis-timeout', '60', '--out', out, '--', 'node', FIXTURE]);
+    expect(r.code, r.stderr).toBe(0);
+    const { info, flamegraph } = checkRunFolder(out);
+    expect(info.profilerOutputs?.find((p) => p.endsWith('.clinic-flame.html'))).toBeTruthy();
+    expect(flamegraph).toContain(BLOCKER);
+    expect(readBlocking(out).events.length).toBeGreaterThan(0);
+    expect(info.notes?.join(' ')).toContain("clinic flame's own graph misses the load");
+  }, 150_000);
 });

@@ -15,6 +15,7 @@ import { freePort } from '../../scripts/profile/process.js';
 import { ensureDatabase } from '../../target-app/db/connection.js';
 import { migrate } from '../../target-app/db/schema.js';
 import { reset, seed } from '../../target-app/db/seed.js';
+import { mulberry32 } from '../../target-app/lib/random.js';
 import { distFile, run, stop, type Child } from '../target-app/helpers.js';
 
 /** Small: seeds in about a second, still has follows, likes and notifications. Users 1..N, posts 1..4N. */
@@ -365,17 +366,8 @@ export const CRASH_SIGNS = /unhandled|uncaught|UnhandledPromiseRejection|unexpec
 
 // ------------------------------------------------------------------------------------------------------- load
 
-/** mulberry32: seeded, so a failing run can be replayed from the seed in its message. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Seeded (mulberry32), so a failing run can be replayed from the seed in its message. */
+export const prng: (seed: number) => () => number = mulberry32;
 
 export interface RawRequest {
   method: string;

@@ -6,7 +6,7 @@
  * - no acknowledged write is lost: every post and like answered 201 is in the database afterwards.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startUpstream } from '../target-app/helpers.js';
+import { expectWritesStored, startUpstream } from '../target-app/helpers.js';
 import {
   FAULTS_SCALE,
   closeAgent,
@@ -114,14 +114,7 @@ describe('faults: PostgreSQL restarted during load', () => {
         const likes = answers.filter((a) => a.status === 201 && a.req.path !== '/posts').map((a) => a.json as { postId: number; userId: number });
         expect(posts.length, ctx).toBeGreaterThan(20);
         expect(likes.length, ctx).toBeGreaterThan(10);
-        const storedPosts = await dbQuery<{ id: number; content: string }>(dbUrl, 'SELECT id, content FROM posts WHERE id = ANY ($1::int[])', [posts.map((p) => p.id)]);
-        expect(Object.fromEntries(storedPosts.map((r) => [r.id, r.content])), ctx).toEqual(Object.fromEntries(posts.map((p) => [p.id, p.content])));
-        const storedLikes = await dbQuery<{ k: string }>(
-          dbUrl,
-          `SELECT post_id || ':' || user_id AS k FROM likes WHERE (post_id, user_id) IN (SELECT * FROM unnest($1::int[], $2::int[]))`,
-          [likes.map((l) => l.postId), likes.map((l) => l.userId)],
-        );
-        expect(new Set(storedLikes.map((r) => r.k)), ctx).toEqual(new Set(likes.map((l) => `${l.postId}:${l.userId}`)));
+        await expectWritesStored(dbQuery, dbUrl, posts, likes, ctx);
 
         // the process survived it all and says nothing about unexpected errors
         expect(app.child.exitCode, ctx).toBeNull();

@@ -10,7 +10,7 @@ import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pg from 'pg';
+import { dropDatabase } from '../../target-app/db/connection.js';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ROOT, expectLoopbackOnly, expectNoOrphans, killTagged, newTag } from './helpers-cli.js';
 
@@ -20,10 +20,7 @@ const tags: string[] = [];
 afterAll(async () => {
   for (const t of tags) killTagged(t);
   rmSync(tmp, { recursive: true, force: true });
-  const c = new pg.Client('postgres://postgres@127.0.0.1:5432/postgres');
-  await c.connect();
-  await c.query(`DROP DATABASE IF EXISTS ${DB} WITH (FORCE)`);
-  await c.end();
+  await dropDatabase(`postgres://postgres@127.0.0.1:5432/${DB}`);
 });
 
 /** Starts a server process, resolves with the port from its first line matching `re`; killed by the caller. */

@@ -8,8 +8,8 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { dropDatabase } from '../../target-app/db/connection.js';
 import { afterAll, describe, expect, it } from 'vitest';
-import pg from 'pg';
 import { readLab, readRunInfo, readSummary } from '../../profiles/contract/read.js';
 import { ROOT, expectNoOrphans, killTagged, oneError, runCli, traceLogsIn } from './helpers-cli.js';
 
@@ -19,10 +19,7 @@ const DB = 'looplens_test_faults_hang';
 afterAll(async () => {
   for (const t of tags) killTagged(t);
   rmSync(tmp, { recursive: true, force: true });
-  const c = new pg.Client('postgres://postgres@127.0.0.1:5432/postgres');
-  await c.connect();
-  await c.query(`DROP DATABASE IF EXISTS ${DB} WITH (FORCE)`);
-  await c.end();
+  await dropDatabase(`postgres://postgres@127.0.0.1:5432/${DB}`);
 });
 
 /** Serves, and ignores SIGINT for good (its probes still write their files at SIGINT). */

@@ -9,7 +9,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import pg from 'pg';
+import { dropDatabase } from '../../target-app/db/connection.js';
 import { afterAll, describe, expect, it } from 'vitest';
 import { readLab, readRunInfo } from '../../profiles/contract/read.js';
 import { expectNoOrphans, killTagged, oneError, processesTagged, startCli, waitForStderr } from './helpers-cli.js';
@@ -22,10 +22,7 @@ const tags: string[] = [];
 afterAll(async () => {
   for (const t of tags) killTagged(t);
   rmSync(tmp, { recursive: true, force: true });
-  const c = new pg.Client('postgres://postgres@127.0.0.1:5432/postgres');
-  await c.connect();
-  for (const db of [SEED_DB, STAGE_DB]) await c.query(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`);
-  await c.end();
+  for (const db of [SEED_DB, STAGE_DB]) await dropDatabase(`postgres://postgres@127.0.0.1:5432/${db}`);
 });
 
 const common = ['--duration', '1', '--warmup', '0', '--connections', '2'];

@@ -9,7 +9,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pg from 'pg';
+import { dropDatabase } from '../../target-app/db/connection.js';
 import { afterAll, describe, expect, it } from 'vitest';
 import { readLab } from '../../profiles/contract/read.js';
 import { expectNoOrphans, killTagged, oneError, runCli } from './helpers-cli.js';
@@ -20,10 +20,7 @@ const tags: string[] = [];
 afterAll(async () => {
   for (const t of tags) killTagged(t);
   rmSync(tmp, { recursive: true, force: true });
-  const c = new pg.Client('postgres://postgres@127.0.0.1:5432/postgres');
-  await c.connect();
-  await c.query(`DROP DATABASE IF EXISTS ${DB} WITH (FORCE)`);
-  await c.end();
+  await dropDatabase(`postgres://postgres@127.0.0.1:5432/${DB}`);
 });
 
 /** A port nothing listens on (bound, then closed). */

@@ -7,6 +7,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 import pg from 'pg';
+import { expect } from 'vitest';
 import { dropDatabase } from '../../target-app/db/connection.js';
 import { migrate } from '../../target-app/db/schema.js';
 import { reset, seed } from '../../target-app/db/seed.js';
@@ -160,3 +161,25 @@ export async function stop(c: Child, ms = 8000): Promise<{ code: number | null; 
   clearTimeout(timer);
   return result;
 }
+
+/** Reads rows from the database under test: `query` here, or the faults' `dbQuery` (one connection per call). */
+export type ReadRows = <R extends pg.QueryResultRow>(url: string, text: string, values?: unknown[]) => Promise<R[]>;
+
+/** Every acknowledged post is in the database with its content, and every acknowledged like is there. */
+export async function expectWritesStored(
+  read: ReadRows,
+  url: string,
+  posts: { id: number; content: string }[],
+  likes: { postId: number; userId: number }[],
+  message?: string,
+): Promise<void> {
+  const storedPosts = await read<{ id: number; content: string }>(url, 'SELECT id, content FROM posts WHERE id = ANY ($1::int[])', [posts.map((p) => p.id)]);
+  expect(Object.fromEntries(storedPosts.map((r) => [r.id, r.content])), message).toEqual(Object.fromEntries(posts.map((p) => [p.id, p.content])));
+  const storedLikes = await read<{ k: string }>(
+    url,
+    `SELECT post_id || ':' || user_id AS k FROM likes WHERE (post_id, user_id) IN (SELECT * FROM unnest($1::int[], $2::int[]))`,
+    [likes.map((l) => l.postId), likes.map((l) => l.userId)],
+  );
+  expect(new Set(storedLikes.map((r) => r.k)), message).toEqual(new Set(likes.map((l) => `${l.postId}:${l.userId}`)));
+}
+

@@ -9,7 +9,7 @@ import { SEED_ANCHOR, reset } from '../../target-app/db/seed.js';
 import { STAGE_NAMES } from '../../target-app/stages/index.js';
 import { ensureRedis } from '../../scripts/services.js';
 import { freePort } from '../../scripts/profile/process.js';
-import { REDIS_URL, dropTestDatabase, query, seededDatabase, startStage, startUpstream, type StageApp } from './helpers.js';
+import { REDIS_URL, dropTestDatabase, expectWritesStored, query, seededDatabase, startStage, startUpstream, type StageApp } from './helpers.js';
 
 const SUFFIX = 'stages';
 let db: string;
@@ -274,16 +274,9 @@ describe('target-app stages', () => {
         const results = await Promise.all(writes.map((w) => send(app, w)));
         expect(results.map((r) => r.status)).toEqual(writes.map(() => 201));
         const bodies = results.map((r) => r.json as { id?: number; content?: string; postId?: number; userId?: number });
-        const posts = bodies.filter((b) => b.content !== undefined);
-        const likes = bodies.filter((b) => b.postId !== undefined);
-        const storedPosts = await query<{ id: number; content: string }>(db, 'SELECT id, content FROM posts WHERE id = ANY ($1::int[])', [posts.map((p) => p.id)]);
-        expect(Object.fromEntries(storedPosts.map((r) => [r.id, r.content]))).toEqual(Object.fromEntries(posts.map((p) => [p.id, p.content])));
-        const storedLikes = await query<{ k: string }>(
-          db,
-          `SELECT post_id || ':' || user_id AS k FROM likes WHERE (post_id, user_id) IN (SELECT * FROM unnest($1::int[], $2::int[]))`,
-          [likes.map((l) => l.postId), likes.map((l) => l.userId)],
-        );
-        expect(new Set(storedLikes.map((r) => r.k))).toEqual(new Set(likes.map((l) => `${l.postId}:${l.userId}`)));
+        const posts = bodies.filter((b) => b.content !== undefined) as { id: number; content: string }[];
+        const likes = bodies.filter((b) => b.postId !== undefined) as { postId: number; userId: number }[];
+        await expectWritesStored(query, db, posts, likes);
       } finally {
         await app.close();
       }

@@ -48,6 +48,8 @@ const { values: args } = parseArgs({
 interface Config {
   name: string;
   label: string;
+  /** Where its spans can be counted after the run: the OTLP sink, or the run folder's traces.otlp.json. */
+  spans?: 'sink' | 'file';
   /** Wraps the app's argv (node …) and adds env. */
   wrap(argv: string[], out: string): { argv: string[]; env: Record<string, string> };
 }
@@ -95,22 +97,30 @@ const CONFIGS: Config[] = [
     label: '+ blocking detector timing every callback (LOOPLENS_BLOCK_DETECT=always, 5 ms profile)',
     wrap: probes({ LOOPLENS_TRACING: '0', LOOPLENS_BLOCK_DETECT: 'always' }),
   },
-  { name: 'tracing', label: '+ tracing (looplens defaults: detector, 5 ms profile, http/pg/ioredis/undici, files)', wrap: probes({}) },
+  {
+    name: 'tracing',
+    label: '+ tracing (looplens defaults: detector, 5 ms profile, http/pg/ioredis/undici, files)',
+    spans: 'file',
+    wrap: probes({}),
+  },
   {
     name: 'tracing-only',
     label: 'looplens tracing alone (no detector, no CPU profile)',
+    spans: 'file',
     wrap: probes({ LOOPLENS_BLOCKING: '0', LOOPLENS_CPU_PROFILE: '0' }),
   },
   {
     name: 'fastify-otel',
     label: '+ tracing with @fastify/otel spans (LOOPLENS_OTEL_INSTRUMENTATIONS=fastify)',
+    spans: 'file',
     wrap: probes({ LOOPLENS_OTEL_INSTRUMENTATIONS: 'fastify' }),
   },
   {
     name: 'otel-auto',
-    label: 'plain OpenTelemetry auto-instrumentation (all on, OTLP/HTTP)',
+    label: 'plain OpenTelemetry auto-instrumentation (all on, ESM loader hook, OTLP/HTTP)',
+    spans: 'sink',
     wrap: (argv) => ({
-      argv: [argv[0], '--require', require.resolve('@opentelemetry/auto-instrumentations-node/register'), ...argv.slice(1)],
+      argv: [argv[0], '--import', join(ROOT, 'bench/fixtures/otel-auto-esm.mjs'), ...argv.slice(1)],
       env: {
         OTEL_EXPORTER_OTLP_ENDPOINT: sinkUrl,
         OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
@@ -119,6 +129,8 @@ const CONFIGS: Config[] = [
         OTEL_NODE_ENABLED_INSTRUMENTATIONS: '',
         OTEL_NODE_DISABLED_INSTRUMENTATIONS: '',
         OTEL_SERVICE_NAME: 'bench',
+        // Resource detection only (no cloud metadata requests leaving the machine); instrumentation is unchanged.
+        OTEL_NODE_RESOURCE_DETECTORS: 'env,host,os,process',
       },
     }),
   },
@@ -144,6 +156,30 @@ interface Sample {
   rps: number;
   p99: number;
   cpuMsPerReq: number;
+  /** Spans exported per request served (warm-up included), for configurations that trace: like for like. */
+  spansPerReq?: number;
+}
+
+/** Spans the OTLP sink received since the last reset. */
+let sinkSpans = 0;
+
+function countOtlpSpans(text: string): number {
+  let n = 0;
+  const body = JSON.parse(text) as { resourceSpans?: { scopeSpans?: { spans?: unknown[] }[] }[] };
+  for (const rs of body.resourceSpans ?? []) for (const ss of rs.scopeSpans ?? []) n += ss.spans?.length ?? 0;
+  return n;
+}
+
+/** SIGTERM to the app, then wait (bounded) for the process we started to exit: traces are flushed on the way out. */
+async function stopGracefully(child: ChildProcess, pid: number, timeoutMs = 8000): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  try {
+    process.kill(pid, 'SIGTERM');
+  } catch {
+    return;
+  }
+  await Promise.race([exited, new Promise((r) => setTimeout(r, timeoutMs))]);
 }
 
 function median(xs: number[]): number {
@@ -231,14 +267,28 @@ async function runOnce(config: Config, appArgv: string[]): Promise<Sample> {
     await waitForPort(port, child);
     const url = `http://127.0.0.1:${port}${args.path}`;
     const connections = Number(args.connections);
-    await autocannon({ url, connections, duration: Number(args.warmup) });
+    sinkSpans = 0;
+    const warm = await autocannon({ url, connections, duration: Number(args.warmup) });
     const pid = listenerPid(port);
     if (!pid) throw new Error('cannot find the app process');
     const cpu0 = cpuMs(pid);
     const result = await autocannon({ url, connections, duration: Number(args.duration) });
     const cpu1 = cpuMs(pid);
     if (result.non2xx > 0 || result.errors > 0) throw new Error(`${result.non2xx} non-2xx, ${result.errors} errors`);
-    return { rps: result.requests.average, p99: result.latency.p99, cpuMsPerReq: (cpu1 - cpu0) / result.requests.total };
+    const sample: Sample = { rps: result.requests.average, p99: result.latency.p99, cpuMsPerReq: (cpu1 - cpu0) / result.requests.total };
+    if (config.spans) {
+      await stopGracefully(child, pid);
+      let spans = sinkSpans;
+      if (config.spans === 'file') {
+        try {
+          spans = countOtlpSpans(readFileSync(join(out, 'traces.otlp.json'), 'utf8'));
+        } catch {
+          spans = NaN;
+        }
+      }
+      sample.spansPerReq = spans / (warm.requests.total + result.requests.total);
+    }
+    return sample;
   } catch (err) {
     throw new Error(`${config.name}: ${(err as Error).message}\n${stderr.slice(-2000)}`);
   } finally {
@@ -259,8 +309,16 @@ async function main(): Promise<void> {
   const appArgv = args.app!.split(/\s+/).filter(Boolean);
   if (appArgv[0] === 'node') appArgv[0] = process.execPath;
   const sink: Server = createServer((req, res) => {
-    req.resume();
-    req.on('end', () => res.writeHead(200, { 'content-type': 'application/json' }).end('{}'));
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      try {
+        if (req.url?.endsWith('/v1/traces')) sinkSpans += countOtlpSpans(Buffer.concat(chunks).toString('utf8'));
+      } catch {
+        // not OTLP JSON: nothing to count
+      }
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+    });
   });
   await new Promise<void>((r) => sink.listen(0, '127.0.0.1', () => r()));
   sinkUrl = `http://127.0.0.1:${(sink.address() as { port: number }).port}`;
@@ -282,12 +340,13 @@ async function main(): Promise<void> {
     for (const config of order) {
       const s = await runOnce(config, appArgv);
       samples.get(config.name)!.push(s);
-      console.log(`run ${i + 1}/${runs} ${config.name.padEnd(13)} ${s.rps.toFixed(0).padStart(6)} req/s  p99 ${String(s.p99).padStart(4)} ms  ${(s.cpuMsPerReq * 1000).toFixed(0)} µs CPU/req`);
+      const spans = s.spansPerReq === undefined ? '' : `  ${s.spansPerReq.toFixed(2)} spans/req`;
+      console.log(`run ${i + 1}/${runs} ${config.name.padEnd(13)} ${s.rps.toFixed(0).padStart(6)} req/s  p99 ${String(s.p99).padStart(4)} ms  ${(s.cpuMsPerReq * 1000).toFixed(0)} µs CPU/req${spans}`);
     }
   }
   sink.close();
   const base = samples.get('none');
-  const med = (name: string, k: keyof Sample) => median(samples.get(name)!.map((s) => s[k]));
+  const med = (name: string, k: keyof Sample) => median(samples.get(name)!.map((s) => s[k] ?? NaN));
   const rows = configs.map((c) => {
     const rps = med(c.name, 'rps');
     const p99 = med(c.name, 'p99');
@@ -302,14 +361,16 @@ async function main(): Promise<void> {
       p99Ratio: base ? ratio(p99, med('none', 'p99')) : '—',
       cpuUsPerReq: Math.round(cpu),
       cpuRatio: base ? ratio(cpu, med('none', 'cpuMsPerReq') * 1000) : '—',
+      spansPerReq: c.spans ? med(c.name, 'spansPerReq') : null,
       rpsRange: [Math.round(Math.min(...samples.get(c.name)!.map((s) => s.rps))), Math.round(Math.max(...samples.get(c.name)!.map((s) => s.rps)))],
     };
   });
   console.log(`\nmedians of ${runs} runs (load average at end ${loadavg().map((l) => l.toFixed(2)).join(' ')}):\n`);
-  console.log('| configuration | req/s | vs none | p99 ms | vs none | CPU µs/req | vs none | req/s range |');
-  console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+  console.log('| configuration | req/s | vs none | p99 ms | vs none | CPU µs/req | vs none | spans/req | req/s range |');
+  console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
   for (const r of rows) {
-    console.log(`| ${r.label} | ${r.rps} | ${r.rpsRatio} | ${r.p99} | ${r.p99Ratio} | ${r.cpuUsPerReq} | ${r.cpuRatio} | ${r.rpsRange[0]}–${r.rpsRange[1]} |`);
+    const spans = r.spansPerReq === null ? '—' : r.spansPerReq.toFixed(2);
+    console.log(`| ${r.label} | ${r.rps} | ${r.rpsRatio} | ${r.p99} | ${r.p99Ratio} | ${r.cpuUsPerReq} | ${r.cpuRatio} | ${spans} | ${r.rpsRange[0]}–${r.rpsRange[1]} |`);
   }
   if (args.json) writeFileSync(args.json, JSON.stringify({ machine, args, rows, samples: Object.fromEntries(samples) }, null, 2));
 }

@@ -6,8 +6,11 @@
  *
  *   npx tsx bench/probe-overhead.ts [--app "node test/probes/fixtures/cached-app.mjs"] [--path /] [--runs 5]
  *     [--duration 5] [--warmup 2] [--connections 10] [--only none,loop,...] [--json out.json]
+ *     [--app-cpus 1 --load-cpus 0]
  *
  * The app command gets PORT in its environment (and $PORT substituted in the command); the app must listen on it.
+ * --app-cpus / --load-cpus pin the app and the load generator apart (taskset): on a 2-core machine the scheduler
+ * otherwise moves them around and the spread between identical runs exceeds the effects measured.
  *
  *   npx tsx bench/probe-overhead.ts --parts [--runs 6]
  *
@@ -42,6 +45,8 @@ const { values: args } = parseArgs({
     json: { type: 'string' },
     parts: { type: 'boolean', default: false },
     part: { type: 'string' },
+    'app-cpus': { type: 'string' },
+    'load-cpus': { type: 'string' },
   },
 });
 
@@ -254,7 +259,10 @@ async function runOnce(config: Config, appArgv: string[]): Promise<Sample> {
   const port = await freePort();
   const out = mkdtempSync(join(tmpdir(), `looplens-bench-${config.name}-`));
   const argv = appArgv.map((a) => a.replace(/\$PORT/g, String(port)));
-  const { argv: full, env } = config.wrap(argv, out);
+  const wrapped = config.wrap(argv, out);
+  const env = wrapped.env;
+  // taskset: the app (and whatever wraps it) on its own CPUs, away from autocannon, Redis and PostgreSQL.
+  const full = args['app-cpus'] ? ['taskset', '-c', args['app-cpus'], ...wrapped.argv] : wrapped.argv;
   const child = spawn(full[0], full.slice(1), {
     cwd: ROOT,
     env: { ...process.env, PORT: String(port), ...env },
@@ -304,6 +312,11 @@ async function runOnce(config: Config, appArgv: string[]): Promise<Sample> {
 }
 
 async function main(): Promise<void> {
+  if (args['load-cpus']) {
+    const { execFileSync } = await import('node:child_process');
+    // autocannon runs in this process: pin it (all its threads) to the load CPUs.
+    execFileSync('taskset', ['-a', '-p', '-c', args['load-cpus'], String(process.pid)], { stdio: 'ignore' });
+  }
   const only = args.only?.split(',');
   const configs = CONFIGS.filter((c) => !only || only.includes(c.name));
   const appArgv = args.app!.split(/\s+/).filter(Boolean);
@@ -331,7 +344,8 @@ async function main(): Promise<void> {
     loadavgStart: loadavg().map((l) => l.toFixed(2)).join(' '),
   };
   console.log(`machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGiB} GiB, Node ${machine.node}, load ${machine.loadavgStart}`);
-  console.log(`app: ${args.app} ${args.path}; ${args.runs} runs × ${args.duration} s (+${args.warmup} s warm-up), ${args.connections} connections\n`);
+  const pinning = args['app-cpus'] ? `; app on CPU ${args['app-cpus']}, load on CPU ${args['load-cpus'] ?? 'any'}` : '';
+  console.log(`app: ${args.app} ${args.path}; ${args.runs} runs × ${args.duration} s (+${args.warmup} s warm-up), ${args.connections} connections${pinning}\n`);
   const samples = new Map<string, Sample[]>(configs.map((c) => [c.name, []]));
   const runs = Number(args.runs);
   for (let i = 0; i < runs; i++) {

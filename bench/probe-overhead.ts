@@ -115,6 +115,21 @@ const CONFIGS: Config[] = [
     wrap: probes({ LOOPLENS_BLOCKING: '0', LOOPLENS_CPU_PROFILE: '0' }),
   },
   {
+    name: 'tracing-otlp',
+    label: 'looplens tracing alone, also exported live over OTLP/HTTP (like plain OpenTelemetry below)',
+    spans: 'sink',
+    // Built per run: the sink's URL is known only once it listens.
+    wrap: (argv, out) =>
+      probes({
+        LOOPLENS_BLOCKING: '0',
+        LOOPLENS_CPU_PROFILE: '0',
+        OTEL_EXPORTER_OTLP_ENDPOINT: sinkUrl,
+        OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
+        // As plain OpenTelemetry below: traces only.
+        OTEL_METRICS_EXPORTER: 'none',
+      })(argv, out),
+  },
+  {
     name: 'fastify-otel',
     label: '+ tracing with @fastify/otel spans (LOOPLENS_OTEL_INSTRUMENTATIONS=fastify)',
     spans: 'file',
@@ -289,7 +304,9 @@ async function runOnce(config: Config, appArgv: string[]): Promise<Sample> {
       let spans = sinkSpans;
       if (config.spans === 'file') {
         try {
-          spans = countOtlpSpans(readFileSync(join(out, 'traces.otlp.json'), 'utf8'));
+          // Traced = kept in the file + dropped past LOOPLENS_MAX_SPANS (the Jaeger file records how many).
+          const jaeger = JSON.parse(readFileSync(join(out, 'traces.jaeger.json'), 'utf8')) as { looplens?: { droppedSpans?: number } };
+          spans = countOtlpSpans(readFileSync(join(out, 'traces.otlp.json'), 'utf8')) + (jaeger.looplens?.droppedSpans ?? 0);
         } catch {
           spans = NaN;
         }

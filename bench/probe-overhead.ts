@@ -55,6 +55,8 @@ interface Config {
   label: string;
   /** Where its spans can be counted after the run: the OTLP sink, or the run folder's traces.otlp.json. */
   spans?: 'sink' | 'file';
+  /** On-demand blocking detector on: read how long it was armed (blocking.json `armed`) after the run. */
+  armed?: true;
   /** Wraps the app's argv (node …) and adds env. */
   wrap(argv: string[], out: string): { argv: string[]; env: Record<string, string> };
 }
@@ -84,16 +86,19 @@ const CONFIGS: Config[] = [
   },
   {
     name: 'blocking',
+    armed: true,
     label: '+ blocking detector, no profile file (LOOPLENS_CPU_PROFILE=0: stacks sampled every 5 ms)',
     wrap: probes({ LOOPLENS_TRACING: '0', LOOPLENS_CPU_PROFILE: '0' }),
   },
   {
     name: 'blocking-prof',
+    armed: true,
     label: '**loop probes + blocking detector (armed on demand) + whole-run 5 ms profile** (defaults, LOOPLENS_TRACING=0)',
     wrap: probes({ LOOPLENS_TRACING: '0' }),
   },
   {
     name: 'blocking-1ms',
+    armed: true,
     label: 'the same with the 1 ms profile (the former default)',
     wrap: probes({ LOOPLENS_TRACING: '0', LOOPLENS_CPU_PROFILE_INTERVAL_US: '1000' }),
   },
@@ -104,6 +109,7 @@ const CONFIGS: Config[] = [
   },
   {
     name: 'tracing',
+    armed: true,
     label: '+ tracing (looplens defaults: detector, 5 ms profile, http/pg/ioredis/undici, files)',
     spans: 'file',
     wrap: probes({}),
@@ -131,6 +137,7 @@ const CONFIGS: Config[] = [
   },
   {
     name: 'fastify-otel',
+    armed: true,
     label: '+ tracing with @fastify/otel spans (LOOPLENS_OTEL_INSTRUMENTATIONS=fastify)',
     spans: 'file',
     wrap: probes({ LOOPLENS_OTEL_INSTRUMENTATIONS: 'fastify' }),
@@ -178,6 +185,8 @@ interface Sample {
   cpuMsPerReq: number;
   /** Spans exported per request served (warm-up included), for configurations that trace: like for like. */
   spansPerReq?: number;
+  /** Detector armings and ms armed (every callback timed) over the process's life, warm-up included. */
+  armed?: { count: number; totalMs: number };
 }
 
 /** Spans the OTLP sink received since the last reset. */
@@ -299,8 +308,15 @@ async function runOnce(config: Config, appArgv: string[]): Promise<Sample> {
     const cpu1 = cpuMs(pid);
     if (result.non2xx > 0 || result.errors > 0) throw new Error(`${result.non2xx} non-2xx, ${result.errors} errors`);
     const sample: Sample = { rps: result.requests.average, p99: result.latency.p99, cpuMsPerReq: (cpu1 - cpu0) / result.requests.total };
+    if (config.spans || config.armed) await stopGracefully(child, pid);
+    if (config.armed) {
+      try {
+        sample.armed = (JSON.parse(readFileSync(join(out, 'blocking.json'), 'utf8')) as { armed?: Sample['armed'] }).armed;
+      } catch {
+        // no blocking.json: the app did not exit cleanly; the row still has its timing
+      }
+    }
     if (config.spans) {
-      await stopGracefully(child, pid);
       let spans = sinkSpans;
       if (config.spans === 'file') {
         try {
@@ -372,12 +388,13 @@ async function main(): Promise<void> {
       const s = await runOnce(config, appArgv);
       samples.get(config.name)!.push(s);
       const spans = s.spansPerReq === undefined ? '' : `  ${s.spansPerReq.toFixed(2)} spans/req`;
-      console.log(`run ${i + 1}/${runs} ${config.name.padEnd(13)} ${s.rps.toFixed(0).padStart(6)} req/s  p99 ${String(s.p99).padStart(4)} ms  ${(s.cpuMsPerReq * 1000).toFixed(0)} µs CPU/req${spans}`);
+      const armed = s.armed ? `  detector armed ${s.armed.count}× ${(s.armed.totalMs / 1000).toFixed(1)} s` : '';
+      console.log(`run ${i + 1}/${runs} ${config.name.padEnd(13)} ${s.rps.toFixed(0).padStart(6)} req/s  p99 ${String(s.p99).padStart(4)} ms  ${(s.cpuMsPerReq * 1000).toFixed(0)} µs CPU/req${spans}${armed}`);
     }
   }
   sink.close();
   const base = samples.get('none');
-  const med = (name: string, k: keyof Sample) => median(samples.get(name)!.map((s) => s[k] ?? NaN));
+  const med = (name: string, k: 'rps' | 'p99' | 'cpuMsPerReq' | 'spansPerReq') => median(samples.get(name)!.map((s) => s[k] ?? NaN));
   const rows = configs.map((c) => {
     const rps = med(c.name, 'rps');
     const p99 = med(c.name, 'p99');
@@ -393,6 +410,7 @@ async function main(): Promise<void> {
       cpuUsPerReq: Math.round(cpu),
       cpuRatio: base ? ratio(cpu, med('none', 'cpuMsPerReq') * 1000) : '—',
       spansPerReq: c.spans ? med(c.name, 'spansPerReq') : null,
+      armed: c.armed ? samples.get(c.name)!.map((s) => s.armed ?? null) : null,
       rpsRange: [Math.round(Math.min(...samples.get(c.name)!.map((s) => s.rps))), Math.round(Math.max(...samples.get(c.name)!.map((s) => s.rps)))],
     };
   });
@@ -402,6 +420,11 @@ async function main(): Promise<void> {
   for (const r of rows) {
     const spans = r.spansPerReq === null ? '—' : r.spansPerReq.toFixed(2);
     console.log(`| ${r.label} | ${r.rps} | ${r.rpsRatio} | ${r.p99} | ${r.p99Ratio} | ${r.cpuUsPerReq} | ${r.cpuRatio} | ${spans} | ${r.rpsRange[0]}–${r.rpsRange[1]} |`);
+  }
+  for (const r of rows.filter((r) => r.armed)) {
+    const armed = r.armed!.filter((a) => a && a.count > 0) as { count: number; totalMs: number }[];
+    const what = armed.length ? `armed in ${armed.length} of ${r.armed!.length} runs (${armed.map((a) => `${(a.totalMs / 1000).toFixed(1)} s`).join(', ')})` : `never armed in ${r.armed!.length} runs`;
+    console.log(`${r.config}: detector ${what}`);
   }
   if (args.json) writeFileSync(args.json, JSON.stringify({ machine, args, rows, samples: Object.fromEntries(samples) }, null, 2));
 }

@@ -117,6 +117,7 @@ export function startProbes(config: ProbeConfig, tracingModule: TracingModule | 
   const writeBlocking = (events: BlockingEvent[]) => {
     const file: BlockingFile = { thresholdMs: config.thresholdMs, events };
     if (runQueue && detector) file.descheduled = { ...detector.descheduled, totalMs: Math.round(detector.descheduled.totalMs) };
+    if (arming) file.armed = arming.armedStats();
     writeRunJson(out, 'blocking', file);
   };
 

@@ -50,6 +50,9 @@ export class ArmingMonitor {
   private lastWait = 0;
   private holdMs = HOLD_MIN_MS;
   private disarmedAt = -Infinity;
+  private armedAt = 0;
+  private armedTotalMs = 0;
+  private armings = 0;
   /** performance.now() windows that held a block seen before the detector was armed. */
   readonly unarmedWindows: UnarmedWindow[] = [];
 
@@ -57,6 +60,12 @@ export class ArmingMonitor {
 
   get isArmed(): boolean {
     return this.armed;
+  }
+
+  /** How often and how long callbacks were timed (the detector's costly part), the current arming included. */
+  armedStats(): { count: number; totalMs: number } {
+    const current = this.armed ? performance.now() - this.armedAt : 0;
+    return { count: this.armings, totalMs: Math.round(this.armedTotalMs + current) };
   }
 
   start(): void {
@@ -73,6 +82,8 @@ export class ArmingMonitor {
     if (lateMs >= Math.max(1, this.opts.thresholdMs - TICK_MS)) {
       if (!this.armed) {
         this.armed = true;
+        this.armedAt = t;
+        this.armings++;
         if (t - this.disarmedAt <= REARM_WINDOW_MS) this.holdMs = Math.min(HOLD_MAX_MS, this.holdMs * 2);
         this.unarmedWindows.push({
           from: this.lastTick,
@@ -86,6 +97,7 @@ export class ArmingMonitor {
     } else if (this.armed && t > this.armedUntil) {
       this.armed = false;
       this.disarmedAt = t;
+      this.armedTotalMs += t - this.armedAt;
       this.opts.onDisarm();
     }
     this.lastTick = t;

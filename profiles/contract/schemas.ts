@@ -124,6 +124,11 @@ export const blockingSchema = {
       required: ['count', 'totalMs'],
       properties: { count: { type: 'integer', minimum: 0 }, totalMs: nonNeg },
     },
+    armed: {
+      type: 'object',
+      required: ['count', 'totalMs'],
+      properties: { count: { type: 'integer', minimum: 0 }, totalMs: nonNeg },
+    },
   },
 } as const;
 

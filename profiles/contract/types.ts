@@ -181,6 +181,11 @@ export interface BlockingFile {
    * machine, Linux run-queue time): not the app's blocking, so not in `events`. Absent where it cannot be measured.
    */
   descheduled?: { count: number; totalMs: number };
+  /**
+   * With on-demand detection (LOOPLENS_BLOCK_DETECT=auto, the default): how many times a late tick armed the detector
+   * and how long, in all, every callback was timed — the stretches in which the probes cost the most.
+   */
+  armed?: { count: number; totalMs: number };
 }
 
 /** db.json — query counts the app reported (optional; target-app reports them). */

@@ -36,6 +36,9 @@ describe('probe run files', () => {
     expect(validateBlocking(raw)).toBeNull();
     const blocking = readBlocking(run.out);
     expect(blocking.events.length).toBeGreaterThan(5);
+    // /busy blocks every few requests, so the on-demand detector armed and stayed armed for much of the load.
+    expect(blocking.armed?.count).toBeGreaterThanOrEqual(1);
+    expect(blocking.armed?.totalMs).toBeGreaterThan(500);
     for (const e of blocking.events.filter((e) => e.route === 'GET /busy/:id' && e.startMs >= run.loadStartMs)) {
       expect(e.topFrame).toMatch(/^busyLoop \(test\/probes\/fixtures\/work\.mjs:\d+\)$/);
       expect(e.traceId).toMatch(/^[0-9a-f]{32}$/);

@@ -185,6 +185,11 @@ describe('ArmingMonitor', () => {
     const w = monitor.unarmedWindows[0];
     expect(w.to - w.from).toBeGreaterThanOrEqual(60);
     expect(w.requestStarts).toEqual([w.from + 1, w.to - 1]);
+    // Still armed: the current arming counts, from the late tick that armed it to now.
+    const stats = monitor.armedStats();
+    expect(stats.count).toBe(1);
+    expect(stats.totalMs).toBeGreaterThan(0);
+    expect(stats.totalMs).toBeLessThanOrEqual(Math.ceil(performance.now() - w.to) + 1);
   });
 
   it('does not arm when the lateness is time the thread waited for a CPU', async () => {
@@ -199,5 +204,6 @@ describe('ArmingMonitor', () => {
     runQueue?.close();
     expect(arms).toBe(0);
     expect(monitor.unarmedWindows).toEqual([]);
+    expect(monitor.armedStats()).toEqual({ count: 0, totalMs: 0 });
   });
 });

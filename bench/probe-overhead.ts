@@ -18,7 +18,7 @@
  * of "requests" (8 awaits and a little JSON each, ~10 µs), in a fresh process per part, CPU time of the whole process
  * (all threads, so the profiler's own thread counts) per round; rounds and processes interleaved, quartiles reported.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { connect } from 'node:net';
@@ -346,7 +346,6 @@ async function runOnce(config: Config, appArgv: string[]): Promise<Sample> {
 
 async function main(): Promise<void> {
   if (args['load-cpus']) {
-    const { execFileSync } = await import('node:child_process');
     // autocannon runs in this process: pin it (all its threads) to the load CPUs.
     execFileSync('taskset', ['-a', '-p', '-c', args['load-cpus'], String(process.pid)], { stdio: 'ignore' });
   }
@@ -422,9 +421,12 @@ async function main(): Promise<void> {
     console.log(`| ${r.label} | ${r.rps} | ${r.rpsRatio} | ${r.p99} | ${r.p99Ratio} | ${r.cpuUsPerReq} | ${r.cpuRatio} | ${spans} | ${r.rpsRange[0]}–${r.rpsRange[1]} |`);
   }
   for (const r of rows.filter((r) => r.armed)) {
-    const armed = r.armed!.filter((a) => a && a.count > 0) as { count: number; totalMs: number }[];
-    const what = armed.length ? `armed in ${armed.length} of ${r.armed!.length} runs (${armed.map((a) => `${(a.totalMs / 1000).toFixed(1)} s`).join(', ')})` : `never armed in ${r.armed!.length} runs`;
-    console.log(`${r.config}: detector ${what}`);
+    // null: that run left no blocking.json to read, so whether it armed is unknown, not "never".
+    const known = r.armed!.filter((a) => a !== null);
+    const armed = known.filter((a) => a.count > 0);
+    const what = armed.length ? `armed in ${armed.length} of ${known.length} runs (${armed.map((a) => `${(a.totalMs / 1000).toFixed(1)} s`).join(', ')})` : `never armed in ${known.length} runs`;
+    const unknown = r.armed!.length - known.length;
+    console.log(`${r.config}: detector ${what}${unknown ? `; ${unknown} runs left no blocking.json` : ''}`);
   }
   if (args.json) writeFileSync(args.json, JSON.stringify({ machine, args, rows, samples: Object.fromEntries(samples) }, null, 2));
 }

@@ -29,6 +29,8 @@ import { parseArgs } from 'node:util';
 import { createRequire } from 'node:module';
 import autocannon from 'autocannon';
 import { probeFlag } from '../probes/node-options.js';
+import { readBlocking, readJaeger, readOtlpTraces } from '../profiles/contract/read.js';
+import type { CountAndTotal } from '../profiles/contract/types.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const require = createRequire(import.meta.url);
@@ -186,15 +188,15 @@ interface Sample {
   /** Spans exported per request served (warm-up included), for configurations that trace: like for like. */
   spansPerReq?: number;
   /** Detector armings and ms armed (every callback timed) over the process's life, warm-up included. */
-  armed?: { count: number; totalMs: number };
+  armed?: CountAndTotal;
 }
 
 /** Spans the OTLP sink received since the last reset. */
 let sinkSpans = 0;
 
-function countOtlpSpans(text: string): number {
+function countOtlpSpans(otlp: unknown): number {
   let n = 0;
-  const body = JSON.parse(text) as { resourceSpans?: { scopeSpans?: { spans?: unknown[] }[] }[] };
+  const body = otlp as { resourceSpans?: { scopeSpans?: { spans?: unknown[] }[] }[] };
   for (const rs of body.resourceSpans ?? []) for (const ss of rs.scopeSpans ?? []) n += ss.spans?.length ?? 0;
   return n;
 }
@@ -311,9 +313,9 @@ async function runOnce(config: Config, appArgv: string[]): Promise<Sample> {
     if (config.spans || config.armed) await stopGracefully(child, pid);
     if (config.armed) {
       try {
-        sample.armed = (JSON.parse(readFileSync(join(out, 'blocking.json'), 'utf8')) as { armed?: Sample['armed'] }).armed;
+        sample.armed = readBlocking(out).armed;
       } catch {
-        // no blocking.json: the app did not exit cleanly; the row still has its timing
+        // no valid blocking.json: the app did not exit cleanly; the row still has its timing
       }
     }
     if (config.spans) {
@@ -321,8 +323,7 @@ async function runOnce(config: Config, appArgv: string[]): Promise<Sample> {
       if (config.spans === 'file') {
         try {
           // Traced = kept in the file + dropped past LOOPLENS_MAX_SPANS (the Jaeger file records how many).
-          const jaeger = JSON.parse(readFileSync(join(out, 'traces.jaeger.json'), 'utf8')) as { looplens?: { droppedSpans?: number } };
-          spans = countOtlpSpans(readFileSync(join(out, 'traces.otlp.json'), 'utf8')) + (jaeger.looplens?.droppedSpans ?? 0);
+          spans = countOtlpSpans(readOtlpTraces(out)) + (readJaeger(out).looplens?.droppedSpans ?? 0);
         } catch {
           spans = NaN;
         }
@@ -358,7 +359,7 @@ async function main(): Promise<void> {
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       try {
-        if (req.url?.endsWith('/v1/traces')) sinkSpans += countOtlpSpans(Buffer.concat(chunks).toString('utf8'));
+        if (req.url?.endsWith('/v1/traces')) sinkSpans += countOtlpSpans(JSON.parse(Buffer.concat(chunks).toString('utf8')));
       } catch {
         // not OTLP JSON: nothing to count
       }

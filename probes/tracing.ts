@@ -232,9 +232,7 @@ export function startTracing(config: ProbeConfig): Tracing {
       const text = new TextDecoder().decode(JsonTraceSerializer.serializeRequest(recorded));
       write(otlpPath, text);
       const jaeger = otlpToJaeger(JSON.parse(text) as OtlpTraces);
-      if (dropped > 0) {
-        (jaeger as { looplens?: unknown }).looplens = { droppedSpans: dropped, maxSpans: config.maxSpans };
-      }
+      if (dropped > 0) jaeger.looplens = { droppedSpans: dropped, maxSpans: config.maxSpans };
       write(jaegerPath, JSON.stringify(jaeger));
     },
     async flushLive(timeoutMs) {

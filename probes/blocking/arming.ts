@@ -15,6 +15,7 @@
  *   their request).
  */
 import { performance } from 'node:perf_hooks';
+import type { CountAndTotal } from '../../profiles/contract/types.js';
 
 const TICK_MS = 10;
 export const HOLD_MIN_MS = 5_000;
@@ -63,7 +64,7 @@ export class ArmingMonitor {
   }
 
   /** How often and how long callbacks were timed (the detector's costly part), the current arming included. */
-  armedStats(): { count: number; totalMs: number } {
+  armedStats(): CountAndTotal {
     const current = this.armed ? performance.now() - this.armedAt : 0;
     return { count: this.armings, totalMs: Math.round(this.armedTotalMs + current) };
   }

@@ -4,6 +4,11 @@
  */
 const num = { type: 'number' } as const;
 const nonNeg = { type: 'number', minimum: 0 } as const;
+const countAndTotal = {
+  type: 'object',
+  required: ['count', 'totalMs'],
+  properties: { count: { type: 'integer', minimum: 0 }, totalMs: nonNeg },
+} as const;
 const str = { type: 'string' } as const;
 
 const latencyMs = {
@@ -119,16 +124,8 @@ export const blockingSchema = {
         },
       },
     },
-    descheduled: {
-      type: 'object',
-      required: ['count', 'totalMs'],
-      properties: { count: { type: 'integer', minimum: 0 }, totalMs: nonNeg },
-    },
-    armed: {
-      type: 'object',
-      required: ['count', 'totalMs'],
-      properties: { count: { type: 'integer', minimum: 0 }, totalMs: nonNeg },
-    },
+    descheduled: countAndTotal,
+    armed: countAndTotal,
   },
 } as const;
 

@@ -173,6 +173,12 @@ export interface BlockingEvent {
   frames: StackFrame[];
 }
 
+/** How many stretches, and their length in all. */
+export interface CountAndTotal {
+  count: number;
+  totalMs: number;
+}
+
 export interface BlockingFile {
   thresholdMs: number;
   events: BlockingEvent[];
@@ -180,12 +186,12 @@ export interface BlockingFile {
    * Stretches that reached the threshold only because the OS kept the app's thread waiting for a CPU (an overloaded
    * machine, Linux run-queue time): not the app's blocking, so not in `events`. Absent where it cannot be measured.
    */
-  descheduled?: { count: number; totalMs: number };
+  descheduled?: CountAndTotal;
   /**
    * With on-demand detection (LOOPLENS_BLOCK_DETECT=auto, the default): how many times a late tick armed the detector
    * and how long, in all, every callback was timed — the stretches in which the probes cost the most.
    */
-  armed?: { count: number; totalMs: number };
+  armed?: CountAndTotal;
 }
 
 /** db.json — query counts the app reported (optional; target-app reports them). */
@@ -252,6 +258,8 @@ export interface FindingsFile {
 /** Jaeger UI JSON-file format (traces.jaeger.json). Times in microseconds. */
 export interface JaegerFile {
   data: JaegerTrace[];
+  /** Present when spans were dropped past LOOPLENS_MAX_SPANS: how many, and the cap. */
+  looplens?: { droppedSpans: number; maxSpans: number };
 }
 export interface JaegerTrace {
   traceID: string;

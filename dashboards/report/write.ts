@@ -2,9 +2,10 @@
  * writeReport(): the files of `looplens report`. The index goes to `out` (default profiles/index.html); one page per
  * lab and per run goes to report/ beside it. Every link is relative, so the profiles folder can be copied anywhere.
  */
-import { existsSync, mkdirSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import { RunFolderError, isLabFolder, isRunFolder, listRunFolders, writeTextAtomic } from '../../profiles/contract/index.js';
+import { checkOutFile, makeOutFolder } from '../../scripts/out-path.js';
 import { relHref } from './escape.js';
 import { indexEntry, loadLab, loadRun, type IndexEntry, type LabModel, type RunModel } from './model.js';
 import { renderIndex, renderLabPage, renderRunPage, type IndexItem, type RenderLinks } from './render.js';
@@ -14,7 +15,11 @@ export interface ReportOptions {
   folders?: string[];
   /** Default: ./profiles (resolved against `cwd`). */
   profilesDir?: string;
-  /** The index file. Default: <profilesDir>/index.html. */
+  /**
+   * The index file. Default: <profilesDir>/index.html. An existing folder (or a path ending in /) gets index.html
+   * inside it. Checked before anything is read or written (scripts/out-path.ts): a path under /proc or /sys, or one
+   * naming a file where a folder is needed, is a one-line OUT_INVALID error.
+   */
   out?: string;
   cwd?: string;
   /** Shown in the footer; default now. */
@@ -71,7 +76,7 @@ function expand(folders: string[], cwd: string): string[] {
 export function writeReport(options: ReportOptions = {}): ReportResult {
   const cwd = options.cwd ?? process.cwd();
   const profilesDir = resolve(cwd, options.profilesDir ?? 'profiles');
-  const indexPath = resolve(cwd, options.out ?? join(profilesDir, 'index.html'));
+  const indexPath = checkOutFile(options.out ?? join(profilesDir, 'index.html'), 'index.html', { cwd, flag: options.out ? '--out' : 'the report index' });
   const outDir = dirname(indexPath);
   const pagesDir = join(outDir, 'report');
   const explicit = options.folders !== undefined && options.folders.length > 0;
@@ -152,8 +157,8 @@ export function writeReport(options: ReportOptions = {}): ReportResult {
     }
   }
 
-  mkdirSync(outDir, { recursive: true });
-  if (toWrite.length > 0) mkdirSync(pagesDir, { recursive: true });
+  makeOutFolder(outDir, { flag: options.out ? '--out' : 'the report index', shown: options.out });
+  if (toWrite.length > 0) makeOutFolder(pagesDir, { flag: 'the report pages folder' });
   for (const w of toWrite) writeTextAtomic(w.path, w.render());
   writeTextAtomic(indexPath, renderIndex(items, { generatedAt }));
   return { index: indexPath, pages, warnings };

@@ -1,13 +1,20 @@
 /** `looplens compare <base> <head>`: runs the library, prints the chosen format, exits 1 when the gate is crossed. */
-import { runCompare } from '../compare/run.js';
+import { defaultOutDir, runCompare } from '../compare/run.js';
+import { resolve } from 'node:path';
+import { checkOutFolder } from '../out-path.js';
 import type { CommandContext, CommandInput } from './index.js';
 
 export async function run({ options, positionals }: CommandInput, ctx: CommandContext): Promise<number> {
   const [base, head] = positionals;
+  const out = options.out as string | undefined;
+  // the one bounded --out check (a path under /proc would otherwise hang in mkdir), before any folder is read
+  const outDir = out
+    ? checkOutFolder(out, { cwd: ctx.cwd })
+    : checkOutFolder(defaultOutDir(resolve(ctx.cwd, base!), resolve(ctx.cwd, head!)), { flag: 'the compare folder' });
   const result = runCompare({
     base,
     head,
-    outDir: options.out as string | undefined,
+    outDir,
     failOn: options['fail-on'] as string[] | undefined,
     cwd: ctx.cwd,
   });

@@ -4,6 +4,7 @@ import { join, relative } from 'node:path';
 import type { ProfilerName } from '../../profiles/contract/types.js';
 import { LAB_FILES } from '../../profiles/contract/types.js';
 import { LooplensError } from '../errors.js';
+import { checkOutFolder } from '../out-path.js';
 import type { OptionsOf } from '../flags.js';
 import { runLab } from '../lab/run.js';
 import { checkStages, stageNames } from '../lab/stages.js';
@@ -16,6 +17,8 @@ type Options = OptionsOf<typeof LAB_FLAGS>;
 
 export const run: CommandHandler = async (input, ctx) => {
   const o = input.options as Options;
+  // --out first: before services, seeding or any stage (runLab creates the lab folder from it)
+  if (o.out) checkOutFolder(o.out, { mustBeEmpty: true });
   const known = await stageNames(PROJECT_ROOT);
   const stages = o.stages ?? known;
   checkStages(stages, known);

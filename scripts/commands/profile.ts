@@ -3,6 +3,7 @@ import type { ProfilerName } from '../../profiles/contract/types.js';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { LooplensError } from '../errors.js';
+import { checkOutFolder } from '../out-path.js';
 import type { OptionsOf } from '../flags.js';
 import { checkStages, stageNames, targetAppMain } from '../lab/stages.js';
 import { loadScenario, pathsScenario } from '../load/scenario.js';
@@ -22,6 +23,8 @@ type Options = OptionsOf<typeof PROFILE_FLAGS>;
 
 export const run: CommandHandler = async (input, ctx) => {
   const o = input.options as Options;
+  // --out first: before any service, stand-in or app starts (the run folder is created from it later)
+  if (o.out) checkOutFolder(o.out, { mustBeEmpty: true });
   let command = input.command;
   if (o.stage) checkStages([o.stage], await stageNames(PROJECT_ROOT));
   if (command.length === 0) {

@@ -1,6 +1,7 @@
 /** `looplens serve`: (re)writes the report, then serves the profiles folder on 127.0.0.1 until Ctrl-C. */
 import { join, relative, resolve } from 'node:path';
 import { LooplensError } from '../errors.js';
+import { checkOutFolder } from '../out-path.js';
 import type { CommandSpec } from '../flags.js';
 import type { CommandContext, CommandInput } from './index.js';
 
@@ -20,7 +21,10 @@ export const SERVE_SPEC = {
 export async function run({ options }: CommandInput, ctx: CommandContext): Promise<number> {
   const { writeReport } = await import('../../dashboards/report/write.js');
   const { serveReport } = await import('../../dashboards/report/serve.js');
-  const dir = resolve(ctx.cwd, (options.dir as string | undefined) ?? 'profiles');
+  const given = (options.dir as string | undefined) ?? 'profiles';
+  const dir = resolve(ctx.cwd, given);
+  // the report is written into it: the same bounded check as every --out
+  if (options['no-report'] !== true) checkOutFolder(given, { cwd: ctx.cwd, flag: '--dir' });
   if (options['no-report'] !== true) {
     ctx.progress.enter('report', relative(ctx.cwd, dir) || dir);
     const result = writeReport({ profilesDir: dir, out: join(dir, 'index.html'), cwd: ctx.cwd });

@@ -1,11 +1,11 @@
 /** Run folder creation and run.json bookkeeping (written at start with complete:false, updated per phase). */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
-import { basename, join, resolve } from 'node:path';
+import { basename, join } from 'node:path';
 import { RUN_FILES, type RunInfo } from '../../profiles/contract/types.js';
 import { writeJsonAtomic } from '../../profiles/contract/write.js';
-import { LooplensError } from '../errors.js';
+import { makeOutFolder } from '../out-path.js';
 
 /** yyyyMMdd-HHmmss in local time. */
 export function timestamp(d = new Date()): string {
@@ -24,18 +24,15 @@ export function appLabel(command: string[], stage?: string): string {
   return slug(basename(script).replace(/\.[cm]?[jt]s$/, ''));
 }
 
-/** Creates the folder; `out` must be missing or empty. Returns its absolute path. */
+/**
+ * Creates the folder through the one --out check (../out-path.ts: bounded, one-line OUT_INVALID errors); `out` must be
+ * missing or empty. Without `out`, <parent>/<name> (then <name>-2, -3 … when taken). Returns its absolute path.
+ */
 export function createRunFolder(parent: string, name: string, out?: string): string {
-  let dir = out ? resolve(out) : join(parent, name);
-  if (out) {
-    if (existsSync(dir) && readdirSync(dir).length > 0) {
-      throw new LooplensError('OUT_NOT_EMPTY', `--out ${out} exists and is not empty`, 'pick a new folder or empty it');
-    }
-  } else {
-    for (let i = 2; existsSync(dir); i++) dir = join(parent, `${name}-${i}`);
-  }
-  mkdirSync(dir, { recursive: true });
-  return dir;
+  if (out) return makeOutFolder(out, { mustBeEmpty: true });
+  let dir = join(parent, name);
+  for (let i = 2; existsSync(dir); i++) dir = join(parent, `${name}-${i}`);
+  return makeOutFolder(dir, { flag: 'the run folder' });
 }
 
 export function gitSha(cwd: string): string | undefined {

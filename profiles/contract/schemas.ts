@@ -88,6 +88,10 @@ export const summarySchema = {
       type: 'object',
       additionalProperties: { type: 'array', items: num, minItems: 2, maxItems: 2 },
     },
+    perRun: {
+      type: 'object',
+      additionalProperties: { type: 'array', items: num, minItems: 1 },
+    },
     cache: cacheSummary,
   },
 } as const;
@@ -168,6 +172,7 @@ export const runInfoSchema = {
     endedAt: str,
     complete: { type: 'boolean' },
     reason: str,
+    reasonCode: str,
     phase: str,
     profilerOutputs: { type: 'array', items: str },
     notes: { type: 'array', items: str },

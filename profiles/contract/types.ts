@@ -55,6 +55,8 @@ export interface RunInfo {
   complete: boolean;
   /** Why the run is incomplete (Ctrl-C, app crash, profiler timeout…). */
   reason?: string;
+  /** The stable error code behind `reason`, when the run recorded one (e.g. RUN_EMPTY: no request succeeded). */
+  reasonCode?: string;
   /** The phase the run was in when it ended or was interrupted. */
   phase?: string;
   /** Profiler-owned outputs, as paths relative to the run folder (e.g. "0x/flamegraph.html", "doctor.html"). */
@@ -112,6 +114,11 @@ export interface Summary {
   upstream?: { calls: number; failures: number };
   /** Spread across repeated runs (--runs N): per metric, [min, max] of the run medians aggregated. */
   spread?: Record<string, [number, number]>;
+  /**
+   * Per-run values across repeated runs (--runs N), keyed like `spread`: the metric's value in every run that measured
+   * it, in run order. compare tests a change on them (Mann–Whitney U); `spread` is their [min, max].
+   */
+  perRun?: Record<string, number[]>;
   /**
    * The app's response cache over the measured window (its GET /stats read before and after the load, subtracted),
    * when the app reports one (target-app's cached stage). Absent for apps and stages without a cache.

@@ -80,7 +80,7 @@ export function parseFlags(spec: CommandSpec, argv: readonly string[]): ParsedFl
   let values: Record<string, unknown>;
   let positionals: string[];
   try {
-    ({ values, positionals } = parseArgs({ args: [...argv], options: config, strict: true, allowPositionals: true }));
+    ({ values, positionals } = parseArgs({ args: joinNegativeNumbers(spec, argv), options: config, strict: true, allowPositionals: true }));
   } catch (err) {
     throw translateParseError(spec, err as Error & { code?: string });
   }
@@ -131,9 +131,56 @@ function convert(spec: CommandSpec, f: FlagSpec, s: string): string | number {
   return n;
 }
 
+/**
+ * `--duration -5` / `-d -5`: parseArgs refuses a value that starts with a dash ("ambiguous"), so a number flag
+ * followed by a negative number becomes `--duration=-5`, and the range check says what is wrong with it.
+ */
+function joinNegativeNumbers(spec: CommandSpec, argv: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const next = argv[i + 1];
+    const f = flagOf(spec, a);
+    if (f && f.type === 'number' && next !== undefined && /^-(\d|\.\d)/.test(next)) {
+      out.push(`--${f.name}=${next}`);
+      i++;
+    } else out.push(a);
+  }
+  return out;
+}
+
+/** The flag an argument names (`--name` or `-s`, without a value), if the command has it. */
+function flagOf(spec: CommandSpec, arg: string): FlagSpec | undefined {
+  if (arg.startsWith('--')) return spec.flags.find((f) => f.name === arg.slice(2));
+  if (/^-\w$/.test(arg)) return spec.flags.find((f) => f.short === arg.slice(1));
+  return undefined;
+}
+
+/** `--name`, or `--name (-s)` when the user typed the short form. */
+function flagLabel(f: FlagSpec, typed: string): string {
+  return typed === `-${f.short}` ? `--${f.name} (-${f.short})` : `--${f.name}`;
+}
+
 function translateParseError(spec: CommandSpec, err: Error & { code?: string }): LooplensError {
-  const m = /option '([^']+)'/.exec(err.message) ?? /'([^']+)'/.exec(err.message);
+  const m = /option '([^']+)'/i.exec(err.message) ?? /'([^']+)'/.exec(err.message);
   const flag = m?.[1] ?? '';
+  if (err.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') {
+    // "Option '-d, --duration <value>' argument missing" / "Option '-d' argument is ambiguous. …"
+    const typed = flag.split(/[ ,]+/).find((w) => w.startsWith('-')) ?? flag;
+    const long = /--([\w-]+)/.exec(flag)?.[1];
+    const f = (long ? spec.flags.find((x) => x.name === long) : undefined) ?? flagOf(spec, typed);
+    // the "missing" message lists both forms ('-d, --duration <value>'): name the long one
+    const label = f ? (flag.includes(',') ? `--${f.name}` : flagLabel(f, typed)) : typed || 'a flag';
+    const want = f?.valueName ? ` <${f.valueName}>` : '';
+    if (/ambiguous/.test(err.message)) {
+      return new LooplensError(
+        'USAGE_BAD_VALUE',
+        `${label} needs a value${want}, but the next argument starts with a dash`,
+        f ? `to pass a value that starts with a dash write --${f.name}=<value>; see looplens ${spec.name} --help` : `see looplens ${spec.name} --help`,
+      );
+    }
+    return new LooplensError('USAGE_BAD_VALUE', `${label} needs a value${want}`, `e.g. ${f ? `--${f.name} ${exampleValue(f)}` : 'see'} (looplens ${spec.name} --help)`);
+  }
   if (err.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
     const name = flag.replace(/^-+/, '');
     const close = closest(name, spec.flags.map((f) => f.name));
@@ -143,11 +190,14 @@ function translateParseError(spec: CommandSpec, err: Error & { code?: string }):
       close ? `did you mean --${close}? (looplens ${spec.name} --help lists all flags)` : `looplens ${spec.name} --help lists the flags`,
     );
   }
-  if (err.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') {
-    const name = flag.split(/[ ,]/)[0]?.replace(/^-+\w\s*,?\s*/, '') ?? flag;
-    return new LooplensError('USAGE_BAD_VALUE', `${name || 'a flag'} needs a value`, `see looplens ${spec.name} --help`);
-  }
   return new LooplensError('USAGE_BAD_VALUE', err.message.split('\n')[0] ?? 'bad arguments', `see looplens ${spec.name} --help`);
+}
+
+function exampleValue(f: FlagSpec): string {
+  if (f.default !== undefined && typeof f.default !== 'boolean') return String(f.default);
+  if (f.choices?.length) return f.choices[0];
+  if (f.type === 'number') return String(f.min !== undefined && f.min > 0 ? f.min : 1);
+  return `<${f.valueName ?? 'value'}>`;
 }
 
 /** The nearest name by edit distance, when it is close enough to be a likely typo. */

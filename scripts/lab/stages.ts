@@ -27,7 +27,16 @@ export async function stageNames(root: string): Promise<string[]> {
   return [...FALLBACK_STAGES];
 }
 
+/** Every stage known, and each listed once (a lab names its run folders after its stages). */
 export function checkStages(wanted: readonly string[], known: readonly string[]): void {
+  const twice = wanted.filter((s, i) => wanted.indexOf(s) !== i);
+  if (twice.length > 0) {
+    throw new LooplensError(
+      'USAGE_BAD_VALUE',
+      `--stages lists ${[...new Set(twice)].join(', ')} more than once`,
+      'list each stage once (to measure a stage several times, use --runs N)',
+    );
+  }
   for (const s of wanted) {
     if (!known.includes(s)) {
       const guess = closest(s, known);

@@ -1,4 +1,6 @@
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { main, parseCLI } from '../../scripts/cli.js';
 import { COMMANDS } from '../../scripts/commands/index.js';
@@ -61,6 +63,25 @@ describe('parseCLI', () => {
     expect(parseError(['lab', '--', 'node'])).toMatchObject({ code: 'USAGE_BAD_VALUE' });
     expect(parseError(['profile', '--duration'])).toMatchObject({ code: 'USAGE_BAD_VALUE' });
   });
+
+  it('says which flag is wrong and how, for negative numbers and missing values (long and short forms)', () => {
+    for (const argv of [['profile', '--duration', '-5'], ['profile', '-d', '-5'], ['profile', '--duration=-5']]) {
+      expect(parseError(argv), argv.join(' ')).toMatchObject({ code: 'USAGE_BAD_VALUE', message: '--duration must be a number ≥ 1, got "-5"' });
+    }
+    expect(parseError(['lab', '--warmup', '-1']).message).toBe('--warmup must be a number ≥ 0, got "-1"');
+    expect(parseError(['profile', '-c', '-3']).message).toBe('--connections must be an integer ≥ 1, got "-3"');
+    for (const argv of [['profile', '--duration'], ['profile', '-d']]) {
+      const e = parseError(argv);
+      expect(e.message, argv.join(' ')).toBe('--duration needs a value <s>');
+      expect(e.fix).toContain('--duration 10');
+    }
+    const dashed = parseError(['profile', '--path', '-x', '--', 'node', 'app.js']);
+    expect(dashed.message).toBe('--path needs a value <path>, but the next argument starts with a dash');
+    expect(dashed.fix).toContain('--path=<value>');
+    expect(parseError(['profile', '-s', '-x']).message).toBe('--stage (-s) needs a value <name>, but the next argument starts with a dash');
+    // a negative number after a boolean flag is not taken as its value
+    expect(parseError(['profile', '--no-tracing', '-5'])).toMatchObject({ code: 'USAGE_UNKNOWN_FLAG' });
+  });
 });
 
 describe('errors', () => {
@@ -91,5 +112,22 @@ describe('main', () => {
     expect(await main(['profile', '--bogus'], io)).toBe(2);
     expect(err.join('').trim().split('\n')).toHaveLength(1);
     expect(err.join('')).toMatch(/^looplens: unknown flag --bogus .*\[USAGE_UNKNOWN_FLAG\]/);
+  });
+
+  it('lab --stages with a stage twice is refused before anything runs (no lab folder)', async () => {
+    const err: string[] = [];
+    const cwd = mkdtempSync(join(tmpdir(), 'looplens-cli-'));
+    try {
+      const io = { stdout: { write: () => {} }, stderr: { write: (s: string) => err.push(s) }, env: {}, cwd };
+      const started = Date.now();
+      expect(await main(['lab', '--stages', 'baseline,pooled,baseline', '--out', join(cwd, 'lab')], io)).toBe(2);
+      expect(Date.now() - started).toBeLessThan(5000);
+      expect(err.join('').trim()).toBe(
+        'looplens: --stages lists baseline more than once — list each stage once (to measure a stage several times, use --runs N) [USAGE_BAD_VALUE]',
+      );
+      expect(readdirSync(cwd)).toEqual([]);
+    } finally {
+      rmSync(cwd, { recursive: true, force: true });
+    }
   });
 });

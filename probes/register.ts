@@ -9,7 +9,11 @@ import { fileURLToPath } from 'node:url';
 import { isMainThread } from 'node:worker_threads';
 import cluster from 'node:cluster';
 import { readConfig } from './config.js';
+import { watchParent } from './parent-watch.js';
 import { startProbes, type TracingModule } from './start.js';
+
+// launched by looplens: do not outlive it (./parent-watch.ts), whether or not the probes are on in this process
+if (isMainThread) watchParent(process.env);
 
 const config = readConfig(process.env, {
   pid: process.pid,

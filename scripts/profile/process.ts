@@ -96,7 +96,8 @@ export function startApp(command: string[], options: { env: NodeJS.ProcessEnv; c
   const log: WriteStream = createWriteStream(options.logFile, { flags: 'a' });
   const child = spawn(command[0], command.slice(1), {
     cwd: options.cwd,
-    env: options.env,
+    // the probes' parent watch (probes/parent-watch.ts) stops the app's group once this process is gone, even after SIGKILL
+    env: { ...options.env, LOOPLENS_PARENT_PID: String(process.pid) },
     detached: true, // own process group: pid = pgid
     stdio: ['ignore', 'pipe', 'pipe'],
   });

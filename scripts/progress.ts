@@ -68,6 +68,13 @@ export class Progress {
     if (this.tty) this.render(false);
   }
 
+  /** A warning a person must see (e.g. compare of two unlike runs): written even when quiet. */
+  warn(line: string): void {
+    this.clearLine();
+    this.stream.write(line + '\n');
+    if (this.tty && !this.quiet) this.render(false);
+  }
+
   done(): void {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;

@@ -1,5 +1,6 @@
 /** `looplens compare <base> <head>`: runs the library, prints the chosen format, exits 1 when the gate is crossed. */
 import { defaultOutDir, runCompare } from '../compare/run.js';
+import { pairWarnings } from '../compare/markdown.js';
 import { resolve } from 'node:path';
 import { checkOutFolder } from '../out-path.js';
 import type { CommandContext, CommandInput } from './index.js';
@@ -18,6 +19,8 @@ export async function run({ options, positionals }: CommandInput, ctx: CommandCo
     failOn: options['fail-on'] as string[] | undefined,
     cwd: ctx.cwd,
   });
+  // unlike runs, and runs that measured nothing: on stderr too, so a log shows them without the markdown
+  for (const w of pairWarnings(result.comparison)) ctx.progress.warn(`looplens compare: warning: ${w}`);
   const format = (options.format as string | undefined) ?? 'md';
   if (format === 'json') ctx.out(result.json);
   else if (format === 'html') {
@@ -26,7 +29,9 @@ export async function run({ options, positionals }: CommandInput, ctx: CommandCo
   } else ctx.out(result.markdown);
   if (result.gate?.failed) {
     const n = result.gate.checks.filter((c) => c.crossed).length;
-    ctx.progress.log(`looplens compare: gate failed (${n} rule${n === 1 ? '' : 's'} crossed) — see ${result.files.markdown}`);
+    const empty = result.gate.unmeasured.length;
+    const why = [n ? `${n} rule${n === 1 ? '' : 's'} crossed` : '', empty ? `${empty} run${empty === 1 ? '' : 's'} measured nothing` : ''].filter(Boolean).join(', ');
+    ctx.progress.log(`looplens compare: gate failed (${why}) — see ${result.files.markdown}`);
     return 1;
   }
   return 0;

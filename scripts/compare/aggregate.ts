@@ -1,8 +1,9 @@
 /**
- * Repeated runs (`--runs N` on profile and lab) → one summary.json: every number is the median over the runs, and
- * `spread` holds, for every metric compare reports, its [min, max] across the runs — keyed exactly as compare reads
- * it (./metrics.ts: "overall.latencyMs.p95", "routes.<route>.rps", "eventLoop.delayMs.p99", …), so compare of two
- * such summaries compares medians and calls a change inside the runs' ranges noise.
+ * Repeated runs (`--runs N` on profile and lab) → one summary.json: every number is the median over the runs,
+ * `perRun` holds, for every metric compare reports, its value in each run (in run order), and `spread` their
+ * [min, max] — both keyed exactly as compare reads them (./metrics.ts: "overall.latencyMs.p95", "routes.<route>.rps",
+ * "eventLoop.delayMs.p99", …), so compare of two such summaries compares medians and tests the change on the runs'
+ * values (./stats.ts).
  */
 import type { RequestStats, Summary } from '../../profiles/contract/index.js';
 import { median } from '../analysis/summarise.js';
@@ -56,8 +57,13 @@ export function aggregateSummaries(summaries: readonly Summary[]): Summary {
   if (summaries.length === 0) throw new Error('aggregateSummaries: no summaries');
   if (summaries.length === 1) return summaries[0];
   const spread: Record<string, [number, number]> = {};
+  const perRun: Record<string, number[]> = {};
+  const record = (key: string, values: number[]) => {
+    spread[key] = range(values);
+    perRun[key] = values;
+  };
   const requestSpreads = (route: string | null, list: readonly RequestStats[]) => {
-    for (const m of REQUEST_METRICS) spread[routeSpreadKey(route, m)] = range(list.map((s) => m.get(s)));
+    for (const m of REQUEST_METRICS) record(routeSpreadKey(route, m), list.map((s) => m.get(s)));
   };
 
   const overalls = summaries.map((s) => s.overall);
@@ -101,12 +107,13 @@ export function aggregateSummaries(summaries: readonly Summary[]): Summary {
   const withCache = summaries.filter((s) => s.cache).sort((a, b) => a.cache!.hitRatio - b.cache!.hitRatio);
   if (withCache.length) {
     summary.cache = withCache[(withCache.length - 1) >> 1].cache;
-    spread['cache.hitRatio'] = range(withCache.map((s) => s.cache!.hitRatio));
+    record('cache.hitRatio', withCache.map((s) => s.cache!.hitRatio));
   }
   for (const m of RUN_METRICS) {
     const values = summaries.map((s) => m.get(s)).filter((v): v is number => v !== undefined);
-    if (values.length) spread[m.spreadKey] = range(values);
+    if (values.length) record(m.spreadKey, values);
   }
   summary.spread = spread;
+  summary.perRun = perRun;
   return summary;
 }

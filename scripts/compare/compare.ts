@@ -23,6 +23,7 @@ import { diffBlocking, type HotspotDiff } from './blocking-diff.js';
 import { diffFindings, type FindingDiff } from './findings-diff.js';
 import { diffFunctions, diffStacks, idleSamples, parseFolded, withIdle, type FoldedProfile, type FunctionDiff, type StackDiff } from './folded.js';
 import { diffSummaries, type SummaryDiff } from './summary-diff.js';
+import { checkPair, labMismatches, type Unmeasured } from './pair-checks.js';
 
 export interface RunRef {
   /** The folder as given (or as found inside a lab folder). */
@@ -50,6 +51,10 @@ export interface RunComparison {
   findings: FindingDiff[] | null;
   /** Things a reader should know (incomplete runs, missing files), as plain text (they may quote folder names). */
   notes: string[];
+  /** How the two runs differ besides the code (app command, routes, load, Node, machine): ./pair-checks.ts. */
+  warnings: string[];
+  /** A side whose load measured nothing (RUN_EMPTY, RUN_ERRORS): the gate fails on it. */
+  unmeasured: Unmeasured[];
 }
 
 export interface LabRef {
@@ -75,6 +80,8 @@ export type Comparison =
       onlyBase: string[];
       onlyHead: string[];
       notes: string[];
+      /** Lab settings that differ (scale, profiler, load); each stage's own differences are in its comparison. */
+      warnings: string[];
     };
 
 function runRef(dir: string): RunRef {
@@ -138,7 +145,8 @@ export function compareRuns(baseDir: string, headDir: string, summaries: { base?
   }
   const findings = hasFile(baseDir, 'findings') && hasFile(headDir, 'findings') ? diffFindings(readFindings(baseDir), readFindings(headDir)) : null;
   if (!findings) notes.push('No findings diff: findings.json is missing from ' + missingIn(baseDir, headDir, 'findings') + ' (looplens diagnose --write adds it).');
-  return { base, head, summary: diffSummaries(baseSummary, headSummary), functions, stacks, hotspots, findings, notes };
+  const pair = checkPair(baseDir, headDir, baseSummary, headSummary);
+  return { base, head, summary: diffSummaries(baseSummary, headSummary), functions, stacks, hotspots, findings, notes, ...pair };
 }
 
 /** stacks.folded, and the idle samples it leaves out (from profile.cpuprofile, when the run has one). */
@@ -191,6 +199,7 @@ export function compareLabs(baseDir: string, headDir: string): Comparison {
     onlyBase: base.stages.filter((s) => !headByName.has(s.stage)).map((s) => s.stage),
     onlyHead: head.stages.filter((s) => !baseNames.has(s.stage)).map((s) => s.stage),
     notes,
+    warnings: labMismatches(base, head),
   };
 }
 

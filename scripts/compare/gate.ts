@@ -3,12 +3,15 @@
  *   p95:+10%   fail when p95 latency grew by more than 10 %
  *   rps:-10%   fail when requests/s dropped by more than 10 %
  *   blocked:20%  no sign: the metric's bad direction (up for latency, down for rps)
- * Rules apply to the overall numbers of the run (of every stage, for labs). A change the runs' spread calls noise
- * does not fail the gate; the markdown still shows it.
+ * Rules apply to the overall numbers of the run (of every stage, for labs). A change compare calls noise does not
+ * fail the gate (with --runs on both sides: one the Mann–Whitney test does not call significant, ./change.ts); the
+ * markdown still shows it. A crossed request-metric rule names the routes whose same metric crossed it too. A run
+ * whose load measured nothing (RUN_EMPTY, RUN_ERRORS: ./pair-checks.ts) fails the gate whatever the rules say.
  */
 import { LooplensError } from '../errors.js';
 import type { Change } from './change.js';
-import { GATE_METRICS, findMetric, type MetricDef } from './metrics.js';
+import { GATE_METRICS, findMetric, isRequestMetric, type MetricDef } from './metrics.js';
+import type { Unmeasured } from './pair-checks.js';
 import type { SummaryDiff } from './summary-diff.js';
 
 export interface GateRule {
@@ -31,11 +34,15 @@ export interface GateCheck {
   exceeded: boolean;
   /** Exceeded and not noise: this fails the gate. */
   crossed: boolean;
+  /** For request metrics (p50 … errors): the routes whose own value crossed the same rule. */
+  routes: { route: string; change: Change }[];
 }
 
 export interface GateResult {
   rules: GateRule[];
   checks: GateCheck[];
+  /** Runs whose load measured nothing, per scope: each fails the gate. */
+  unmeasured: (Unmeasured & { scope: string })[];
   failed: boolean;
 }
 
@@ -89,13 +96,33 @@ export function checkRule(rule: GateRule, change: Change | null, scope = ''): Ga
   if (change) {
     exceeded = rule.direction === 'up' ? change.relative > rule.limit : change.relative < -rule.limit;
   }
-  return { rule, scope, change, exceeded, crossed: exceeded && change?.verdict !== 'noise' };
+  return { rule, scope, change, exceeded, crossed: exceeded && change?.verdict !== 'noise', routes: [] };
+}
+
+/** The routes (both runs served) whose value of a request metric crossed the rule, worst first. */
+function crossedRoutes(rule: GateRule, diff: SummaryDiff): { route: string; change: Change }[] {
+  if (!isRequestMetric(rule.metric)) return [];
+  return diff.routes
+    .filter((r) => r.presence === 'both' && r.metrics[rule.metric.name])
+    .map((r) => ({ route: r.route, change: r.metrics[rule.metric.name] }))
+    .filter((r) => checkRule(rule, r.change).crossed)
+    .sort((a, b) => Math.abs(b.change.relative) - Math.abs(a.change.relative));
 }
 
 /** Every rule against every scope (one per run pair; one per stage for labs). */
-export function evaluateGate(rules: readonly GateRule[], scopes: readonly { scope: string; diff: SummaryDiff }[]): GateResult {
-  const checks = scopes.flatMap(({ scope, diff }) => rules.map((r) => checkRule(r, overallChange(diff, r.metric.name), scope)));
-  return { rules: [...rules], checks, failed: checks.some((c) => c.crossed) };
+export function evaluateGate(
+  rules: readonly GateRule[],
+  scopes: readonly { scope: string; diff: SummaryDiff; unmeasured?: readonly Unmeasured[] }[],
+): GateResult {
+  const checks = scopes.flatMap(({ scope, diff }) =>
+    rules.map((r) => {
+      const check = checkRule(r, overallChange(diff, r.metric.name), scope);
+      check.routes = crossedRoutes(r, diff);
+      return check;
+    }),
+  );
+  const unmeasured = scopes.flatMap(({ scope, unmeasured: u }) => (u ?? []).map((x) => ({ ...x, scope })));
+  return { rules: [...rules], checks, unmeasured, failed: checks.some((c) => c.crossed) || unmeasured.length > 0 };
 }
 
 /** "p95 latency grew by more than 10%". */

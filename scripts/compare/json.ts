@@ -25,6 +25,7 @@ export function comparisonToJson(c: Comparison, gate?: GateResult, outputs?: Out
       ? {
           failed: gate.failed,
           rules: gate.rules.map((r) => r.text),
+          unmeasured: gate.unmeasured,
           checks: gate.checks.map((k) => ({
             rule: k.rule.text,
             metric: k.rule.metric.name,
@@ -34,6 +35,7 @@ export function comparisonToJson(c: Comparison, gate?: GateResult, outputs?: Out
             change: k.change,
             exceeded: k.exceeded,
             crossed: k.crossed,
+            routes: k.routes,
           })),
         }
       : null,

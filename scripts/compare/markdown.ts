@@ -7,7 +7,7 @@
  * routes) are untrusted: they are shown as entity-encoded code, so they can neither break a table nor mention anyone.
  */
 import { isAbsolute, relative as relativePath } from 'node:path';
-import { formatRelative, type Change } from './change.js';
+import { formatRelative, relativeInterval, type Change } from './change.js';
 import type { Comparison, RunComparison, RunRef, StageComparison } from './compare.js';
 import type { FunctionChange } from './folded.js';
 import { describeRule, overallChange, type GateCheck, type GateResult } from './gate.js';
@@ -77,9 +77,24 @@ export function changeBadge(c: Change): string {
   return [ARROW[c.direction], rel, MARK[c.verdict]].filter(Boolean).join(' ');
 }
 
+/** The test's interval of the change, "[+80…+130%]" (relative to base), or '' without a test. */
+export function intervalBadge(c: Change, unit: Unit): string {
+  if (!c.test) return '';
+  const rel = relativeInterval(c);
+  const pct = (x: number) => {
+    const v = x * 100;
+    const t = Math.abs(v).toFixed(Math.abs(v) >= 10 ? 0 : 1);
+    return Number(t) === 0 ? '0' : `${v > 0 ? '+' : '−'}${t}`;
+  };
+  if (rel) return `[${pct(rel[0])}…${pct(rel[1])}%]`;
+  const [lo, hi] = c.test.interval;
+  return `[${formatNumber(lo, unit)}…${formatNumber(hi, unit)}${unit === 'ms' ? ' ms' : ''}]`;
+}
+
 export function changeCell(c: Change, unit: Unit): string {
   if (c.direction === 'flat') return `${formatNumber(c.head, unit)} =`;
-  return `${formatNumber(c.base, unit)} → ${formatNumber(c.head, unit)} ${changeBadge(c)}`;
+  const interval = c.verdict === 'same' ? '' : intervalBadge(c, unit);
+  return `${formatNumber(c.base, unit)} → ${formatNumber(c.head, unit)} ${changeBadge(c)}${interval ? ` ${interval}` : ''}`;
 }
 
 function pp(share: number): string {
@@ -117,26 +132,88 @@ function gateSection(gate: GateResult | undefined): string[] {
   if (!gate) return [];
   const crossed = gate.checks.filter((c) => c.crossed);
   const rules = gate.rules.map((r) => `\`${r.text}\``).join(', ');
-  const where = (c: GateCheck) => (c.scope ? ` in stage ${code(c.scope)}` : '');
+  const where = (c: { scope: string }) => (c.scope ? ` in stage ${code(c.scope)}` : '');
   const describe = (c: GateCheck) =>
     `${describeRule(c.rule)}${where(c)}: ${c.change ? changeCell(c.change, c.rule.metric.unit) : 'not measured'}`;
-  if (crossed.length > 0) {
-    return [
-      `> [!CAUTION]`,
-      `> **Gate failed** (${rules}) — crossed:`,
-      ...crossed.map((c) => `> - ❌ ${describe(c)}`),
-      '',
-    ];
+  const routes = (c: GateCheck) =>
+    c.routes.length
+      ? ` — route${c.routes.length === 1 ? '' : 's'}: ${c.routes
+          .slice(0, 5)
+          .map((r) => `${code(r.route, 60)} ${changeCell(r.change, c.rule.metric.unit)}`)
+          .join('; ')}${c.routes.length > 5 ? `; ${c.routes.length - 5} more` : ''}`
+      : '';
+  const empty = gate.unmeasured.map((u) => `> - ❌ the ${u.side} run${where(u)} measured nothing: ${plain(u.message, 300)} [${u.code}]`);
+  if (crossed.length > 0 || empty.length > 0) {
+    return [`> [!CAUTION]`, `> **Gate failed** (${rules}) — ${crossed.length ? 'crossed:' : 'a run is not a measurement:'}`, ...empty, ...crossed.map((c) => `> - ❌ ${describe(c)}${routes(c)}`), ''];
   }
   const noisy = gate.checks.filter((c) => c.exceeded && !c.crossed);
+  const tested = gate.checks.filter((c) => c.change?.test && !c.exceeded);
   const unmeasured = gate.checks.filter((c) => !c.change);
+  const anyTest = gate.checks.some((c) => c.change?.test);
   return [
     `> [!NOTE]`,
-    `> **Gate passed** — ${rules}.`,
-    ...noisy.map((c) => `> - ≈ ${describe(c)} — past the limit but within the runs' spread (noise), so not failing`),
+    `> **Gate passed** — ${anyTest ? 'no significant regression past a limit' : 'no rule crossed (single runs: thresholds alone)'} (${rules}).`,
+    ...noisy.map((c) => `> - ≈ ${describe(c)} — past the limit but ${c.change?.test ? 'not significant (no significant change)' : "within the runs' spread (noise)"}, so not failing`),
+    ...tested.map((c) => `> - ${describe(c)} — ${c.change!.verdict === 'noise' ? 'no significant change' : `within the limit (${c.change!.verdict})`}`),
     ...unmeasured.map((c) => `> - ${c.rule.metric.label}${where(c)} was not measured in both runs`),
     '',
   ];
+}
+
+/** Every change a comparison shows: overall, per route and run-level, of every stage. */
+function allChanges(c: Comparison): Change[] {
+  const runs = c.kind === 'runs' ? [c] : c.stages.map((s) => s.comparison);
+  return runs.flatMap((r) => [
+    ...Object.values(r.summary.overall.metrics),
+    ...r.summary.routes.flatMap((x) => Object.values(x.metrics)),
+    ...r.summary.run.map((x) => x.change),
+  ]);
+}
+
+/** What "≈ noise" means in this comparison: the test, the ranges' overlap, or nothing (single runs). */
+export function noiseSection(c: Comparison): string[] {
+  const changes = allChanges(c);
+  const tested = changes.filter((x) => x.test);
+  const runs = (r: { runs?: number }) => r.runs ?? 1;
+  const sides = `base ${runs(c.base)} run${runs(c.base) === 1 ? '' : 's'}, head ${runs(c.head)}`;
+  if (tested.length > 0) {
+    const level = Math.round(Math.min(...tested.map((x) => x.test!.level)) * 100);
+    const significant = tested.filter((x) => x.verdict === 'better' || x.verdict === 'worse').length;
+    return [
+      `**Noise** (${sides}): every change is tested on the runs' values with a one-sided Mann–Whitney U test at 95 % confidence in each direction; ≈ marks a change the test does not call significant, and [lo…hi%] is the change's ${level} % interval (Hodges–Lehmann, relative to base). ` +
+        (significant === 0
+          ? 'No significant change.'
+          : `${significant} of ${tested.length} changes tested are significant (by chance alone about 1 in 20 per direction would be).`),
+      '',
+    ];
+  }
+  if (changes.some((x) => x.baseSpread || x.headSpread)) {
+    return [
+      `**Noise** (${sides}): too few runs, or no per-run values, for a statistical test (it needs 3 runs on each side); ≈ marks a change inside the runs' [min, max] ranges — their overlap, not a test.`,
+      '',
+    ];
+  }
+  return [
+    `**Noise**: single runs — looplens cannot separate a change from run-to-run noise, so changes are judged by their size alone and \`--fail-on\` by its thresholds alone. Run both sides with \`--runs 3\` (or more) for a statistical test.`,
+    '',
+  ];
+}
+
+/** How the two sides differ besides the code, and sides whose load measured nothing (every stage, deduplicated). */
+export function pairWarnings(c: Comparison): string[] {
+  const runs = c.kind === 'runs' ? [{ scope: '', r: c }] : c.stages.map((s) => ({ scope: s.stage, r: s.comparison }));
+  const out: string[] = [...(c.kind === 'labs' ? c.warnings : [])];
+  const count = new Map<string, string[]>();
+  for (const { scope, r } of runs) for (const w of r.warnings) count.set(w, [...(count.get(w) ?? []), scope]);
+  for (const [w, scopes] of count) out.push(scopes.length === runs.length || scopes.every((s) => s === '') ? w : `${w} (stage ${scopes.join(', ')})`);
+  for (const { scope, r } of runs) for (const u of r.unmeasured) out.push(`the ${u.side} run${scope ? ` of stage ${scope}` : ''} measured nothing (${u.code}): ${u.message}`);
+  return [...new Set(out)];
+}
+
+function warningsSection(c: Comparison): string[] {
+  const w = pairWarnings(c);
+  if (w.length === 0) return [];
+  return [`> [!WARNING]`, `> **The two sides differ in more than the code** — what changed is not (only) the change under review:`, ...w.map((x) => `> - ${plain(x, 300)}`), ''];
 }
 
 /**
@@ -300,7 +377,7 @@ function filesSection(c: RunComparison, scope: string, opts: MarkdownOptions): s
   if (c.base.flamegraph) lines.push(`- base flamegraph: ${rel(c.base.flamegraph)}`);
   if (c.head.flamegraph) lines.push(`- head flamegraph: ${rel(c.head.flamegraph)}`);
   const diff = opts.outputs?.diffFlamegraph?.[scope];
-  if (diff) lines.push(`- diff flamegraph: ${rel(diff)} — widths from head; red: head spends more, blue: less`);
+  if (diff) lines.push(`- diff flamegraph: ${rel(diff)} — head-shaped or base-shaped (toggle); red: head spends more, blue: less or none`);
   const folded = opts.outputs?.diffFolded?.[scope];
   if (folded) lines.push(`- folded diff (difffolded format, for flamegraph.pl and other tools): ${rel(folded)}`);
   return lines.length ? ['#### Flamegraphs', '', ...lines, ''] : [];
@@ -309,7 +386,7 @@ function filesSection(c: RunComparison, scope: string, opts: MarkdownOptions): s
 function runBody(c: RunComparison, scope: string, opts: MarkdownOptions, caps: Caps): string[] {
   const hl = highlights(c);
   return [
-    ...(hl.length ? ['#### Highlights', '', ...hl, ''] : ['Nothing moved beyond 1% or the runs\' spread.', '']),
+    ...(hl.length ? ['#### Highlights', '', ...hl, ''] : ['Nothing moved beyond 1% or the noise.', '']),
     ...routesSection(c, caps),
     ...eventLoopSection(c),
     ...functionsSection(c, caps),
@@ -341,18 +418,18 @@ function labTable(stages: StageComparison[]): string[] {
 }
 
 const LEGEND =
-  '<sub>▲/▼ direction of the value · 🟢 better · 🔴 worse · ≈ within the spread of repeated runs (noise) · pp = percentage points of CPU samples · generated by <code>looplens compare</code></sub>';
+  "<sub>▲/▼ direction of the value · 🟢 better · 🔴 worse · ≈ noise: not significant (Mann–Whitney U, 95 %) or, without enough runs, within the runs' ranges · [lo…hi%] the change's interval · pp = percentage points of CPU samples · generated by <code>looplens compare</code></sub>";
 
 function render(c: Comparison, opts: MarkdownOptions, caps: Caps): string {
   const lines: string[] = ['## looplens compare', ''];
   if (c.kind === 'runs') {
     lines.push(`**base** ${describeRun(c.base)} → **head** ${describeRun(c.head)}`, '');
-    lines.push(...gateSection(opts.gate));
+    lines.push(...gateSection(opts.gate), ...warningsSection(c), ...noiseSection(c));
     lines.push(...runBody(c, '', opts, caps));
   } else {
     const runs = (r: { runs?: number }) => (r.runs && r.runs > 1 ? ` (median of ${r.runs} runs)` : '');
     lines.push(`**base** lab ${code(c.base.id)}${runs(c.base)} → **head** lab ${code(c.head.id)}${runs(c.head)}, compared stage by stage`, '');
-    lines.push(...gateSection(opts.gate));
+    lines.push(...gateSection(opts.gate), ...warningsSection(c), ...noiseSection(c));
     lines.push('#### Stages', '', ...labTable(c.stages), '');
     if (c.onlyBase.length) lines.push(`Only in base: ${c.onlyBase.map((s) => code(s)).join(', ')}.`, '');
     if (c.onlyHead.length) lines.push(`Only in head: ${c.onlyHead.map((s) => code(s)).join(', ')}.`, '');

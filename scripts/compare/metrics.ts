@@ -7,6 +7,7 @@
  */
 import type { RequestStats, Summary } from '../../profiles/contract/index.js';
 import type { Better } from './change.js';
+import { failedShare } from '../load/check.js';
 
 export type Unit = 'ms' | 'req/s' | 'ratio' | 'count';
 
@@ -40,9 +41,12 @@ const latency = (p: 'p50' | 'p90' | 'p95' | 'p99' | 'max'): RequestMetricDef => 
   path: `latencyMs.${p}`,
 });
 
-/** Errors are compared as a rate (errors + non-2xx per request), so runs of different length compare. */
+/**
+ * Errors are compared as a rate, so runs of different length compare: the share of the requests sent that failed —
+ * with no answer (`errors`: connection errors, timeouts, requests never answered) or a non-2xx one.
+ */
 export function errorRate(s: RequestStats): number {
-  return s.requests > 0 ? (s.errors + s.non2xx) / s.requests : s.errors + s.non2xx > 0 ? 1 : 0;
+  return failedShare(s);
 }
 
 export const REQUEST_METRICS: RequestMetricDef[] = [

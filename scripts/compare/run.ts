@@ -79,7 +79,9 @@ export function runCompare(options: CompareOptions): CompareResult {
     outputs.diffFlamegraph[scope] = html;
   }
 
-  const gate = rules ? evaluateGate(rules, scopesOf(comparison).map((s) => ({ scope: s.scope, diff: s.comparison.summary }))) : undefined;
+  const gate = rules
+    ? evaluateGate(rules, scopesOf(comparison).map((s) => ({ scope: s.scope, diff: s.comparison.summary, unmeasured: s.comparison.unmeasured })))
+    : undefined;
   const markdown = renderMarkdown(comparison, { gate, outputs, cwd });
   const json = comparisonToJson(comparison, gate, outputs);
   const files = { markdown: join(outDir, 'compare.md'), json: join(outDir, 'compare.json'), ...outputs };

@@ -28,6 +28,12 @@ export interface SummaryDiff {
   run: RunMetricDiff[];
 }
 
+/** Each run's value of a metric (summary.json `perRun`), or undefined without it. */
+function valuesOf(summary: Summary, key: string): number[] | undefined {
+  const v = summary.perRun?.[key];
+  return Array.isArray(v) && v.length > 0 && v.every(Number.isFinite) ? v : undefined;
+}
+
 function spreadOf(summary: Summary, key: string): [number, number] | undefined {
   const s = summary.spread?.[key];
   return Array.isArray(s) && s.length === 2 && s.every(Number.isFinite) ? [s[0], s[1]] : undefined;
@@ -72,7 +78,12 @@ function requestChange(
   headSummary: Summary,
 ): Change {
   const key = routeSpreadKey(route, m);
-  const noise: NoiseInfo = { base: spreadOf(baseSummary, key), head: spreadOf(headSummary, key) };
+  const noise: NoiseInfo = {
+    base: spreadOf(baseSummary, key),
+    head: spreadOf(headSummary, key),
+    baseValues: valuesOf(baseSummary, key),
+    headValues: valuesOf(headSummary, key),
+  };
   if (route !== null && !noise.base && !noise.head) {
     // a route's metric without a spread of its own: borrow the relative width of the overall metric's spread
     const overallKey = routeSpreadKey(null, m);
@@ -104,7 +115,12 @@ export function diffSummaries(base: Summary, head: Summary): SummaryDiff {
     run.push({
       name: m.name,
       label: m.label,
-      change: makeChange(b, h, m.better, { base: spreadOf(base, m.spreadKey), head: spreadOf(head, m.spreadKey) }),
+      change: makeChange(b, h, m.better, {
+        base: spreadOf(base, m.spreadKey),
+        head: spreadOf(head, m.spreadKey),
+        baseValues: valuesOf(base, m.spreadKey),
+        headValues: valuesOf(head, m.spreadKey),
+      }),
     });
   }
   return { overall: diffRequestStats(null, base.overall, head.overall, base, head), routes, run };

@@ -64,8 +64,13 @@ export function routeKey(r: Pick<ScenarioRequest, 'method' | 'path' | 'route'>):
   return `${r.method.toUpperCase()} ${path}`;
 }
 
-/** A scenario that spreads requests evenly over plain paths (`--path`). */
+/** A scenario that spreads requests evenly over plain paths (`--path`); each must start with "/". */
 export function pathsScenario(paths: readonly string[], method = 'GET'): Scenario {
+  // "GET api" is not an HTTP request target: Node answers 400 and closes, and the run would measure nothing
+  const bad = paths.find((p) => !p.startsWith('/'));
+  if (bad !== undefined) {
+    throw new LooplensError('USAGE_BAD_VALUE', `--path "${bad}" does not start with /`, `write it as --path /${bad.replace(/^\/*/, '')}`);
+  }
   return { name: `paths:${paths.join(',')}`, requests: paths.map((path) => ({ weight: 1, method: method.toUpperCase(), path })) };
 }
 

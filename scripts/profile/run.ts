@@ -10,6 +10,7 @@ import { RUN_FILES, type LoadSettings, type ProfilerName, type RunInfo, type Sum
 import { writeFindings } from '../diagnose/index.js';
 import { LooplensError } from '../errors.js';
 import { runLoad, type LoadResult } from '../load/run.js';
+import { loadProblem } from '../load/check.js';
 import type { IdRanges, Scenario } from '../load/scenario.js';
 import { PROFILER_ADAPTERS } from '../profilers/index.js';
 import type { Progress } from '../progress.js';
@@ -69,7 +70,8 @@ export interface ProfileResult {
   summary: Summary;
   /**
    * Set when the app or its profiler did not finish within the analysis timeout: the run kept what it had (summary,
-   * flamegraph) but run.json says complete:false; the CLI prints this error after the results.
+   * flamegraph) but run.json says complete:false; the CLI prints this error after the results. Also set when the load
+   * measured nothing (RUN_EMPTY, RUN_ERRORS: ../load/check.ts), the run's files kept the same way.
    */
   incomplete?: LooplensError;
 }
@@ -257,6 +259,9 @@ export async function profile(options: ProfileOptions, hooks: ProfileHooks): Pro
     if (signal?.aborted) throw signal.reason; // Ctrl-C during the read: drive() would not see an abort that already happened
     phase('load', `${options.load.durationS} s, ${options.load.connections} connections`);
     const load = await drive(options.load.durationS, 'load');
+    // no request succeeded, or most failed (../load/check.ts): the run still finishes — its files help find out why —
+    // but run.json says so and the run fails (RUN_EMPTY / RUN_ERRORS) after its results
+    const unmeasured = loadProblem(load.overall);
     const cacheAfter = cacheBefore ? await readCacheCounters(url) : null;
     if (signal?.aborted) throw signal.reason;
     const cache = cacheBefore && cacheAfter ? cacheWindow(cacheBefore, cacheAfter) : null;
@@ -302,11 +307,14 @@ export async function profile(options: ProfileOptions, hooks: ProfileHooks): Pro
     }
     if (incomplete) {
       run.update({ complete: false, reason: `${incomplete.message} (during stopping)`, phase: 'stopping', endedAt: new Date().toISOString() });
+    } else if (unmeasured) {
+      run.update({ complete: false, reason: unmeasured.message, reasonCode: unmeasured.code, phase: 'load', endedAt: new Date().toISOString() });
     } else {
       run.update({ complete: true, phase: 'done', endedAt: new Date().toISOString() });
     }
     writeSummaryMd(dir, summary, run.info, findings);
-    return { dir, info: run.info, summary, ...(incomplete ? { incomplete } : {}) };
+    const failed = incomplete ?? (unmeasured ? new LooplensError(unmeasured.code, unmeasured.message, unmeasured.fix) : undefined);
+    return { dir, info: run.info, summary, ...(failed ? { incomplete: failed } : {}) };
   } catch (err) {
     const during = progress.phase || run.info.phase || 'start';
     if (app && !app.exitInfo) {

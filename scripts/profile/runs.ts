@@ -89,7 +89,7 @@ export async function profileRuns(options: ProfileOptions & { runs: number }, ho
       notes,
       ...(outputs.length ? { profilerOutputs: outputs } : {}),
       complete: !incomplete,
-      ...(incomplete ? { reason: `${RUNS_DIR}/${firstIncomplete + 1} is incomplete: ${incomplete.message}` } : {}),
+      ...(incomplete ? { reason: `${RUNS_DIR}/${firstIncomplete + 1} is incomplete: ${incomplete.message}`, reasonCode: incomplete.code } : {}),
       phase: 'done',
       endedAt: new Date().toISOString(),
     });

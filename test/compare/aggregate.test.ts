@@ -1,4 +1,4 @@
-/** aggregateSummaries (--runs N): medians of every number, [min, max] spreads under the keys compare reads. */
+/** aggregateSummaries (--runs N): medians of every number, per-run values and [min, max] spreads under the keys compare reads. */
 import { describe, expect, it } from 'vitest';
 import { validateSummary } from '../../profiles/contract/index.js';
 import { aggregateSummaries, medianRunIndex } from '../../scripts/compare/aggregate.js';
@@ -32,6 +32,15 @@ describe('aggregateSummaries', () => {
       expect(s.spread).toHaveProperty([routeSpreadKey('GET /a', m)]);
     }
     for (const m of RUN_METRICS) expect(s.spread).toHaveProperty([m.spreadKey]);
+  });
+
+  it('keeps every run\'s value of every compared metric in perRun, in run order, under the spread\'s keys', () => {
+    const s = aggregateSummaries(runs);
+    expect(s.perRun?.['overall.latencyMs.p95']).toEqual([100, 300, 200]);
+    expect(s.perRun?.['overall.rps']).toEqual([200, 100, 150]);
+    expect(s.perRun?.['blocking.msPerRequest']).toEqual([0.025, 0.09, 0.05]);
+    expect(Object.keys(s.perRun!).sort()).toEqual(Object.keys(s.spread!).sort());
+    for (const [key, values] of Object.entries(s.perRun!)) expect(s.spread![key]).toEqual([Math.min(...values), Math.max(...values)]);
   });
 
   it('even counts average the middle two; a route only some runs served is the median of those', () => {

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { LooplensError } from '../../scripts/errors.js';
 import { describeRule, evaluateGate, parseGateSpec } from '../../scripts/compare/gate.js';
 import { diffSummaries } from '../../scripts/compare/summary-diff.js';
-import { summary } from './helpers.js';
+import { stats, summary } from './helpers.js';
 
 describe('parseGateSpec', () => {
   it('reads metric:±N% rules, comma-separated or repeated', () => {
@@ -67,5 +67,34 @@ describe('evaluateGate', () => {
   it('reports a metric one run did not measure instead of failing', () => {
     const g = evaluateGate(parseGateSpec('queries:+10%'), [{ scope: 'x', diff: diffSummaries(base, slower) }]);
     expect(g.checks[0]).toMatchObject({ change: null, exceeded: false, crossed: false, scope: 'x' });
+  });
+
+  it('with per-run values on both sides, fails only on a significant regression past the limit, and names the routes behind it', () => {
+    // three runs each: base p95 100/104/98, head 200/210/196 (complete separation: p = 1/20, significant at 95 %)
+    const b = summary({ routes: { 'GET /slow': stats(100, 100), 'GET /fast': stats(5, 100) }, perRun: { 'overall.latencyMs.p95': [100, 104, 98], 'routes.GET /slow.latencyMs.p95': [100, 104, 98], 'routes.GET /fast.latencyMs.p95': [5, 5.2, 4.9] } });
+    const h = summary({
+      overall: { ...b.overall, latencyMs: { ...b.overall.latencyMs, p95: 200 } },
+      routes: { 'GET /slow': stats(200, 100), 'GET /fast': stats(5.1, 100) },
+      perRun: { 'overall.latencyMs.p95': [200, 210, 196], 'routes.GET /slow.latencyMs.p95': [200, 210, 196], 'routes.GET /fast.latencyMs.p95': [5.1, 4.8, 5.3] },
+    });
+    const g = evaluateGate(parseGateSpec('p95:+10%'), [{ scope: '', diff: diffSummaries(b, h) }]);
+    expect(g.failed).toBe(true);
+    expect(g.checks[0].change?.test).toMatchObject({ significant: 'up', baseN: 3, headN: 3 });
+    expect(g.checks[0].routes.map((r) => r.route)).toEqual(['GET /slow']);
+    expect(g.checks[0].routes[0].change.test!.interval[0]).toBeGreaterThan(0);
+
+    // the same medians, but the runs overlap: not significant, so not failing (however far past the limit)
+    const h2 = { ...h, perRun: { ...h.perRun, 'overall.latencyMs.p95': [200, 95, 196] } };
+    const g2 = evaluateGate(parseGateSpec('p95:+10%'), [{ scope: '', diff: diffSummaries(b, h2) }]);
+    expect(g2.checks[0]).toMatchObject({ exceeded: true, crossed: false });
+    expect(g2.checks[0].change?.verdict).toBe('noise');
+    expect(g2.failed).toBe(false);
+  });
+
+  it('fails on a run that measured nothing, whatever the rules say', () => {
+    const g = evaluateGate(parseGateSpec('p95:+10%'), [{ scope: '', diff: diffSummaries(base, base), unmeasured: [{ side: 'head', code: 'RUN_EMPTY', message: 'no request succeeded' }] }]);
+    expect(g.checks[0].crossed).toBe(false);
+    expect(g.unmeasured).toEqual([{ side: 'head', code: 'RUN_EMPTY', message: 'no request succeeded', scope: '' }]);
+    expect(g.failed).toBe(true);
   });
 });

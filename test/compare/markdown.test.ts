@@ -39,6 +39,8 @@ function runComparison(baseFolded: string, headFolded: string, over: { routes?: 
       { findings: [finding('n-plus-one GET /a posts', 'N+1 on GET /a', 2.5), finding('serial-external-calls GET /a', 'Serial calls on GET /a', 4)] },
     ),
     notes: [],
+    warnings: [],
+    unmeasured: [],
   };
 }
 
@@ -108,6 +110,7 @@ describe('renderMarkdown', () => {
       onlyBase: [],
       onlyHead: [],
       notes: [],
+      warnings: [],
     };
     const md = renderMarkdown(labs);
     expect(md.length).toBeLessThan(60_000);

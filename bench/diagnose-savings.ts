@@ -23,7 +23,8 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { Finding } from '../profiles/contract/index.js';
 import { readSummary } from '../profiles/contract/index.js';
-import { diagnoseLab, loadRunEvidence, type RequestTrace } from '../scripts/diagnose/index.js';
+import type { RequestTrace } from '../scripts/analysis/requests.js';
+import { diagnoseLab, evidenceOf } from '../scripts/diagnose/index.js';
 import { covered, interval } from '../scripts/diagnose/rule.js';
 import { teardownMs } from '../scripts/diagnose/rules/connection-per-request.js';
 
@@ -103,7 +104,7 @@ function compare(labDir: string): Row[] {
   const requests = new Map<string, Map<string, RequestTrace[]>>();
   for (const s of lab.stages) {
     const byRoute = new Map<string, RequestTrace[]>();
-    for (const r of loadRunEvidence(s.dir).input.requests) byRoute.set(r.route, [...(byRoute.get(r.route) ?? []), r]);
+    for (const r of evidenceOf(s.dir).measured.requests) byRoute.set(r.route, [...(byRoute.get(r.route) ?? []), r]);
     requests.set(s.stage, byRoute);
   }
   const med = (stage: string, route: string, f: (r: RequestTrace) => number) => median((requests.get(stage)!.get(route) ?? []).map(f));

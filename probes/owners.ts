@@ -15,13 +15,24 @@ export interface OwnerModel {
   currentOwner(): object | null;
   rootOf(owner: object): object;
   attach(detector: BlockDetector): void;
-  onBlock?(block: Block): void;
+  onBlock?(block: RecordedBlock): void;
+  /** Owners whose work was seen starting in [from, to] (performance.now() ms), e.g. spans started then. */
+  activityIn?(from: number, to: number): object[];
   /** Called at report time (the route of a span is often known only when it ends). */
   describe(owner: object): OwnerIds;
 }
 
+/** A block as the probes write it: its id, when it started on the clock span times use, and how it was found. */
+export interface RecordedBlock extends Block {
+  /** Unique in the run folder: "<pid>:<n>". */
+  id: string;
+  /** When it started, epoch ms on the wall clock span times use. */
+  startEpochMs: number;
+  found: 'timed' | 'recovered';
+}
+
 export interface ResolvedBlock {
-  block: Block;
+  block: RecordedBlock;
   topFrame: string;
   /** "at fn (url:line:col)" lines, innermost first. */
   stack: string;

@@ -8,6 +8,7 @@ import cluster from 'node:cluster';
 import dc from 'node:diagnostics_channel';
 import { mkdirSync } from 'node:fs';
 import { join, sep } from 'node:path';
+import { performance } from 'node:perf_hooks';
 import type { BlockingEvent, BlockingFile } from '../profiles/contract/types.js';
 import { RUN_FILES } from '../profiles/contract/types.js';
 import { writeRunJson, writeTextAtomic } from '../profiles/contract/write.js';
@@ -21,11 +22,12 @@ import {
   type ProfileIndex,
   type WindowStack,
 } from './blocking/stacks.js';
-import { ArmingMonitor, type UnarmedWindow } from './blocking/arming.js';
+import { ArmingMonitor, TICK_MS, type UnarmedWindow } from './blocking/arming.js';
+import { Watchdog } from './blocking/watchdog.js';
 import type { ProbeConfig } from './config.js';
 import { CpuProfiler } from './cpu-profiler.js';
 import { EventLoopSampler } from './eventloop.js';
-import { requestChannelOwners, type OwnerModel, type ResolvedBlock } from './owners.js';
+import { requestChannelOwners, type OwnerModel, type RecordedBlock, type ResolvedBlock } from './owners.js';
 import type { startTracing } from './tracing.js';
 
 const FLUSH_EVERY_MS = 5000;
@@ -55,7 +57,15 @@ export function startProbes(config: ProbeConfig, tracingModule: TracingModule | 
 
   const tracing = tracingModule && config.tracing ? tracingModule.startTracing(config) : null;
   const owners: OwnerModel = tracing ?? requestChannelOwners();
-  const blocks: Block[] = [];
+  const blocks: RecordedBlock[] = [];
+  let blockCount = 0;
+  /** A block as written: its id, when it started on the clock span times use, and how it was found. */
+  const record = (block: Block, found: RecordedBlock['found']): RecordedBlock => ({
+    ...block,
+    id: `${process.pid}:${++blockCount}`,
+    startEpochMs: performance.timeOrigin + block.start + clockOffsetMs(),
+    found,
+  });
   const runQueue = config.blocking ? openRunQueueClock() : null;
   detector = config.blocking
     ? new BlockDetector({
@@ -64,18 +74,28 @@ export function startProbes(config: ProbeConfig, tracingModule: TracingModule | 
         rootOf: owners.rootOf,
         runQueueWaitMs: runQueue?.read,
         onBlock(block) {
-          blocks.push(block);
-          owners.onBlock?.(block);
+          const recorded = record(block, 'timed');
+          blocks.push(recorded);
+          owners.onBlock?.(recorded);
         },
       })
     : null;
   const requestStarts = detector && config.blockDetect === 'auto' ? requestStartLog() : null;
+  // Who runs while the detector is not armed (the block that arms it): see blocking/watchdog.ts.
+  const watchdog = requestStarts ? new Watchdog({ tickMs: TICK_MS, thresholdMs: config.thresholdMs, currentOwner: owners.currentOwner }) : null;
   const arming =
     detector && requestStarts
       ? new ArmingMonitor({
           thresholdMs: config.thresholdMs,
-          onArm: () => detector?.enable(),
-          onDisarm: () => detector?.disable(),
+          onArm: () => {
+            watchdog?.setArmed(true);
+            detector?.enable();
+          },
+          onDisarm: () => {
+            detector?.disable();
+            watchdog?.setArmed(false);
+          },
+          onTick: () => watchdog?.beat(),
           ownWork,
           runQueueWaitMs: runQueue?.read,
           requestStartsIn: requestStarts.between,
@@ -83,7 +103,11 @@ export function startProbes(config: ProbeConfig, tracingModule: TracingModule | 
       : null;
   if (detector) {
     owners.attach(detector);
-    const begin = () => (arming ? arming.start() : detector?.enable());
+    const begin = () => {
+      if (!arming) return detector?.enable();
+      watchdog?.start();
+      arming.start();
+    };
     if (config.blockFromStart) begin();
     else {
       // Start-up (module loading, JIT warm-up before the server takes traffic) is not what the lab looks at:
@@ -104,10 +128,12 @@ export function startProbes(config: ProbeConfig, tracingModule: TracingModule | 
   let forked = false;
   if (cluster.isPrimary) cluster.once('fork', () => (forked = true));
 
-  const toEvent = (block: Block, stack: WindowStack | null): BlockingEvent => {
+  const toEvent = (block: RecordedBlock, stack: WindowStack | null): BlockingEvent => {
     const ids = block.owner ? owners.describe(block.owner) : { route: null, traceId: null, spanId: null };
     return {
-      startMs: Math.round((performance.timeOrigin + block.start) * 100) / 100,
+      id: block.id,
+      found: block.found,
+      startMs: Math.round(block.startEpochMs * 1000) / 1000,
       durationMs: Math.round(block.busyMs * 100) / 100,
       ...ids,
       topFrame: stack ? stack.topFrame : PENDING,
@@ -141,6 +167,7 @@ export function startProbes(config: ProbeConfig, tracingModule: TracingModule | 
     finished = true;
     clearInterval(flushTimer);
     arming?.stop();
+    watchdog?.stop();
     requestStarts?.close();
     detector?.disable();
     runQueue?.close();
@@ -153,7 +180,14 @@ export function startProbes(config: ProbeConfig, tracingModule: TracingModule | 
         const cwd = process.cwd();
         const exclude = [probesDir, `file://${probesDir}`].map((p) => (p.endsWith(sep) ? p : p + sep));
         if (index && arming) {
-          blocks.push(...recoverArmingBlocks(index, arming.unarmedWindows, profiler, config, intervalUs));
+          for (const block of recoverArmingBlocks(index, arming.unarmedWindows, profiler, config, intervalUs)) {
+            // charged to the request the watchdog saw running in it, else to the one whose spans started in it
+            block.owner = ownerSeenIn(block, watchdog, owners);
+            block.root = block.owner ? owners.rootOf(block.owner) : null;
+            const recorded = record(block, 'recovered');
+            blocks.push(recorded);
+            owners.onBlock?.(recorded);
+          }
           blocks.sort((a, b) => a.start - b.start);
         }
         const resolved: ResolvedBlock[] = [];
@@ -196,6 +230,37 @@ export function startProbes(config: ProbeConfig, tracingModule: TracingModule | 
 }
 
 /**
+ * Wall clock minus the monotonic one (ms): OpenTelemetry stamps a span from Date.now() at its start and measures on
+ * from there, so a block stamped on the same wall clock lines up with its spans; read when the block is recorded, so
+ * a wall clock that was adjusted since start does not shift blocks against spans.
+ */
+function clockOffsetMs(): number {
+  return Date.now() - (performance.timeOrigin + performance.now());
+}
+
+/**
+ * The owner of a block nothing timed (the one that armed the detector): the request the watchdog saw running in it
+ * most often; else the request whose spans started inside it (a synchronous driver's query spans do); else none.
+ */
+function ownerSeenIn(block: Block, watchdog: Watchdog | null, owners: OwnerModel): object | null {
+  const marks = watchdog?.marksIn(block.start, block.end) ?? [];
+  const seen = marks.length ? marks.map((m) => m.owner) : (owners.activityIn?.(block.start, block.end) ?? []);
+  const byRoot = new Map<object, { owner: object; n: number }>();
+  for (const owner of seen) {
+    if (!owner) continue;
+    const root = owners.rootOf(owner);
+    const entry = byRoot.get(root);
+    if (entry) {
+      entry.n++;
+      entry.owner = owner;
+    } else byRoot.set(root, { owner, n: 1 });
+  }
+  let best: { owner: object; n: number } | null = null;
+  for (const entry of byRoot.values()) if (!best || entry.n > best.n) best = entry;
+  return best?.owner ?? null;
+}
+
+/**
  * When requests start (Node's `http.server.request.start` channel), kept in a ring: one number a request. The
  * arming window's request starts split its busy stretch per request (see recoverArmingBlocks).
  */
@@ -222,7 +287,7 @@ function requestStartLog(): { between(from: number, to: number): number[]; close
 /**
  * The block that armed the detector (auto mode) happened while nothing timed callbacks: take the longest busy
  * stretch the CPU profile saw in the window before arming, split where a request started (requests handled back to
- * back in one late loop turn are each their own stretch, not one lump). Charged to no request (route null).
+ * back in one late loop turn are each their own stretch, not one lump). Its owner is found afterwards (ownerSeenIn).
  */
 function recoverArmingBlocks(
   index: ProfileIndex,

@@ -16,17 +16,16 @@ import { FastifyOtelInstrumentation } from '@fastify/otel';
 import type { Instrumentation } from '@opentelemetry/instrumentation';
 import { createRequire } from 'node:module';
 import type { ProbeConfig } from './config.js';
-import type { Block } from './blocking/detector.js';
-import type { OwnerModel, ResolvedBlock } from './owners.js';
-import { otlpToJaeger, type OtlpTraces } from './traces/jaeger.js';
-
-export const BLOCKED_EVENT = 'looplens.eventloop.blocked';
-export const WAITED_ATTRIBUTE = 'looplens.eventloop.waited_ms';
+import type { OwnerModel, RecordedBlock, ResolvedBlock } from './owners.js';
+import { otlpToJaeger } from '../profiles/contract/jaeger.js';
+import type { OtlpTraces } from '../profiles/contract/otlp.js';
+import { ABORTED_ATTRIBUTE, BLOCKED_EVENT, BLOCKED_EVENT_FIELDS as F, WAITED_ATTRIBUTE, waitedMs, type BlockExtent } from '../profiles/contract/semconv.js';
 
 const kRoot = Symbol('looplens.root');
-const kWaited = Symbol('looplens.waited');
 const kBlocked = Symbol('looplens.blocked');
-type Tracked = Span & { [kRoot]?: Tracked; [kWaited]?: number; [kBlocked]?: boolean };
+type Tracked = Span & { [kRoot]?: Tracked; [kBlocked]?: boolean };
+/** Span starts kept for charging a block nothing timed (see activityIn): a ring. */
+const STARTS_KEPT = 4096;
 
 /**
  * Instrumentations the lab needs; everything else (fs, dns, net, …) only costs. "fastify" (@fastify/otel) is an
@@ -92,8 +91,18 @@ function loadInstrumentations(config: ProbeConfig): Instrumentation[] {
   return list;
 }
 
-/** No request or response headers become attributes (authorization and cookie never do). */
-const HTTP_CONFIG = { headersToSpanAttributes: { server: { requestHeaders: [], responseHeaders: [] }, client: { requestHeaders: [], responseHeaders: [] } } };
+/**
+ * No request or response headers become attributes (authorization and cookie never do). A server span whose
+ * response never finished (the client went away) is marked ABORTED_ATTRIBUTE: the http instrumentation ends it on
+ * the response's 'close' like any other, and readers leave it out. (The hook also runs for client spans, whose
+ * response is an IncomingMessage without writableFinished.)
+ */
+const HTTP_CONFIG = {
+  headersToSpanAttributes: { server: { requestHeaders: [], responseHeaders: [] }, client: { requestHeaders: [], responseHeaders: [] } },
+  applyCustomAttributesOnSpan(span: { setAttribute(k: string, v: boolean): unknown }, _request: unknown, response: { writableFinished?: unknown }) {
+    if (response.writableFinished === false) span.setAttribute(ABORTED_ATTRIBUTE, true);
+  },
+};
 
 function removeSecrets(attributes: Record<string, unknown>): void {
   for (const key of Object.keys(attributes)) if (SECRET_KEY.test(key)) delete attributes[key];
@@ -102,6 +111,15 @@ function removeSecrets(attributes: Record<string, unknown>): void {
 function hrTime(epochMs: number): [number, number] {
   const s = Math.floor(epochMs / 1000);
   return [s, Math.round((epochMs - s * 1000) * 1e6)];
+}
+
+const epochMs = (t: readonly [number, number]): number => t[0] * 1000 + t[1] / 1e6;
+
+/** An event's time inside its span (the Jaeger UI hides one stamped before the span's start). */
+function insideSpan(span: ReadableSpan, atMs: number): [number, number] {
+  const start = epochMs(span.startTime);
+  const end = span.ended ? epochMs(span.endTime) : Infinity;
+  return hrTime(Math.min(end, Math.max(start, atMs)));
 }
 
 export interface Tracing extends OwnerModel {
@@ -113,10 +131,12 @@ export interface Tracing extends OwnerModel {
 
 export function startTracing(config: ProbeConfig): Tracing {
   const contextManager = new LooplensContextManager();
-  const inflightRoots = new Set<Tracked>();
   const recorded: ReadableSpan[] = [];
   let dropped = 0;
-  const liveEvents = new Map<Block, { attributes?: Record<string, unknown> }>();
+  const liveEvents = new Map<RecordedBlock, { attributes?: Record<string, unknown> }>();
+  /** Every block so far, for WAITED_ATTRIBUTE (semconv waitedMs), in start order. */
+  const extents: BlockExtent[] = [];
+  const starts = { t: new Float64Array(STARTS_KEPT), span: new Array<Tracked | undefined>(STARTS_KEPT), next: 0 };
 
   const registry: SpanProcessor = {
     onStart(span, parentContext) {
@@ -124,14 +144,21 @@ export function startTracing(config: ProbeConfig): Tracing {
       const parent = trace.getSpan(parentContext) as Tracked | undefined;
       const root = parent?.[kRoot];
       if (root && parent.spanContext().traceId === s.spanContext().traceId) s[kRoot] = root;
-      else {
-        s[kRoot] = s;
-        inflightRoots.add(s);
-      }
+      else s[kRoot] = s;
+      const i = starts.next++ % STARTS_KEPT;
+      starts.t[i] = performance.now();
+      starts.span[i] = s;
+    },
+    onEnding(span) {
+      // Live export sends the span as it ends: what other requests' blocks cost it so far (files get the final
+      // figure, with the blocks found only at exit, in writeFiles).
+      const s = span as Tracked;
+      if (s[kRoot] !== s || extents.length === 0) return;
+      const waited = waitedMs(epochMs(s.startTime), Date.now(), extents, s.spanContext().traceId);
+      if (waited > 0) s.setAttribute(WAITED_ATTRIBUTE, round(waited));
     },
     onEnd(span) {
       const s = span as unknown as Tracked;
-      if (s[kRoot] === s) inflightRoots.delete(s);
       removeSecrets(span.attributes as Record<string, unknown>);
       for (const e of span.events) if (e.attributes) removeSecrets(e.attributes as Record<string, unknown>);
       // Bounded memory: past the cap, keep only traces that blocked the loop.
@@ -187,19 +214,23 @@ export function startTracing(config: ProbeConfig): Tracing {
     },
     onBlock(block) {
       const span = block.owner as Tracked | null;
+      extents.push({ startMs: block.startEpochMs, durationMs: block.busyMs, traceId: span ? span.spanContext().traceId : null });
       if (!span) return;
       const root = rootOf(span) as Tracked;
       root[kBlocked] = true;
       if (typeof span.isRecording === 'function' && span.isRecording()) {
-        span.addEvent(BLOCKED_EVENT, { duration_ms: round(block.busyMs) }, hrTime(performance.timeOrigin + block.start));
+        span.addEvent(BLOCKED_EVENT, { [F.durationMs]: round(block.busyMs), [F.blockId]: block.id }, insideSpan(span as unknown as ReadableSpan, block.startEpochMs));
         liveEvents.set(block, span.events[span.events.length - 1] as { attributes?: Record<string, unknown> });
       }
-      for (const other of inflightRoots) {
-        if (other === root) continue;
-        const waited = (other[kWaited] ?? 0) + block.busyMs;
-        other[kWaited] = waited;
-        other.setAttribute(WAITED_ATTRIBUTE, round(waited));
+    },
+    activityIn(from, to) {
+      const found: object[] = [];
+      for (let k = Math.max(0, starts.next - STARTS_KEPT); k < starts.next; k++) {
+        const i = k % STARTS_KEPT;
+        const span = starts.span[i];
+        if (span && starts.t[i]! >= from && starts.t[i]! <= to) found.push(span);
       }
+      return found;
     },
     describe(owner) {
       const span = owner as Tracked;
@@ -217,17 +248,24 @@ export function startTracing(config: ProbeConfig): Tracing {
       for (const b of blocks) {
         const span = b.block.owner as Tracked | null;
         if (!span || !ended.has(span)) continue;
-        const attributes = { duration_ms: round(b.block.busyMs), top_frame: b.topFrame, stack: b.stack };
-        const existing = liveEvents.get(b.block);
-        if (existing) existing.attributes = attributes;
-        else {
-          (span.events as unknown as object[]).push({
-            name: BLOCKED_EVENT,
-            attributes,
-            time: hrTime(performance.timeOrigin + b.block.start),
-            droppedAttributesCount: 0,
-          });
-        }
+        const attributes = { [F.durationMs]: round(b.block.busyMs), [F.topFrame]: b.topFrame, [F.stack]: b.stack, [F.blockId]: b.block.id };
+        const time = insideSpan(span as unknown as ReadableSpan, b.block.startEpochMs);
+        const existing = liveEvents.get(b.block) as { attributes?: Record<string, unknown>; time?: [number, number] } | undefined;
+        if (existing) Object.assign(existing, { attributes, time });
+        else (span.events as unknown as object[]).push({ name: BLOCKED_EVENT, attributes, time, droppedAttributesCount: 0 });
+      }
+      // The final WAITED_ATTRIBUTE of every request, the blocks found only now (the one that armed the detector)
+      // included: the figure the evidence computes from blocking.json, by the same definition.
+      const all = blocks
+        .map((b) => ({ startMs: b.block.startEpochMs, durationMs: b.block.busyMs, traceId: b.block.owner ? (b.block.owner as Tracked).spanContext().traceId : null }))
+        .sort((x, y) => x.startMs - y.startMs);
+      for (const span of recorded) {
+        const s = span as unknown as Tracked;
+        if (s[kRoot] !== s) continue;
+        const waited = waitedMs(epochMs(span.startTime), epochMs(span.endTime), all, span.spanContext().traceId);
+        const attributes = span.attributes as Record<string, unknown>;
+        if (waited > 0) attributes[WAITED_ATTRIBUTE] = round(waited);
+        else delete attributes[WAITED_ATTRIBUTE];
       }
       const text = new TextDecoder().decode(JsonTraceSerializer.serializeRequest(recorded));
       write(otlpPath, text);

@@ -17,7 +17,7 @@
 import { performance } from 'node:perf_hooks';
 import type { CountAndTotal } from '../../profiles/contract/types.js';
 
-const TICK_MS = 10;
+export const TICK_MS = 10;
 export const HOLD_MIN_MS = 5_000;
 export const HOLD_MAX_MS = 60_000;
 const REARM_WINDOW_MS = 60_000;
@@ -28,6 +28,8 @@ export interface ArmingOptions {
   onDisarm(): void;
   /** Marks the tick callback as the probes' own work. */
   ownWork(): void;
+  /** Every tick: the loop turned (the watchdog's heartbeat, blocking/watchdog.ts). */
+  onTick?(): void;
   /** Cumulative ms the thread waited for a CPU (Linux); taken out of the timer's lateness. */
   runQueueWaitMs?: () => number;
   /** performance.now() times at which requests started in [from, to] (kept with the window, see start.ts). */
@@ -77,6 +79,7 @@ export class ArmingMonitor {
 
   private tick(): void {
     this.opts.ownWork();
+    this.opts.onTick?.();
     const t = performance.now();
     const wait = this.opts.runQueueWaitMs?.() ?? 0;
     const lateMs = t - this.lastTick - TICK_MS - Math.max(0, wait - this.lastWait);

@@ -4,3 +4,7 @@ export * from './read.js';
 export * from './write.js';
 export * from './validate.js';
 export { SCHEMA_FILES } from './schemas.js';
+export * from './semconv.js';
+export * from './otlp.js';
+export * from './traces.js';
+export * from './jaeger.js';

@@ -10,11 +10,12 @@ import {
   type FindingsFile,
   type JaegerFile,
   type LabFile,
+  type LoadFile,
   type RunFileKey,
   type RunInfo,
   type Summary,
 } from './types.js';
-import { validateBlocking, validateLab, validateRunInfo, validateSummary } from './validate.js';
+import { validateBlocking, validateLab, validateLoad, validateRunInfo, validateSummary } from './validate.js';
 
 function readText(path: string): string {
   if (!existsSync(path)) throw new RunFolderError('RUN_FILE_MISSING', path, `${path} is missing`);
@@ -61,6 +62,11 @@ export function readSummary(dir: string): Summary {
 export function readBlocking(dir: string): BlockingFile {
   const path = join(dir, RUN_FILES.blocking);
   return checked<BlockingFile>(path, readJson(path), validateBlocking);
+}
+
+export function readLoad(dir: string): LoadFile {
+  const path = join(dir, RUN_FILES.load);
+  return checked<LoadFile>(path, readJson(path), validateLoad);
 }
 
 export function readLab(dir: string): LabFile {

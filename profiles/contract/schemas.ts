@@ -118,6 +118,8 @@ export const blockingSchema = {
         type: 'object',
         required: ['startMs', 'durationMs', 'route', 'traceId', 'spanId', 'topFrame', 'frames'],
         properties: {
+          id: str,
+          found: { enum: ['timed', 'recovered'] },
           startMs: num,
           durationMs: nonNeg,
           route: nullableStr,
@@ -147,6 +149,8 @@ const loadSettings = {
   },
 } as const;
 
+const timeWindow = { type: 'object', required: ['startMs', 'endMs'], properties: { startMs: num, endMs: num } } as const;
+
 const profiler = { enum: ['none', '0x', 'doctor', 'flame', 'bubbleprof'] } as const;
 
 export const runInfoSchema = {
@@ -170,6 +174,8 @@ export const runInfoSchema = {
     memoryGiB: num,
     startedAt: str,
     endedAt: str,
+    window: timeWindow,
+    warmup: timeWindow,
     complete: { type: 'boolean' },
     reason: str,
     reasonCode: str,
@@ -207,9 +213,30 @@ export const labSchema = {
   },
 } as const;
 
+export const loadSchema = {
+  $schema: 'https://json-schema.org/draft/2020-12/schema',
+  $id: 'https://looplens.dev/schemas/load.schema.json',
+  title: 'looplens load generator results (load.json)',
+  type: 'object',
+  required: ['overall', 'routes'],
+  properties: {
+    overall: requestStats,
+    routes: {
+      type: 'object',
+      additionalProperties: {
+        type: 'object',
+        required: [...requestStats.required, 'method', 'paths'],
+        properties: { ...requestStats.properties, method: str, paths: { type: 'array', items: str }, histogram: str },
+      },
+    },
+    cache: cacheSummary,
+  },
+} as const;
+
 export const SCHEMA_FILES = {
   'summary.schema.json': summarySchema,
   'blocking.schema.json': blockingSchema,
   'run.schema.json': runInfoSchema,
   'lab.schema.json': labSchema,
+  'load.schema.json': loadSchema,
 } as const;

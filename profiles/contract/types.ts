@@ -19,7 +19,8 @@ export const RUN_FILES = {
   /** The app's (and its profiler's) stdout and stderr. */
   appLog: 'app.log',
   findings: 'findings.json',
-  db: 'db.json',
+  /** What the load generator measured, per route of its own (latencies as the client saw them). */
+  load: 'load.json',
 } as const;
 
 export const LAB_FILES = {
@@ -51,6 +52,14 @@ export interface RunInfo {
   memoryGiB?: number;
   startedAt: string;
   endedAt?: string;
+  /**
+   * The measured load window, epoch ms: every figure of summary.json, findings.json, compare and the report counts
+   * what happened inside it (start-up, warm-up and shutdown are labelled and left out). Absent in runs written before
+   * it was recorded, and in runs that ended before their load.
+   */
+  window?: TimeWindow;
+  /** The warm-up load before the window (its results discarded), epoch ms. */
+  warmup?: TimeWindow;
   /** true only when every phase finished and every file of the contract was written. */
   complete: boolean;
   /** Why the run is incomplete (Ctrl-C, app crash, profiler timeout…). */
@@ -63,6 +72,12 @@ export interface RunInfo {
   profilerOutputs?: string[];
   /** Notes worth showing (e.g. "clinic bubbleprof timed out after 60 s: known upstream hang"). */
   notes?: string[];
+}
+
+/** A stretch of time, epoch milliseconds. */
+export interface TimeWindow {
+  startMs: number;
+  endMs: number;
 }
 
 export interface LoadSettings {
@@ -166,7 +181,18 @@ export interface StackFrame {
 
 /** One stretch in which the loop did not turn for longer than the threshold, charged to one request. */
 export interface BlockingEvent {
-  /** Epoch milliseconds when the blocking callback started. */
+  /**
+   * Unique in the run folder ("<pid>:<n>"); the span event of the block carries it (semconv BLOCKED_EVENT_FIELDS
+   * .blockId), so a reader matches the two by identity. Absent in files written before it was recorded.
+   */
+  id?: string;
+  /**
+   * How the block was found: `timed` — the detector timed its callbacks and saw the active span; `recovered` — it
+   * happened before the detector was armed (the block that armed it), its stretch and stack recovered from the CPU
+   * profile and its owner from the span the watchdog thread saw running during it. Absent in older files (timed).
+   */
+  found?: 'timed' | 'recovered';
+  /** Epoch milliseconds when the blocking callback started (the same clock as span times). */
   startMs: number;
   /** The app's own synchronous time in the stretch; time the OS kept the thread waiting for a CPU is left out. */
   durationMs: number;
@@ -201,10 +227,27 @@ export interface BlockingFile {
   armed?: CountAndTotal;
 }
 
-/** db.json — query counts the app reported (optional; target-app reports them). */
-export interface DbStats {
-  queries: number;
-  requests: number;
+/** load.json — what the load generator measured in the window (run.json `window`), per route of its own. */
+export interface LoadFile {
+  overall: RequestStats;
+  /**
+   * The app's own response-cache counters over the window, when it reports them (target-app's GET /stats, read before
+   * and after the load): summary.json `cache`.
+   */
+  cache?: CacheSummary;
+  /** Keyed by the load generator's route ("GET /users/:id/timeline"), which may differ from the app's template. */
+  routes: Record<string, LoadRoute>;
+}
+
+export interface LoadRoute extends RequestStats {
+  method: string;
+  /** The paths sent for it, placeholders as `{name}`, query left out: "/users/{userId}/timeline"; a --path as given. */
+  paths: string[];
+  /**
+   * The route's latencies (µs) as an HDR histogram, compressed base64 (hdr-histogram-js
+   * encodeIntoCompressedBase64): load routes that meet on one app route are merged through it.
+   */
+  histogram?: string;
 }
 
 /** lab.json — one lab run across stages. */

@@ -1,6 +1,6 @@
 /** Schema validation of run-folder files; returns a one-line problem or null. */
 import { Ajv2020 } from 'ajv/dist/2020.js';
-import { blockingSchema, labSchema, runInfoSchema, summarySchema } from './schemas.js';
+import { blockingSchema, labSchema, loadSchema, runInfoSchema, summarySchema } from './schemas.js';
 
 const ajv = new Ajv2020({ allErrors: false, strict: false });
 const compiled = {
@@ -8,6 +8,7 @@ const compiled = {
   blocking: ajv.compile(blockingSchema),
   run: ajv.compile(runInfoSchema),
   lab: ajv.compile(labSchema),
+  load: ajv.compile(loadSchema),
 };
 
 function check(fn: (typeof compiled)[keyof typeof compiled], value: unknown): string | null {
@@ -20,3 +21,4 @@ export const validateSummary = (v: unknown) => check(compiled.summary, v);
 export const validateBlocking = (v: unknown) => check(compiled.blocking, v);
 export const validateRunInfo = (v: unknown) => check(compiled.run, v);
 export const validateLab = (v: unknown) => check(compiled.lab, v);
+export const validateLoad = (v: unknown) => check(compiled.load, v);

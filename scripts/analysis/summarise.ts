@@ -1,27 +1,15 @@
 /**
- * summary.json from what a run measured: the load generator's per-route stats, the probes' event-loop samples and
- * blocking events, and the traces. Only what happened inside the measured load window counts (not start-up, not
- * warmup, not shutdown).
+ * summary.json from a run's evidence (./evidence.ts): the figures of the measured window, per route and overall —
+ * the load generator's latencies, the probes' event loop and blocked time, the traces' queries and calls. Every
+ * number here is a field of the evidence, so every other view of the run shows the same one.
  */
-import type { BlockingFile, CacheSummary, EventLoopSample, RequestStats, Summary } from '../../profiles/contract/types.js';
-import { isDbQuerySpan, requestFacts, round, type Span } from './spans.js';
+import type { EventLoopSample, RequestStats, Summary } from '../../profiles/contract/types.js';
+import type { Evidence, EvidenceRequest } from './evidence.js';
+import { isCacheSystem } from './requests.js';
 
-export interface LoadStats {
-  overall: RequestStats;
-  routes: Record<string, RequestStats>;
-  /** Epoch ms: the measured load window. */
-  startMs: number;
-  endMs: number;
-}
-
-export interface SummariseInput {
-  load: LoadStats;
-  eventLoop: readonly EventLoopSample[];
-  blocking: BlockingFile | null;
-  /** Spans from the traces; null when tracing was off. */
-  spans: readonly Span[] | null;
-  /** The app's cache counters over the measured window (./cache.ts), when it reports them. */
-  cache?: CacheSummary | null;
+export function round(x: number, digits = 2): number {
+  const f = 10 ** digits;
+  return Math.round(x * f) / f;
 }
 
 /** Nearest-rank percentile of unsorted numbers (0 for none). */
@@ -73,37 +61,47 @@ export function fillBlockedIntervals(samples: readonly EventLoopSample[], period
   });
 }
 
-export function summarise(input: SummariseInput): Summary {
-  const { load } = input;
-  const window = { startMs: load.startMs, endMs: load.endMs };
-  const requests = Math.max(1, load.overall.requests);
-
-  const events = (input.blocking?.events ?? []).filter((e) => e.startMs >= window.startMs && e.startMs <= window.endMs);
-  const totalMs = events.reduce((a, e) => a + e.durationMs, 0);
-  const blockedByRoute = new Map<string, number>();
-  for (const e of events) if (e.route) blockedByRoute.set(e.route, (blockedByRoute.get(e.route) ?? 0) + e.durationMs);
-
-  const facts = input.spans ? requestFacts(input.spans, { fromMs: window.startMs, toMs: window.endMs }) : null;
-
-  const routes: Record<string, RequestStats> = {};
-  for (const [key, stats] of Object.entries(load.routes)) {
-    const r: RequestStats = { ...stats, blockedMsPerRequest: round((blockedByRoute.get(key) ?? 0) / Math.max(1, stats.requests), 3) };
-    const q = facts?.routes[key];
-    if (q) r.queriesPerRequest = q.queriesPerRequest;
-    routes[key] = r;
-  }
-
-  const summary: Summary = {
-    overall: load.overall,
-    routes,
-    eventLoop: summariseEventLoop(input.eventLoop, window),
-    blocking: { count: events.length, totalMs: round(totalMs, 1), msPerRequest: round(totalMs / requests, 3) },
+/** Server-side figures of traced requests, for a run without a load generator (a folder the probes wrote). */
+function tracedStats(requests: readonly EvidenceRequest[], seconds: number): RequestStats {
+  const ms = requests.map((r) => r.durationMs);
+  const status = (r: EvidenceRequest) => Number(r.span.attributes['http.response.status_code'] ?? r.span.attributes['http.status_code'] ?? 0);
+  return {
+    requests: requests.length,
+    rps: round(requests.length / Math.max(0.001, seconds), 1),
+    latencyMs: {
+      p50: round(percentile(ms, 50), 3),
+      p90: round(percentile(ms, 90), 3),
+      p95: round(percentile(ms, 95), 3),
+      p99: round(percentile(ms, 99), 3),
+      max: round(Math.max(0, ...ms), 3),
+    },
+    non2xx: requests.filter((r) => status(r) !== 0 && (status(r) < 200 || status(r) >= 300)).length,
+    errors: 0,
   };
-  if (facts && facts.requests > 0) {
-    // an app that never queried PostgreSQL has no db section (rather than a misleading 0)
-    if (input.spans?.some(isDbQuerySpan)) summary.db = { queriesPerRequest: facts.queriesPerRequest };
-    if (facts.upstream.calls > 0) summary.upstream = facts.upstream;
+}
+
+export function summarise(evidence: Evidence): Summary {
+  const { measured, load, window } = evidence;
+  const seconds = (window.endMs - window.startMs) / 1000;
+  const routes: Record<string, RequestStats> = {};
+  for (const f of measured.routes) {
+    // with a load generator, the routes it drove; without one, every traced route
+    const stats = f.load ?? (load ? null : tracedStats(measured.requests.filter((r) => r.route === f.route), seconds));
+    if (!stats) continue;
+    const r: RequestStats = { ...stats, blockedMsPerRequest: f.blockedMsPerRequest };
+    if (f.queriesPerRequest !== null) r.queriesPerRequest = f.queriesPerRequest;
+    routes[f.route] = r;
   }
-  if (input.cache) summary.cache = input.cache;
+  const summary: Summary = {
+    overall: load?.overall ?? tracedStats(measured.requests, seconds),
+    routes,
+    eventLoop: summariseEventLoop(evidence.eventLoop, window),
+    blocking: { count: measured.blocks.length, totalMs: round(measured.blockedMs, 1), msPerRequest: measured.blockedMsPerRequest },
+  };
+  // an app that never queried a database has no db section (rather than a misleading 0)
+  const queried = evidence.requests.some((r) => r.queries.some((q) => !isCacheSystem(q.system)));
+  if (queried && measured.queriesPerRequest !== null) summary.db = { queriesPerRequest: measured.queriesPerRequest };
+  if (measured.upstream.calls > 0) summary.upstream = { ...measured.upstream };
+  if (evidence.cache) summary.cache = evidence.cache;
   return summary;
 }

@@ -1,6 +1,7 @@
 /**
- * Diagnose a run folder (or every stage of a lab folder): read its files through profiles/contract, build the span
- * model, run every rule, rank the findings. `writeFindings(runDir)` is what `profile` calls at its end.
+ * Diagnose a run folder (or every stage of a lab folder): build the run's evidence (scripts/analysis/evidence.ts),
+ * run every rule over it, rank the findings. `writeFindings(runDir, evidence)` is what `profile` calls at its end,
+ * with the evidence it built the summary from.
  */
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -9,53 +10,47 @@ import {
   hasFile,
   isLabFolder,
   isRunFolder,
-  readBlocking,
-  readJaeger,
   readLab,
-  readOtlpTraces,
-  readSummary,
   writeRunJson,
-  type BlockingFile,
   type Finding,
   type FindingsFile,
-  type Summary,
 } from '../../profiles/contract/index.js';
+import { loadEvidence, type Evidence } from '../analysis/evidence.js';
 import { LooplensError } from '../errors.js';
-import { byRoute, type DiagnoseInput, type Rule } from './rule.js';
+import { isMostlyWaiting, type Rule } from './rule.js';
 import { RULES } from './rules/index.js';
-import { buildRequests, spansFromJaeger, spansFromOtlp, type Span } from './spans.js';
 
-/** Runs the rules over one run's evidence; findings ranked by total time a fix would save (saving × requests). */
-export function diagnose(input: DiagnoseInput, rules: readonly Rule[] = RULES, notes: string[] = []): Finding[] {
+/**
+ * The total time a finding's fix gives back over the window: saving × the route's requests; for a blocking call, its
+ * blocked ms plus what the requests queued behind its blocks waited (the loop time and the queueing it removes).
+ */
+function weight(f: Finding, evidence: Evidence): number {
+  if (f.kind === 'blocking-call') return Number(f.evidence.blockedMs ?? 0) + Number(f.evidence.waitedMsCaused ?? 0);
+  const route = f.route ? evidence.measured.routes.find((r) => r.route === f.route) : undefined;
+  return f.savingMsPerRequest * Math.max(1, route?.requests ?? 1);
+}
+
+/**
+ * Runs the rules over one run's evidence. Ranked so that a cause comes before its victims: findings whose evidence
+ * was mostly waiting behind other requests' blocks come after the others; within each, the most total time first.
+ */
+export function diagnose(evidence: Evidence, rules: readonly Rule[] = RULES, notes: string[] = []): Finding[] {
   // One rule failing on odd data must not cost the others (profile writes findings.json at its end).
   const findings = rules.flatMap((rule) => {
     try {
-      return rule.detect(input);
+      return rule.detect(evidence);
     } catch (err) {
       notes.push(`rule ${rule.kind} failed: ${(err as Error).message}`);
       return [];
     }
   });
-  const traced = byRoute(input.requests);
-  const weight = (f: Finding): number => {
-    const n = (f.route && (input.summary?.routes[f.route]?.requests ?? traced.get(f.route)?.length)) || 1;
-    return f.savingMsPerRequest * n;
-  };
-  return findings.sort((a, b) => weight(b) - weight(a) || a.key.localeCompare(b.key));
+  return findings.sort(
+    (a, b) => Number(isMostlyWaiting(a)) - Number(isMostlyWaiting(b)) || weight(b, evidence) - weight(a, evidence) || a.key.localeCompare(b.key),
+  );
 }
 
-export interface RunEvidence {
-  input: DiagnoseInput;
-  /** The trace file the spans came from, or null. */
-  source: string | null;
-  notes: string[];
-}
-
-/**
- * Reads what the rules need from a run folder. Traces come from traces.otlp.json (the probes' primary output),
- * else traces.jaeger.json (same spans, other format); a missing file limits the diagnosis and says so in `notes`.
- */
-export function loadRunEvidence(dir: string): RunEvidence {
+/** A run folder's evidence, for diagnose; anything else is a user mistake with one actionable line. */
+export function evidenceOf(dir: string): Evidence {
   if (!existsSync(dir)) throw new LooplensError('NOT_A_RUN_FOLDER', `${dir} does not exist`, 'pass a run folder (looplens profile) or a lab folder (looplens lab)');
   // A folder the probes wrote without the CLI (preload + LOOPLENS_OUT) has no run.json but is diagnosable all the same.
   const probeFiles = hasFile(dir, 'tracesOtlp') || hasFile(dir, 'tracesJaeger') || hasFile(dir, 'blocking');
@@ -66,44 +61,31 @@ export function loadRunEvidence(dir: string): RunEvidence {
       'pass a folder written by `looplens profile`, `looplens lab` or the probes (LOOPLENS_OUT)',
     );
   }
-  const notes: string[] = [];
-  let spans: Span[] = [];
-  let source: string | null = null;
-  if (hasFile(dir, 'tracesOtlp')) {
-    spans = spansFromOtlp(readOtlpTraces(dir));
-    source = RUN_FILES.tracesOtlp;
-  }
-  if (spans.length === 0 && hasFile(dir, 'tracesJaeger')) {
-    spans = spansFromJaeger(readJaeger(dir));
-    source = RUN_FILES.tracesJaeger;
-  }
-  if (spans.length === 0) {
-    source = null;
-    notes.push(`no spans (${RUN_FILES.tracesOtlp} and ${RUN_FILES.tracesJaeger} missing or empty): only blocking calls can be diagnosed`);
-  }
-  let blocking: BlockingFile | null = null;
-  if (hasFile(dir, 'blocking')) blocking = readBlocking(dir);
-  else notes.push(`${RUN_FILES.blocking} missing: blocking calls cannot be diagnosed`);
-  let summary: Summary | null = null;
-  if (hasFile(dir, 'summary')) summary = readSummary(dir);
-  else notes.push(`${RUN_FILES.summary} missing: per-request figures use traced requests only`);
-  return { input: { spans, requests: buildRequests(spans), blocking, summary }, source, notes };
+  return loadEvidence(dir);
 }
 
-export function diagnoseRun(dir: string): FindingsFile {
-  const { input, source, notes } = loadRunEvidence(dir);
+/** The findings of one run's evidence, as findings.json holds them. */
+export function findingsOf(evidence: Evidence): FindingsFile {
+  const notes = [...evidence.notes];
   return {
-    findings: diagnose(input, RULES, notes),
+    findings: diagnose(evidence, RULES, notes),
     generatedAt: new Date().toISOString(),
-    source,
-    requests: input.requests.length,
+    source: evidence.traces.source,
+    requests: evidence.measured.requests.length,
     notes,
   };
 }
 
-/** Diagnoses a run folder and writes findings.json into it; returns what it wrote. For `profile`'s finish step. */
-export function writeFindings(runDir: string): FindingsFile {
-  const file = diagnoseRun(runDir);
+export function diagnoseRun(dir: string): FindingsFile {
+  return findingsOf(evidenceOf(dir));
+}
+
+/**
+ * Diagnoses a run folder and writes findings.json into it; returns what it wrote. For `profile`'s finish step, which
+ * passes the evidence its summary came from (so both are one build of one model).
+ */
+export function writeFindings(runDir: string, evidence: Evidence = evidenceOf(runDir)): FindingsFile {
+  const file = findingsOf(evidence);
   writeRunJson(runDir, 'findings', file);
   return file;
 }

@@ -1,24 +1,19 @@
 /**
- * What a rule is: a pure function from one run's evidence (requests built from spans, blocking events, the summary)
- * to findings. Rules do no I/O and share these helpers, so each is testable on a hand-built span set.
+ * What a rule is: a pure function from one run's evidence (scripts/analysis/evidence.ts: the measured window's
+ * requests, blocks and per-route figures) to findings. Rules do no I/O and share these helpers, so each is testable
+ * on a hand-built span set (test/diagnose/builder.ts).
  */
-import type { BlockingFile, Finding, Summary } from '../../profiles/contract/index.js';
-import type { RequestTrace, Span } from './spans.js';
+import { waitedMs, type Finding, type Span } from '../../profiles/contract/index.js';
+import type { Evidence, EvidenceBlock, EvidenceRequest } from '../analysis/evidence.js';
 
-export interface DiagnoseInput {
-  /** Every span of the run (normalised). */
-  spans: Span[];
-  /** Incoming requests, in start order. */
-  requests: RequestTrace[];
-  blocking: BlockingFile | null;
-  summary: Summary | null;
-}
+export type { Evidence, EvidenceRequest } from '../analysis/evidence.js';
 
 export interface Rule {
   kind: Finding['kind'];
   /** One line for `looplens diagnose --help` and the docs. */
   describe: string;
-  detect(input: DiagnoseInput): Finding[];
+  /** Findings over the evidence's measured window (evidence.measured). */
+  detect(evidence: Evidence): Finding[];
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -37,9 +32,59 @@ export function groupBy<T, K>(items: Iterable<T>, key: (t: T) => K): Map<K, T[]>
 }
 
 /** Requests grouped by route, routes in first-seen order. */
-export function byRoute(requests: RequestTrace[]): Map<string, RequestTrace[]> {
+export function byRoute<R extends { route: string }>(requests: readonly R[]): Map<string, R[]> {
   return groupBy(requests, (r) => r.route);
 }
+
+// ---------------------------------------------------------------------------------------------------------------
+// Waiting behind other requests' blocks (the victim correction; see evidence.ts)
+
+/** ms of [from, to] in which the request waited behind other requests' blocks. */
+export function waitedIn(request: EvidenceRequest, from: number, to: number): number {
+  return waitedMs(from, to, request.blockedByOthers, null);
+}
+
+/** A span's time with the waiting behind others' blocks taken out (a lower bound of its own time). */
+export function ownSpanMs(span: Span, request: EvidenceRequest): number {
+  return Math.max(0, span.endMs - span.startMs - waitedIn(request, span.startMs, span.endMs));
+}
+
+/** Covered time of the intervals, less the waiting behind others' blocks inside them. */
+export function ownCovered(intervals: Interval[], request: EvidenceRequest): number {
+  return union(intervals).reduce((a, [s, e]) => a + Math.max(0, e - s - waitedIn(request, s, e)), 0);
+}
+
+/**
+ * What the waiting behind others' blocks did to a finding: the saving before and after it was taken out, and when
+ * most of the raw evidence was waiting, the blocks it waited behind (route and function, most waited first). Goes
+ * into the finding's evidence; diagnose ranks a finding that is mostly waiting after the causes.
+ */
+export function waitingEvidence(raw: number, corrected: number, affected: readonly EvidenceRequest[]): Record<string, unknown> {
+  const takenOut = Math.max(0, raw - corrected);
+  if (takenOut < 0.05 * Math.max(raw, 1e-9) && takenOut < 0.5) return {};
+  const behind = new Map<string, number>();
+  for (const r of affected) {
+    for (const b of r.blockedByOthers) {
+      const key = `${b.route ?? 'no request'} · ${b.topFrame}`;
+      behind.set(key, (behind.get(key) ?? 0) + Math.max(0, Math.min(r.endMs, b.endMs) - Math.max(r.startMs, b.startMs)));
+    }
+  }
+  const mostly = takenOut > 0.5 * raw;
+  const top = [...behind].sort((a, b) => b[1] - a[1]).slice(0, 3);
+  return {
+    savingBeforeWaitingMs: round(raw),
+    waitingTakenOutMs: round(takenOut),
+    ...(mostly ? { mostlyWaiting: true } : {}),
+    ...(top.length ? { waitedBehind: top.map(([block, ms]) => ({ block, ms: round(ms) })) } : {}),
+  };
+}
+
+/** A finding whose evidence was mostly waiting behind other requests' blocks (see waitingEvidence). */
+export function isMostlyWaiting(f: Finding): boolean {
+  return f.evidence.mostlyWaiting === true;
+}
+
+export type { EvidenceBlock };
 
 /**
  * A per-request pattern judged at route level: the share of the route's requests that show it, and the saving per
@@ -85,17 +130,25 @@ export function covered(intervals: Interval[]): number {
   return sum(union(intervals).map(([a, b]) => b - a));
 }
 
+/** The stretches covered by `a` and not by `b`. */
+export function except(a: Interval[], b: Interval[]): Interval[] {
+  const ub = union(b);
+  const out: Interval[] = [];
+  for (const [s, e] of union(a)) {
+    let cur = s;
+    for (const [x, y] of ub) {
+      if (y <= cur || x >= e) continue;
+      if (x > cur) out.push([cur, x]);
+      cur = Math.max(cur, y);
+    }
+    if (cur < e) out.push([cur, e]);
+  }
+  return out;
+}
+
 /** Time covered by `a` and not by `b`. */
 export function coveredExcept(a: Interval[], b: Interval[]): number {
-  const ua = union(a);
-  const ub = union(b);
-  let total = 0;
-  for (const [s, e] of ua) {
-    let cut = 0;
-    for (const [x, y] of ub) cut += Math.max(0, Math.min(e, y) - Math.max(s, x));
-    total += e - s - cut;
-  }
-  return total;
+  return covered(except(a, b));
 }
 
 export const spanMs = (s: Span): number => s.endMs - s.startMs;

@@ -3,9 +3,9 @@
  * (hdr-histogram-js, recorded per response), live req/s ticks, stoppable through an AbortSignal.
  */
 import autocannon from 'autocannon';
-import * as hdr from 'hdr-histogram-js';
-import type { LatencyMs, RequestStats } from '../../profiles/contract/types.js';
+import type { LoadRoute, RequestStats } from '../../profiles/contract/types.js';
 import { LooplensError } from '../errors.js';
+import { encodeHistogram, latencyOf, newHistogram, type Histogram } from './histogram.js';
 import { requestPicker, routeKey, type IdRanges, type Scenario } from './scenario.js';
 
 export interface LoadOptions {
@@ -32,38 +32,30 @@ export interface LoadResult {
   endMs: number;
   durationS: number;
   overall: RequestStats;
-  routes: Record<string, RequestStats>;
-  /** Raw per-route counts, for merging repeated runs. */
+  /** Per route of the scenario (keyed by its route key): stats, method, paths and the encoded histogram. */
+  routes: Record<string, LoadRoute>;
   timeouts: number;
 }
 
 interface RouteAcc {
-  hist: hdr.Histogram;
+  hist: Histogram;
   requests: number;
   non2xx: number;
-}
-
-function newHistogram(): hdr.Histogram {
-  // microseconds, 1 µs .. 10 min, 3 significant digits
-  return hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 600_000_000, numberOfSignificantValueDigits: 3 });
-}
-
-function latencyOf(h: hdr.Histogram): LatencyMs {
-  const ms = (us: number) => Math.round(us) / 1000;
-  if (h.totalCount === 0) return { p50: 0, p90: 0, p95: 0, p99: 0, max: 0 };
-  // a percentile is reported as the top of its bucket, which can exceed the largest value recorded
-  const max = h.maxValue;
-  const at = (p: number) => ms(Math.min(max, h.getValueAtPercentile(p)));
-  return { p50: at(50), p90: at(90), p95: at(95), p99: at(99), max: ms(max) };
+  method: string;
+  paths: string[];
 }
 
 export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
   const next = requestPicker(opts.scenario, opts.ids, opts.seed ?? 1);
   const routes = new Map<string, RouteAcc>();
   for (const r of opts.scenario.requests) {
-    routes.set(routeKey(r), { hist: newHistogram(), requests: 0, non2xx: 0 });
+    const key = routeKey(r);
+    const path = r.path.split('?')[0] ?? r.path;
+    const acc = routes.get(key);
+    if (!acc) routes.set(key, { hist: newHistogram(), requests: 0, non2xx: 0, method: r.method.toUpperCase(), paths: [path] });
+    else if (!acc.paths.includes(path)) acc.paths.push(path);
   }
-  const overall: RouteAcc = { hist: newHistogram(), requests: 0, non2xx: 0 };
+  const overall: RouteAcc = { hist: newHistogram(), requests: 0, non2xx: 0, method: '', paths: [] };
   const connections = opts.rate && opts.rate < opts.connections ? Math.max(1, Math.floor(opts.rate)) : opts.connections;
   // With a fixed rate, each connection is expected to send one request every `interval` ms: record the latencies
   // that coordinated omission would hide, as autocannon does for its own histogram.
@@ -114,8 +106,10 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
           non2xx: acc.non2xx,
           errors,
         });
-        const routeStats: Record<string, RequestStats> = {};
-        for (const [key, acc] of routes) routeStats[key] = statsOf(acc, 0);
+        const routeStats: Record<string, LoadRoute> = {};
+        for (const [key, acc] of routes) {
+          routeStats[key] = { ...statsOf(acc, 0), method: acc.method, paths: acc.paths, histogram: encodeHistogram(acc.hist) };
+        }
         // Requests that failed without an answer: autocannon counts connection errors and timeouts (result.errors),
         // not a request the server rejects by closing the connection (Node writes "400 Bad Request" and closes on
         // "GET api"; autocannon never reports that as a response). Those are the requests sent but not answered, less

@@ -5,13 +5,13 @@
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { readBlocking, readEventLoop, readJaeger } from '../../profiles/contract/read.js';
-import { RUN_FILES, type BlockingFile, type CacheSummary, type Finding, type EventLoopSample, type JaegerFile, type RunInfo, type Summary } from '../../profiles/contract/types.js';
+import { RUN_FILES, type BlockingFile, type Finding, type EventLoopSample, type JaegerFile, type RunInfo, type Summary } from '../../profiles/contract/types.js';
 import { writeJsonAtomic, writeTextAtomic } from '../../profiles/contract/write.js';
-import { renderFlamegraphHtml } from '../../dashboards/flamegraph/render.js';
+import { msPerSampleOf, renderFlamegraphHtml } from '../../dashboards/flamegraph/render.js';
+import { loadEvidence, type Evidence } from '../analysis/evidence.js';
 import { foldCpuProfile, sumFolded, type CpuProfile } from '../analysis/fold.js';
 import { renderSummaryMd } from '../analysis/markdown.js';
-import { spansFromJaeger } from '../analysis/spans.js';
-import { summarise, type LoadStats } from '../analysis/summarise.js';
+import { summarise } from '../analysis/summarise.js';
 import { renderFindingsMarkdown } from '../diagnose/index.js';
 import { LooplensError } from '../errors.js';
 
@@ -96,15 +96,11 @@ export function missingProbeFiles(runDir: string): string[] {
   return PROBE_FILES.map((k) => RUN_FILES[k]).filter((f) => !existsSync(join(runDir, f)));
 }
 
-/** stacks.folded + flamegraph.html + summary.json + summary.md. */
-export function writeDerived(
-  runDir: string,
-  info: RunInfo,
-  load: LoadStats,
-  root: string,
-  foldedOverride: string | null,
-  cache: CacheSummary | null = null,
-): Summary {
+/**
+ * stacks.folded + flamegraph.html + summary.json, from the run folder the probes and the runner (run.json's window,
+ * load.json) wrote. Returns the summary and the evidence it was computed from, for findings.json.
+ */
+export function writeDerived(runDir: string, info: RunInfo, root: string, foldedOverride: string | null): { summary: Summary; evidence: Evidence } {
   const missing = missingProbeFiles(runDir);
   if (missing.length > 0) {
     throw new LooplensError(
@@ -120,17 +116,13 @@ export function writeDerived(
   const folded = foldedOverride ?? foldCpuProfile(profile, { root });
   writeTextAtomic(join(runDir, RUN_FILES.folded), folded);
   const subtitle = `${info.stage ? `stage ${info.stage} · ` : ''}profiler ${info.profiler} · ${info.command.join(' ')}`;
-  writeTextAtomic(join(runDir, RUN_FILES.flamegraph), renderFlamegraphHtml({ folded, title: `looplens — ${info.id}`, subtitle }));
+  // ms per sample from the profile's own duration and sample count (with workers: the largest process's profile)
+  writeTextAtomic(join(runDir, RUN_FILES.flamegraph), renderFlamegraphHtml({ folded, title: `looplens — ${info.id}`, subtitle, msPerSample: msPerSampleOf(profile) }));
 
-  const summary = summarise({
-    load,
-    eventLoop: readEventLoop(runDir),
-    blocking: readBlocking(runDir),
-    spans: spansFromJaeger(readJaeger(runDir)),
-    cache,
-  });
+  const evidence = loadEvidence(runDir);
+  const summary = summarise(evidence);
   writeJsonAtomic(join(runDir, RUN_FILES.summary), summary);
-  return summary;
+  return { summary, evidence };
 }
 
 /** summary.md: the numbers, then the top findings. */

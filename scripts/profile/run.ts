@@ -6,7 +6,8 @@
 import { existsSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { RUN_FILES, type LoadSettings, type ProfilerName, type RunInfo, type Summary } from '../../profiles/contract/types.js';
+import { RUN_FILES, type LoadFile, type LoadSettings, type ProfilerName, type RunInfo, type Summary } from '../../profiles/contract/types.js';
+import { writeRunJson } from '../../profiles/contract/write.js';
 import { writeFindings } from '../diagnose/index.js';
 import { LooplensError } from '../errors.js';
 import { runLoad, type LoadResult } from '../load/run.js';
@@ -251,7 +252,8 @@ export async function profile(options: ProfileOptions, hooks: ProfileHooks): Pro
 
     if (options.load.warmupS > 0) {
       phase('warmup', `${options.load.warmupS} s, results discarded`);
-      await drive(options.load.warmupS, 'warmup');
+      const warmup = await drive(options.load.warmupS, 'warmup');
+      run.update({ warmup: { startMs: warmup.startMs, endMs: warmup.endMs } });
     }
     // the app's cache counters (target-app's GET /stats), before and after the measured load: the window's figures
     // (one worker answers /stats, so with several workers they would not add up)
@@ -265,6 +267,9 @@ export async function profile(options: ProfileOptions, hooks: ProfileHooks): Pro
     const cacheAfter = cacheBefore ? await readCacheCounters(url) : null;
     if (signal?.aborted) throw signal.reason;
     const cache = cacheBefore && cacheAfter ? cacheWindow(cacheBefore, cacheAfter) : null;
+    // the measured window and what the load generator saw in it: the run's evidence is read over them
+    run.update({ window: { startMs: load.startMs, endMs: load.endMs } });
+    writeRunJson(dir, 'load', { overall: load.overall, routes: load.routes, ...(cache ? { cache } : {}) } satisfies LoadFile);
 
     const stop = options.analysisTimeoutS ? { ...adapter.stop, timeoutMs: options.analysisTimeoutS * 1000 } : adapter.stop;
     phase(
@@ -298,8 +303,9 @@ export async function profile(options: ProfileOptions, hooks: ProfileHooks): Pro
     try {
       const merged = mergeWorkers(dir, PROJECT_ROOT);
       if (merged.workers) run.note(`merged the probe files of ${merged.workers} worker processes (workers/<pid>/)`);
-      summary = writeDerived(dir, run.info, load, PROJECT_ROOT, merged.folded, cache);
-      findings = writeFindings(dir).findings;
+      const derived = writeDerived(dir, run.info, PROJECT_ROOT, merged.folded);
+      summary = derived.summary;
+      findings = writeFindings(dir, derived.evidence).findings;
     } catch (err) {
       if (!incomplete) throw err;
       // nothing to summarise (the probes' files are missing too): the timeout is the error to report

@@ -3,9 +3,8 @@
  * attribute names the real instrumentations write (instrumentation-http, -undici, -pg). Times are ms relative to
  * each request's start. Also renders the set as OTLP JSON and Jaeger JSON to test the readers.
  */
-import type { BlockingEvent, BlockingFile, JaegerFile, Summary } from '../../profiles/contract/index.js';
-import type { DiagnoseInput } from '../../scripts/diagnose/rule.js';
-import { buildRequests, type AttrValue, type Span, type SpanKind } from '../../scripts/diagnose/spans.js';
+import type { AttrValue, BlockingEvent, BlockingFile, JaegerFile, LoadFile, Span, SpanKind, Summary } from '../../profiles/contract/index.js';
+import { buildEvidence, type Evidence } from '../../scripts/analysis/evidence.js';
 
 export const T0 = 1_760_000_000_000;
 
@@ -44,6 +43,9 @@ export class RequestBuilder {
       endMs: base + at + duration,
       attributes,
       events: [],
+      error: false,
+      service: 'test',
+      pid: null,
     };
     this.spans.push(span);
     return span;
@@ -105,8 +107,18 @@ export class TraceBuilder {
     return Array.from({ length: n }, (_, i) => this.request(method, route, i * every, duration, (r) => fill(r, i), target?.(i)));
   }
 
-  input(extra: { blocking?: BlockingFile | null; summary?: Summary | null } = {}): DiagnoseInput {
-    return { spans: this.spans, requests: buildRequests(this.spans), blocking: extra.blocking ?? null, summary: extra.summary ?? null };
+  /**
+   * The evidence of these spans (a run without a recorded window: every request counts), with the blocks and, when
+   * given, the load generator's figures of a summary (its routes and request counts).
+   */
+  input(extra: { blocking?: BlockingFile | null; summary?: Summary | null } = {}): Evidence {
+    const load: LoadFile | null = extra.summary
+      ? {
+          overall: extra.summary.overall,
+          routes: Object.fromEntries(Object.entries(extra.summary.routes).map(([k, r]) => [k, { ...r, method: k.split(' ')[0]!, paths: [] }])),
+        }
+      : null;
+    return buildEvidence({ info: null, load, blocking: extra.blocking ?? null, traces: { spans: this.spans, source: 'traces.otlp.json', droppedSpans: null }, eventLoop: [] });
   }
 
   toOtlp(): unknown {

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { ABORTED_ATTRIBUTE, buildRequests, spansFromJaeger, spansFromOtlp, templatePath } from '../../scripts/diagnose/spans.js';
-import { isReadStatement, normaliseSql } from '../../scripts/diagnose/sql.js';
+import { ABORTED_ATTRIBUTE, spansFromJaeger, spansFromOtlp } from '../../profiles/contract/index.js';
+import { buildRequests } from '../../scripts/analysis/requests.js';
+import { templatePath } from '../../scripts/analysis/routes.js';
+import { isReadStatement, normaliseSql } from '../../scripts/analysis/sql.js';
 import { TraceBuilder, T0 } from './builder.js';
 
 function sample(): TraceBuilder {

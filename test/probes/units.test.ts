@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { readConfig } from '../../probes/config.js';
 import { withProbeNodeOptions } from '../../probes/node-options.js';
 import { indexProfile, longestBusyStretch, stackInWindow, type CpuProfile } from '../../probes/blocking/stacks.js';
-import { otlpToJaeger } from '../../probes/traces/jaeger.js';
+import { otlpToJaeger } from '../../profiles/contract/jaeger.js';
 import { ArmingMonitor } from '../../probes/blocking/arming.js';
 import { openRunQueueClock } from '../../probes/blocking/runqueue.js';
 

@@ -1,11 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { readBlocking, readEventLoop, readJaeger } from '../../profiles/contract/read.js';
-import type { JaegerFile, JaegerSpan, Summary } from '../../profiles/contract/types.js';
+import { spansFromJaeger, type Span } from '../../profiles/contract/traces.js';
+import type { BlockingFile, EventLoopSample, JaegerFile, JaegerSpan, LoadFile, RunInfo, Summary, TimeWindow } from '../../profiles/contract/types.js';
 import { validateSummary } from '../../profiles/contract/validate.js';
+import { buildEvidence } from '../../scripts/analysis/evidence.js';
 import { foldCpuProfile, frameName, parseFolded, sumFolded, type CpuProfile } from '../../scripts/analysis/fold.js';
 import { change, renderLabMd, renderSummaryMd } from '../../scripts/analysis/markdown.js';
-import { requestFacts, spansFromJaeger } from '../../scripts/analysis/spans.js';
 import { fillBlockedIntervals, percentile, summarise, summariseEventLoop } from '../../scripts/analysis/summarise.js';
 import { fillBody, idDraw, loadScenario, prng, requestPicker, routeKey, zipfRank } from '../../scripts/load/scenario.js';
 import { pickMedianRun } from '../../scripts/lab/run.js';
@@ -46,15 +47,27 @@ describe('foldCpuProfile', () => {
   });
 });
 
+/** The evidence of spans (and blocks, a load) over a window; no window: a run that recorded none (all counts). */
+function evidence(opts: { spans: Span[]; window?: TimeWindow; blocking?: BlockingFile | null; load?: LoadFile | null; eventLoop?: EventLoopSample[] }) {
+  return buildEvidence({
+    info: opts.window ? ({ window: opts.window } as RunInfo) : null,
+    load: opts.load ?? null,
+    blocking: opts.blocking ?? null,
+    traces: { spans: opts.spans, source: 'traces.jaeger.json', droppedSpans: 0 },
+    eventLoop: opts.eventLoop ?? [],
+  });
+}
+
 describe('summarise on a captured run', () => {
   const eventLoop = readEventLoop(RUN);
   const blocking = readBlocking(RUN);
   const spans = spansFromJaeger(readJaeger(RUN));
   const window = { startMs: eventLoop[0].t - 1000, endMs: eventLoop[eventLoop.length - 1].t };
-  const load = { overall: capturedSummary.overall, routes: capturedSummary.routes, ...window };
+  const routes = Object.fromEntries(Object.entries(capturedSummary.routes).map(([k, r]) => [k, { ...r, method: 'GET', paths: [k.slice(4)] }]));
+  const load: LoadFile = { overall: capturedSummary.overall, routes };
 
   it('produces a summary.json that matches the schema', () => {
-    const s = summarise({ load, eventLoop, blocking, spans });
+    const s = summarise(evidence({ spans, window, blocking, load, eventLoop }));
     expect(validateSummary(s)).toBeNull();
     expect(s.blocking.count).toBe(blocking.events.length);
     expect(s.blocking.totalMs).toBeCloseTo(blocking.events.reduce((a, e) => a + e.durationMs, 0), 0);
@@ -63,8 +76,8 @@ describe('summarise on a captured run', () => {
   });
 
   it('counts only what happened inside the load window', () => {
-    const late = { ...load, startMs: window.endMs + 60_000, endMs: window.endMs + 120_000 };
-    expect(summarise({ load: late, eventLoop, blocking, spans }).blocking.count).toBe(0);
+    const late = { startMs: window.endMs + 60_000, endMs: window.endMs + 120_000 };
+    expect(summarise(evidence({ spans, window: late, blocking, load, eventLoop })).blocking.count).toBe(0);
     const el = summariseEventLoop(eventLoop, window);
     expect(el.utilization).toBeGreaterThan(0.5);
     expect(el.delayMs.p99).toBeGreaterThanOrEqual(el.delayMs.p50);
@@ -94,7 +107,7 @@ function span(traceID: string, spanID: string, name: string, parent: string | nu
 
 describe('requestFacts', () => {
   const server = (t: string, id: string, route: string, at = 1_000_000) => span(t, id, `GET ${route}`, null, { 'span.kind': 'server', 'http.request.method': 'GET', 'http.route': route }, at);
-  const query = (t: string, id: string, parent: string) => span(t, id, 'pg.query:SELECT looplens', parent, { 'span.kind': 'client', 'db.system': 'postgresql' });
+  const query = (t: string, id: string, parent: string) => span(t, id, 'pg.query:SELECT looplens', parent, { 'span.kind': 'client', 'db.system': 'postgresql', 'db.statement': 'SELECT 1' });
   const file: JaegerFile = {
     data: [
       {
@@ -122,23 +135,26 @@ describe('requestFacts', () => {
   };
   const spans = spansFromJaeger(file);
 
-  it('charges each PostgreSQL query span to its enclosing request, per route', () => {
-    const f = requestFacts(spans);
-    expect(f.requests).toBe(3);
-    expect(f.queries).toBe(5);
-    expect(f.queriesPerRequest).toBe(1.67);
-    expect(f.routes['GET /users/:id/timeline']).toEqual({ requests: 1, queries: 3, queriesPerRequest: 3 });
-    expect(f.routes['GET /posts']).toEqual({ requests: 2, queries: 2, queriesPerRequest: 1 });
+  const route = (e: ReturnType<typeof evidence>, r: string) => e.measured.routes.find((f) => f.route === r);
+
+  it('charges each database query span to its enclosing request, per route (cache lookups are not queries)', () => {
+    const e = evidence({ spans });
+    expect(e.measured.requests).toHaveLength(3);
+    expect(e.measured.queries).toBe(5);
+    expect(e.measured.queriesPerRequest).toBe(1.67);
+    expect(route(e, 'GET /users/:id/timeline')).toMatchObject({ traced: 1, queries: 3, queriesPerRequest: 3 });
+    expect(route(e, 'GET /posts')).toMatchObject({ traced: 2, queries: 2, queriesPerRequest: 1 });
   });
 
   it('counts upstream calls and failures (error status or 5xx)', () => {
-    expect(requestFacts(spans).upstream).toEqual({ calls: 2, failures: 1 });
+    expect(evidence({ spans }).measured.upstream).toEqual({ calls: 2, failures: 1 });
   });
 
-  it('keeps to the window', () => {
-    const f = requestFacts(spans, { fromMs: 0, toMs: 10_000 });
-    expect(f.requests).toBe(2);
-    expect(f.queries).toBe(4);
+  it('keeps to the window, and labels what lies outside it', () => {
+    const e = evidence({ spans, window: { startMs: 0, endMs: 10_000 } });
+    expect(e.measured.requests).toHaveLength(2);
+    expect(e.measured.queries).toBe(4);
+    expect(e.requests.map((r) => r.phase).sort()).toEqual(['after', 'measured', 'measured']);
   });
 });
 
@@ -230,16 +246,16 @@ describe('markdown', () => {
   });
 });
 
-describe('requestFacts on captured target-app traces (baseline stage: synchronous driver, N+1 queries)', () => {
+describe('queries per request on captured target-app traces (baseline stage: synchronous driver, N+1 queries)', () => {
   const spans = spansFromJaeger(readJaeger(new URL('./fixtures/target-app-baseline/', import.meta.url).pathname));
 
   it('counts the query spans the synchronous client created under each request', () => {
-    const f = requestFacts(spans);
-    expect(Object.keys(f.routes).sort()).toEqual(['GET /users/:id/notifications', 'GET /users/:id/timeline', 'POST /posts/:id/likes']);
-    expect(f.routes['GET /users/:id/timeline'].queriesPerRequest).toBe(43);
-    expect(f.routes['GET /users/:id/notifications'].queriesPerRequest).toBe(40);
-    expect(f.routes['POST /posts/:id/likes'].queriesPerRequest).toBe(5);
-    expect(f.requests).toBe(3);
+    const e = evidence({ spans });
+    expect(e.measured.routes.map((r) => r.route).sort()).toEqual(['GET /users/:id/notifications', 'GET /users/:id/timeline', 'POST /posts/:id/likes']);
+    expect(e.measured.routes.find((r) => r.route === 'GET /users/:id/timeline')!.queriesPerRequest).toBe(43);
+    expect(e.measured.routes.find((r) => r.route === 'GET /users/:id/notifications')!.queriesPerRequest).toBe(40);
+    expect(e.measured.routes.find((r) => r.route === 'POST /posts/:id/likes')!.queriesPerRequest).toBe(5);
+    expect(e.measured.requests).toHaveLength(3);
   });
 });
 

@@ -3,14 +3,16 @@
  * of all blocked time, and the kind of blocker: a synchronous database driver when the request's query spans ran
  * inside the block, else what the stack shows (`*Sync` fs/zlib/crypto/child_process, JSON, regex, CPU-bound JS).
  *
- * Saving: the loop time given back per request of the route (blocked ms of the group ÷ requests of the route seen in
- * the traces, which cover the same process lifetime as blocking.json). Not the request's own latency: an async driver
- * still waits for the database, but the loop serves other requests meanwhile; under load, every request queued behind
- * a block gains that time.
+ * Saving: the loop time given back per request of the route (blocked ms of the group in the measured window ÷ the
+ * route's requests there — the evidence's per-route figures, so it is the route's blocked ms per request of
+ * summary.json, shared out by function). Not the request's own latency: an async driver still waits for the database,
+ * but the loop serves other requests meanwhile; under load, every request queued behind a block gains that time —
+ * the evidence's `waitersMs`, reported as `waitedMsCaused`.
  */
-import type { BlockingEvent, Finding, StackFrame } from '../../../profiles/contract/index.js';
-import { isCacheSystem } from '../spans.js';
-import { byRoute, covered, findingKey, groupBy, interval, median, pct, round, sum, type Interval, type Rule } from '../rule.js';
+import type { Finding, StackFrame } from '../../../profiles/contract/index.js';
+import type { EvidenceBlock } from '../../analysis/evidence.js';
+import { isCacheSystem } from '../../analysis/requests.js';
+import { covered, findingKey, groupBy, interval, median, pct, round, sum, type Interval, type Rule } from '../rule.js';
 
 /** A group must block at least this much per request of its route… */
 export const MIN_MS_PER_REQUEST = 1;
@@ -32,7 +34,7 @@ export const MIN_EVENTS_PER_REQUEST = 0.25;
  */
 export const NON_BLOCKING_LEAVES = /^(write|writev|writeBuffer|writeUtf8String|writeLatin1String|writeAsciiString|writeUcs2String)$/;
 
-function isHandleWrite(e: BlockingEvent): boolean {
+function isHandleWrite(e: EvidenceBlock): boolean {
   const leaf = e.frames[0];
   return leaf !== undefined && leaf.url === '' && NON_BLOCKING_LEAVES.test(leaf.functionName) && !e.frames.some((f) => /Sync$/.test(f.functionName));
 }
@@ -74,11 +76,10 @@ export function parseTopFrame(top: string): { fn: string; file: string; line: nu
  */
 export const MIN_DB_SHARE_OF_BLOCK = 0.5;
 
-function dbShareOfBlock(e: BlockingEvent, queries: Map<string, Interval[]>): number {
-  const list = e.traceId ? queries.get(e.traceId) : undefined;
+function dbShareOfBlock(e: EvidenceBlock): number {
+  const list = e.request?.queries.filter((q) => !isCacheSystem(q.system)).map((q) => interval(q.span));
   if (!list || e.durationMs <= 0) return 0;
-  const end = e.startMs + e.durationMs;
-  const inside = list.map(([a, b]): Interval => [Math.max(a, e.startMs), Math.min(b, end)]);
+  const inside = list.map(([a, b]): Interval => [Math.max(a, e.startMs), Math.min(b, e.endMs)]);
   return covered(inside) / e.durationMs;
 }
 
@@ -117,15 +118,12 @@ export function classifyBlocker(frames: Pick<StackFrame, 'functionName' | 'url'>
 export const blockingCall: Rule = {
   kind: 'blocking-call',
   describe: 'a function that blocked the event loop (blocking.json): route, function, ms per request, share of blocked time',
-  detect({ blocking, summary, requests }): Finding[] {
-    if (!blocking || blocking.events.length === 0) return [];
-    const totalBlocked = sum(blocking.events.map((e) => e.durationMs));
-    const traced = byRoute(requests);
-    const capped = summary !== null && requests.length > 0 && requests.length < summary.overall.requests;
-    const queries = new Map<string, Interval[]>();
-    for (const r of requests) queries.set(r.traceId, r.queries.filter((q) => !isCacheSystem(q.system)).map((q) => interval(q.span)));
+  detect({ measured }): Finding[] {
+    if (measured.blocks.length === 0) return [];
+    const totalBlocked = sum(measured.blocks.map((e) => e.durationMs));
+    const figures = new Map(measured.routes.map((f) => [f.route, f]));
     const groups = groupBy(
-      blocking.events.filter((e) => !isHandleWrite(e)),
+      measured.blocks.filter((e) => !isHandleWrite(e)),
       (e) => {
         const { fn, file } = parseTopFrame(e.topFrame);
         return `${e.route ?? ''}\u0000${fn}\u0000${file}`;
@@ -135,11 +133,8 @@ export const blockingCall: Rule = {
     for (const events of groups.values()) {
       const first = events[0]!;
       const route = first.route;
-      // Requests of the route over the same span of time as the events (the whole process life): the traced requests —
-      // unless the probes' span cap cut the traces short (fewer traced requests than the load counted): then, like
-      // without traces, the load's count from summary.json (measured window only, so a slight overestimate); else one per event.
-      const fromTraces = capped ? 0 : (route && traced.get(route)?.length) || 0;
-      const routeRequests = fromTraces || (route && summary?.routes[route]?.requests) || events.length;
+      // the route's requests in the window, as every view counts them (the evidence's per-route figures)
+      const routeRequests = Math.max(1, route === null ? measured.requestCount : (figures.get(route)?.requests ?? events.length));
       const blockedMs = sum(events.map((e) => e.durationMs));
       const msPerRequest = blockedMs / routeRequests;
       if (events.length < MIN_EVENTS || msPerRequest < MIN_MS_PER_REQUEST || events.length / routeRequests < MIN_EVENTS_PER_REQUEST) continue;
@@ -147,7 +142,7 @@ export const blockingCall: Rule = {
       const sameLeafShare = Math.max(...[...leaves.values()].map((l) => l.length)) / events.length;
       if (sameLeafShare < MIN_SAME_LEAF_SHARE) continue;
       const longest = events.reduce((a, b) => (b.durationMs > a.durationMs ? b : a));
-      const dbShare = median(events.map((e) => dbShareOfBlock(e, queries)));
+      const dbShare = median(events.map(dbShareOfBlock));
       const kind = dbShare >= MIN_DB_SHARE_OF_BLOCK ? 'sync-db-driver' : classifyBlocker(longest.frames, longest.topFrame);
       // Name the function the app called: the innermost app frame, or — for a synchronous API whose innermost frame
       // is plumbing (a driver's bridge to its worker) — the outermost `*Sync` app frame of the chain above it.
@@ -163,6 +158,7 @@ export const blockingCall: Rule = {
       const appIndex = longest.frames.findIndex((f) => isAppUrl(f.url));
       const callee = appIndex > 0 ? longest.frames[appIndex - 1]! : null;
       const calls = callee ? `${callee.functionName || '(anonymous)'}${callee.url ? ` (${callee.url.replace(/^.*node_modules\//, '')})` : ''}` : null;
+      const waitedMsCaused = sum(events.map((e) => e.waitersMs));
       findings.push({
         kind: 'blocking-call',
         // The group's identity (its top frame), not the display name: which *Sync call is most common varies by run.
@@ -184,8 +180,9 @@ export const blockingCall: Rule = {
           shareOfBlockedTime: pct(blockedMs / totalBlocked),
           sameStackShare: pct(sameLeafShare),
           dbShareOfBlock: pct(dbShare),
+          waitedMsCaused: round(waitedMsCaused),
           stack: longest.frames.slice(0, 6).map((f) => `${f.functionName || '(anonymous)'} (${f.url}:${f.lineNumber})`),
-          estimate: `loop time given back per request: blocked ms of this function on this route (${round(blockedMs)} ms over ${events.length} blocks) ÷ ${routeRequests} requests of the route; every request queued behind a block waits that long too`,
+          estimate: `loop time given back per request: blocked ms of this function on this route in the measured window (${round(blockedMs)} ms over ${events.length} blocks) ÷ ${routeRequests} requests of the route; other requests in flight waited ${round(waitedMsCaused)} ms behind these blocks in all`,
         },
         savingMsPerRequest: round(msPerRequest),
         fix: FIXES[kind],
@@ -201,7 +198,7 @@ export const blockingCall: Rule = {
  * the outermost `*Sync` frame among the app frames around it (querySync, connectSync, endSync…) — the call the
  * app's own code made. Searches the contiguous app frames only, up to the first Node internal or native frame.
  */
-function syncApiOf(e: BlockingEvent): StackFrame | null {
+function syncApiOf(e: EvidenceBlock): StackFrame | null {
   const start = e.frames.findIndex((f) => isAppUrl(f.url));
   if (start < 0 || !/Sync$/.test(e.frames[start]!.functionName)) return null;
   let api = e.frames[start]!;
@@ -215,7 +212,7 @@ function syncApiOf(e: BlockingEvent): StackFrame | null {
  * Frames carry absolute URLs, top frames paths relative to the app's folder: the folder is what the innermost app
  * frame's URL has in front of the top frame's path. Returns a function shortening URLs the same way.
  */
-function relativeTo(e: BlockingEvent): (url: string) => string {
+function relativeTo(e: EvidenceBlock): (url: string) => string {
   const top = parseTopFrame(e.topFrame).file;
   const frame = e.frames.find((f) => isAppUrl(f.url));
   const url = frame?.url.replace(/^file:\/\//, '') ?? '';

@@ -34,8 +34,9 @@
  * averaged over the route's requests.
  */
 import type { Finding } from '../../../profiles/contract/index.js';
-import { isCacheSystem, type DbQuery, type RequestTrace } from '../spans.js';
-import { byRoute, covered, findingKey, groupBy, interval, median, medianExample, pct, round, spanMs, sum, type Rule } from '../rule.js';
+import type { EvidenceRequest } from '../../analysis/evidence.js';
+import { isCacheSystem, type DbQuery, type RequestTrace } from '../../analysis/requests.js';
+import { byRoute, findingKey, groupBy, interval, median, medianExample, ownCovered, pct, round, sum, type Rule } from '../rule.js';
 
 export const WINDOW_MS = 10_000;
 /** The sample size repetition is judged at: REFERENCE_REQUESTS requests of the route. */
@@ -62,7 +63,7 @@ const MIN_LOOKUP_SAMPLES = 5;
 
 /** A round trip to a local server in this run: the median duration of the quickest read shape, within [CACHE_LOOKUP_MS, CACHE_LOOKUP_MAX_MS]. */
 export function lookupCostMs(reads: readonly DbQuery[]): number {
-  const medians = [...groupBy(reads, (q) => q.shape).values()].filter((qs) => qs.length >= MIN_LOOKUP_SAMPLES).map((qs) => median(qs.map((q) => spanMs(q.span))));
+  const medians = [...groupBy(reads, (q) => q.shape).values()].filter((qs) => qs.length >= MIN_LOOKUP_SAMPLES).map((qs) => median(qs.map((q) => q.ownMs)));
   return medians.length ? Math.min(CACHE_LOOKUP_MAX_MS, Math.max(CACHE_LOOKUP_MS, Math.min(...medians))) : CACHE_LOOKUP_MS;
 }
 /** "Already cached": requests consulting a cache first, and requests it answered alone, as shares of the route. */
@@ -122,7 +123,7 @@ export function readKey(q: DbQuery, request: RequestTrace, rank: number): { key:
 }
 
 interface Read {
-  request: RequestTrace;
+  request: EvidenceRequest;
   query: DbQuery;
   key: string;
   parameters: string;
@@ -132,7 +133,8 @@ interface Read {
 export const cacheableReads: Rule = {
   kind: 'cacheable-reads',
   describe: 'identical reads (same statement and parameters) repeated across requests within a short window',
-  detect({ requests }): Finding[] {
+  detect({ measured }): Finding[] {
+    const requests = measured.requests;
     // All reads of the run, once per request and key, replayed through a TTL cache.
     const reads: Read[] = [];
     for (const request of requests) {
@@ -181,7 +183,7 @@ export const cacheableReads: Rule = {
       // The saving at the load that ran: the TTL replay's absorbed reads, less a lookup per request.
       const absorbed = routeReads.filter((r) => r.absorbed);
       const share = absorbed.length / routeReads.length;
-      const perRequest = list.map((req) => covered((readsByRequest.get(req) ?? []).filter((r) => r.absorbed).map((r) => interval(r.query.span))));
+      const perRequest = list.map((req) => ownCovered((readsByRequest.get(req) ?? []).filter((r) => r.absorbed).map((r) => interval(r.query.span)), req));
       const readMs = sum(perRequest) / list.length;
       const absorbedPerRequest = perRequest.filter((ms) => ms > 0);
       const routeLookupMs = Math.max(CACHE_LOOKUP_MS, Math.min(lookupMs, median(absorbedPerRequest) / 5));
@@ -189,7 +191,7 @@ export const cacheableReads: Rule = {
       if (saving < MIN_SAVING_MS) continue;
       // The statements that would gain most.
       const top = [...groupBy(absorbed, (r) => r.query.shape).values()]
-        .map((rs) => ({ statement: rs[0]!.query.statement.replace(/\s+/g, ' ').trim(), absorbed: rs.length, ms: round(sum(rs.map((r) => spanMs(r.query.span)))) }))
+        .map((rs) => ({ statement: rs[0]!.query.statement.replace(/\s+/g, ' ').trim(), absorbed: rs.length, ms: round(sum(rs.map((r) => r.query.ownMs))) }))
         .sort((a, b) => b.ms - a.ms)
         .slice(0, 3);
       const parameters = [...new Set(routeReads.map((r) => r.parameters))];

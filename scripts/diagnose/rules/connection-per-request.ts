@@ -10,8 +10,9 @@
  * one (cold catalog caches), so the measured gain of pooling is often larger still.
  */
 import type { Finding } from '../../../profiles/contract/index.js';
-import type { RequestTrace } from '../spans.js';
-import { byRoute, findingKey, mean, median, medianExample, pct, round, spanMs, type Rule } from '../rule.js';
+import type { EvidenceRequest } from '../../analysis/evidence.js';
+import type { RequestTrace } from '../../analysis/requests.js';
+import { byRoute, findingKey, mean, median, medianExample, ownSpanMs, pct, round, waitedIn, type Rule } from '../rule.js';
 
 /** "Most requests": the share of the route's requests that must connect. */
 export const MIN_REQUEST_SHARE = 0.5;
@@ -23,33 +24,41 @@ export function teardownMs(r: RequestTrace): number {
   return ends.length === 0 ? 0 : Math.max(0, r.endMs - Math.max(...ends));
 }
 
+/** The teardown less the waiting behind other requests' blocks in it. */
+function ownTeardownMs(r: EvidenceRequest): number {
+  const t = teardownMs(r);
+  return Math.max(0, t - waitedIn(r, r.endMs - t, r.endMs));
+}
+
 export const connectionPerRequest: Rule = {
   kind: 'connection-per-request',
   describe: 'a database connection opened inside most requests instead of taken from a pool',
-  detect({ requests }): Finding[] {
+  detect({ measured }): Finding[] {
     const findings: Finding[] = [];
-    for (const [route, list] of byRoute(requests)) {
+    for (const [route, list] of byRoute(measured.requests)) {
       const connecting = list.filter((r) => r.connects.length > 0);
       const share = connecting.length / list.length;
       if (connecting.length === 0 || share < MIN_REQUEST_SHARE) continue;
-      const connects = connecting.flatMap((r) => r.connects);
-      const connectMs = median(connects.map(spanMs));
-      const perRequest = connects.length / list.length;
-      const teardown = median(connecting.map(teardownMs)) * share;
+      // a connect or a teardown measured behind other requests' blocks is counted without that waiting
+      const connectTimes = connecting.flatMap((r) => r.connects.map((c) => ownSpanMs(c, r)));
+      const connectMs = median(connectTimes);
+      const perRequest = connectTimes.length / list.length;
+      const teardowns = connecting.map(ownTeardownMs);
+      const teardown = median(teardowns) * share;
       const saving = connectMs * perRequest + teardown;
       if (saving < MIN_SAVING_MS) continue;
       const latencyMs = median(list.map((r) => r.durationMs));
-      const example = medianExample(connecting, (r) => mean(r.connects.map(spanMs)))!;
+      const example = medianExample(connecting, (r) => mean(r.connects.map((c) => ownSpanMs(c, r))))!;
       findings.push({
         kind: 'connection-per-request',
         key: findingKey('connection-per-request', route, 'db-connect'),
         route,
         title: `${route} opens and closes a database connection in ${pct(share)} % of requests (connect ${round(connectMs)} ms, ${pct(saving / (latencyMs || 1))} % of its median latency with teardown)`,
         evidence: {
-          connectSpan: connects[0]!.name,
+          connectSpan: connecting[0]!.connects[0]!.name,
           connectMedianMs: round(connectMs),
           connectsPerRequest: round(perRequest),
-          teardownMedianMs: round(median(connecting.map(teardownMs))),
+          teardownMedianMs: round(median(teardowns)),
           requestsConnecting: connecting.length,
           requests: list.length,
           shareOfRequests: pct(share),

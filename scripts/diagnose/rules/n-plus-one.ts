@@ -4,11 +4,13 @@
  *
  * Saving per request: the wall-clock time the repeated queries cover (overlaps counted once, so a Promise.all loop is
  * not over-counted) minus one query of median duration — the set-based query that replaces them. Averaged over all
- * requests of the route (requests without the loop save nothing).
+ * requests of the route (requests without the loop save nothing). Waiting behind other requests' blocks inside the
+ * queries is not their time (the evidence's victim correction).
  */
 import type { Finding } from '../../../profiles/contract/index.js';
-import { isCacheSystem, type DbQuery, type RequestTrace } from '../spans.js';
-import { byRoute, covered, findingKey, groupBy, interval, median, medianExample, pct, round, routeVerdict, spanMs, type Rule } from '../rule.js';
+import type { EvidenceRequest } from '../../analysis/evidence.js';
+import { isCacheSystem, type DbQuery } from '../../analysis/requests.js';
+import { byRoute, covered, findingKey, groupBy, interval, median, medianExample, ownCovered, pct, round, routeVerdict, spanMs, waitingEvidence, type Rule } from '../rule.js';
 
 /** Same-shape queries in one request from which it is a loop (Sentry's N+1 detector uses 5 as well). */
 export const MIN_REPEATS = 5;
@@ -18,24 +20,27 @@ export const MIN_REQUEST_SHARE = 0.5;
 export const MIN_SAVING_MS = 0.5;
 
 interface Hit {
-  request: RequestTrace;
+  request: EvidenceRequest;
   queries: DbQuery[];
   savingMs: number;
+  rawSavingMs: number;
 }
 
 export const nPlusOne: Rule = {
   kind: 'n-plus-one',
   describe: 'many database queries of the same statement shape within one request',
-  detect({ requests }): Finding[] {
+  detect({ measured }): Finding[] {
     const findings: Finding[] = [];
-    for (const [route, list] of byRoute(requests)) {
+    for (const [route, list] of byRoute(measured.requests)) {
       const loops: (Hit & { shape: string })[] = [];
       for (const request of list) {
         const groups = groupBy(request.queries.filter((q) => !isCacheSystem(q.system)), (q) => q.shape);
         for (const [shape, queries] of groups) {
           if (queries.length < MIN_REPEATS) continue;
-          const savingMs = covered(queries.map((q) => interval(q.span))) - median(queries.map((q) => spanMs(q.span)));
-          loops.push({ shape, request, queries, savingMs });
+          const intervals = queries.map((q) => interval(q.span));
+          const savingMs = Math.max(0, ownCovered(intervals, request) - median(queries.map((q) => q.ownMs)));
+          const rawSavingMs = covered(intervals) - median(queries.map((q) => spanMs(q.span)));
+          loops.push({ shape, request, queries, savingMs, rawSavingMs });
         }
       }
       for (const [shape, hits] of groupBy(loops, (h) => h.shape)) {
@@ -44,7 +49,7 @@ export const nPlusOne: Rule = {
         const counts = hits.map((h) => h.queries.length);
         const all = hits.flatMap((h) => h.queries);
         const example = medianExample(hits, (h) => h.queries.length)!;
-        const perRequestMs = hits.map((h) => covered(h.queries.map((q) => interval(q.span))));
+        const perRequestMs = hits.map((h) => ownCovered(h.queries.map((q) => interval(q.span)), h.request));
         const table = /\bfrom\s+("?[\w.]+"?)/i.exec(example.queries[0]!.statement)?.[1] ?? null;
         findings.push({
           kind: 'n-plus-one',
@@ -58,10 +63,11 @@ export const nPlusOne: Rule = {
             queriesPerRequest: round(median(counts)),
             maxPerRequest: Math.max(...counts),
             msPerRequest: round(median(perRequestMs)),
-            medianQueryMs: round(median(all.map((q) => spanMs(q.span)))),
+            medianQueryMs: round(median(all.map((q) => q.ownMs))),
             requestsAffected: hits.length,
             requests: list.length,
             shareOfRequests: pct(share),
+            ...waitingEvidence(hits.reduce((a, h) => a + h.rawSavingMs, 0) / list.length, saving, hits.map((h) => h.request)),
             estimate: 'per request: wall-clock time of the repeated queries minus one query of median duration (the set-based query replacing them), averaged over the route\'s requests',
           },
           savingMsPerRequest: round(saving),

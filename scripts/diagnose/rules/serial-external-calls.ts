@@ -8,11 +8,13 @@
  * Saving per request: sum of the wave durations minus the longest — what starting them together (Promise.all) would
  * save — plus the idle gaps between the waves (taking in one answer and starting the next call, which a concurrent
  * version overlaps with the calls in flight). Database work between the waves stays on the path and is not counted.
- * Averaged over all requests of the route.
+ * Averaged over all requests of the route. Waiting behind other requests' blocks is not the calls' time: a wave
+ * counts its calls' own time (the evidence's victim correction), a gap its time less that waiting.
  */
 import type { Finding } from '../../../profiles/contract/index.js';
-import type { HttpCall, RequestTrace } from '../spans.js';
-import { byRoute, coveredExcept, findingKey, groupBy, interval, median, medianExample, pct, round, routeVerdict, spanMs, sum, type Interval, type Rule } from '../rule.js';
+import type { EvidenceRequest } from '../../analysis/evidence.js';
+import type { HttpCall, RequestTrace } from '../../analysis/requests.js';
+import { byRoute, covered, except, findingKey, groupBy, interval, median, medianExample, pct, round, routeVerdict, sum, waitedIn, waitingEvidence, type Interval, type Rule } from '../rule.js';
 
 export const MIN_REQUEST_SHARE = 0.5;
 export const MIN_SAVING_MS = 1;
@@ -38,42 +40,59 @@ export function waves(calls: HttpCall[]): HttpCall[][] {
   return out.map((w) => w.calls);
 }
 
-const waveMs = (w: HttpCall[]): number => Math.max(...w.map((c) => c.span.endMs)) - Math.min(...w.map((c) => c.span.startMs));
+const waveStart = (w: HttpCall[]): number => Math.min(...w.map((c) => c.span.startMs));
+const waveEnd = (w: HttpCall[]): number => Math.max(...w.map((c) => c.span.endMs));
+const waveMs = (w: HttpCall[]): number => waveEnd(w) - waveStart(w);
 
-/** Idle time between the waves: the stretch from the first call to the last, minus the calls and any query in it. */
-export function gapsMs(request: RequestTrace, w: HttpCall[][]): number {
+/** A wave's own time: its stretch less the waiting behind others' blocks, and at least its longest call's own time. */
+function ownWaveMs(request: EvidenceRequest, w: HttpCall[]): number {
+  return Math.max(Math.max(...w.map((c) => c.ownMs)), waveMs(w) - waitedIn(request, waveStart(w), waveEnd(w)));
+}
+
+/** Idle stretches between the waves: from the first call to the last, what no call and no query covers. */
+function gapIntervals(request: RequestTrace, w: HttpCall[][]): Interval[] {
   const calls = w.flat();
   const start = Math.min(...calls.map((c) => c.span.startMs));
   const end = Math.max(...calls.map((c) => c.span.endMs));
   const busy: Interval[] = [...calls.map((c) => interval(c.span)), ...request.queries.map((q) => interval(q.span))];
-  return coveredExcept([[start, end]], busy);
+  return except([[start, end]], busy);
+}
+
+/** Idle time between the waves. */
+export function gapsMs(request: RequestTrace, w: HttpCall[][]): number {
+  return covered(gapIntervals(request, w));
 }
 
 interface Hit {
-  request: RequestTrace;
+  request: EvidenceRequest;
   waves: HttpCall[][];
   gapsMs: number;
   savingMs: number;
+  rawSavingMs: number;
   sequence: string;
 }
 
 export const serialExternalCalls: Rule = {
   kind: 'serial-external-calls',
   describe: 'outgoing HTTP calls awaited one after another within one request',
-  detect({ requests }): Finding[] {
+  detect({ measured }): Finding[] {
     const findings: Finding[] = [];
-    for (const [route, list] of byRoute(requests)) {
+    for (const [route, list] of byRoute(measured.requests)) {
       const hits: Hit[] = [];
       for (const request of list) {
         const w = waves(waitedCalls(request));
         if (w.length < 2) continue;
-        const durations = w.map(waveMs);
-        const gaps = gapsMs(request, w);
+        const raw = w.map(waveMs);
+        const own = w.map((wave) => ownWaveMs(request, wave));
+        const gaps = gapIntervals(request, w);
+        const rawGaps = covered(gaps);
+        const ownGaps = gaps.reduce((a, [s, e]) => a + Math.max(0, e - s - waitedIn(request, s, e)), 0);
         hits.push({
           request,
           waves: w,
-          gapsMs: gaps,
-          savingMs: sum(durations) - Math.max(...durations) + gaps,
+          gapsMs: ownGaps,
+          savingMs: sum(own) - Math.max(...own) + ownGaps,
+          rawSavingMs: sum(raw) - Math.max(...raw) + rawGaps,
           sequence: w.map((wave) => wave.map((c) => `${c.method} ${c.endpoint}`).join(' + ')).join(' → '),
         });
       }
@@ -84,10 +103,11 @@ export const serialExternalCalls: Rule = {
       const example = medianExample(typical, (h) => h.savingMs)!;
       const calls = example.waves.flat().map((c, i) => ({
         call: `${c.method} ${c.endpoint}`,
-        medianMs: round(median(typical.map((h) => spanMs(h.waves.flat()[i]!.span)))),
+        medianMs: round(median(typical.map((h) => h.waves.flat()[i]!.ownMs))),
       }));
-      const sumMs = median(typical.map((h) => sum(h.waves.map(waveMs))));
-      const maxMs = median(typical.map((h) => Math.max(...h.waves.map(waveMs))));
+      const sumMs = median(typical.map((h) => sum(h.waves.map((wave) => ownWaveMs(h.request, wave)))));
+      const maxMs = median(typical.map((h) => Math.max(...h.waves.map((wave) => ownWaveMs(h.request, wave)))));
+      const rawSaving = sum(hits.map((h) => h.rawSavingMs)) / list.length;
       findings.push({
         kind: 'serial-external-calls',
         key: findingKey('serial-external-calls', route, sequence),
@@ -103,7 +123,8 @@ export const serialExternalCalls: Rule = {
           requests: list.length,
           shareOfRequests: pct(share),
           assumption: 'the calls do not use each other\'s responses (spans cannot show data flow)',
-          estimate: 'per request: sum of the serial calls\' durations minus the longest (sum − max), plus the idle gaps between them, averaged over the route\'s requests',
+          ...waitingEvidence(rawSaving, saving, hits.map((h) => h.request)),
+          estimate: 'per request: sum of the serial calls\' own durations minus the longest (sum − max), plus the idle gaps between them, averaged over the route\'s requests; time the calls spent waiting behind other requests\' blocks is not counted',
         },
         savingMsPerRequest: round(saving),
         fix: 'Start the independent calls together and await them with Promise.all (or Promise.allSettled), so the request waits for the slowest call only.',

@@ -14,11 +14,14 @@
  *
  * Saving per request: from the first deferrable call to the last, the time no needed call or query was running (the
  * deferrable calls and the idle gaps between them; overlap with needed work is not counted) — what answering first
- * and doing them afterwards (or on a queue) takes off the response.
+ * and doing them afterwards (or on a queue) takes off the response. Waiting behind other requests' blocks is not the
+ * calls' time: each stretch counts less that waiting, and at least the longest deferrable call's own time (the
+ * evidence's victim correction).
  */
 import type { Finding } from '../../../profiles/contract/index.js';
-import type { HttpCall, RequestTrace } from '../spans.js';
-import { byRoute, coveredExcept, findingKey, interval, median, medianExample, pct, round, routeVerdict, spanMs, type Interval, type Rule } from '../rule.js';
+import type { EvidenceRequest } from '../../analysis/evidence.js';
+import type { HttpCall, RequestTrace } from '../../analysis/requests.js';
+import { byRoute, covered, except, findingKey, interval, median, medianExample, pct, round, routeVerdict, waitedIn, waitingEvidence, type Interval, type Rule } from '../rule.js';
 import { waitedCalls } from './serial-external-calls.js';
 
 export const MIN_REQUEST_SHARE = 0.5;
@@ -34,17 +37,18 @@ export function isDeferrable(call: HttpCall, request: RequestTrace): boolean {
 }
 
 interface Hit {
-  request: RequestTrace;
+  request: EvidenceRequest;
   deferrable: HttpCall[];
   savingMs: number;
+  rawSavingMs: number;
 }
 
 export const unawaitedWork: Rule = {
   kind: 'unawaited-work-on-critical-path',
   describe: 'side-effect calls (notify, index…) the response waits for although it does not need their answer',
-  detect({ requests }): Finding[] {
+  detect({ measured }): Finding[] {
     const findings: Finding[] = [];
-    for (const [route, list] of byRoute(requests)) {
+    for (const [route, list] of byRoute(measured.requests)) {
       const hits: Hit[] = [];
       for (const request of list) {
         const waited = waitedCalls(request);
@@ -54,8 +58,11 @@ export const unawaitedWork: Rule = {
         // From the first deferrable call to the last, what no needed call or query covers: the calls and the idle
         // gaps between them (taking in one answer, starting the next).
         const window: Interval = [Math.min(...deferrable.map((c) => c.span.startMs)), Math.max(...deferrable.map((c) => c.span.endMs))];
-        const savingMs = coveredExcept([window], others);
-        hits.push({ request, deferrable, savingMs });
+        const stretches = except([window], others);
+        const rawSavingMs = covered(stretches);
+        const own = stretches.reduce((a, [s, e]) => a + Math.max(0, e - s - waitedIn(request, s, e)), 0);
+        const savingMs = Math.min(rawSavingMs, Math.max(own, Math.max(...deferrable.map((c) => c.ownMs))));
+        hits.push({ request, deferrable, savingMs, rawSavingMs });
       }
       const { share, saving, fires } = routeVerdict(hits, list.length, MIN_REQUEST_SHARE, MIN_SAVING_MS);
       if (!fires) continue;
@@ -69,13 +76,14 @@ export const unawaitedWork: Rule = {
         evidence: {
           calls: names.map((name) => ({
             call: name,
-            medianMs: round(median(hits.flatMap((h) => h.deferrable.filter((c) => `${c.method} ${c.endpoint}` === name).map((c) => spanMs(c.span))))),
+            medianMs: round(median(hits.flatMap((h) => h.deferrable.filter((c) => `${c.method} ${c.endpoint}` === name).map((c) => c.ownMs)))),
             status: hits.flatMap((h) => h.deferrable.filter((c) => `${c.method} ${c.endpoint}` === name)).find((c) => c.status !== null)?.status ?? null,
           })),
           requestsAffected: hits.length,
           requests: list.length,
           shareOfRequests: pct(share),
           heuristic: 'a non-GET call the response waited for, with no query after it, answered 202/204 or named like a side effect (notify, index, webhook, event…)',
+          ...waitingEvidence(hits.reduce((a, h) => a + h.rawSavingMs, 0) / list.length, saving, hits.map((h) => h.request)),
           estimate: 'per request: from the first of these calls to the last, the time no needed call or query was running, averaged over the route\'s requests',
         },
         savingMsPerRequest: round(saving),

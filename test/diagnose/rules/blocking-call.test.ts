@@ -10,7 +10,7 @@ describe('rule: blocking call', () => {
       ...Array.from({ length: 40 }, () => blockingEvent('GET /users/:id/timeline', 'querySync (file:///app/db/sync-client.js:42)', 30, frames(['querySync', 'file:///app/db/sync-client.js', 42]))),
       ...Array.from({ length: 10 }, () => blockingEvent('POST /posts', 'render (file:///app/views.js:7)', 30, frames(['render', 'file:///app/views.js']))),
     ];
-    const findings = blockingCall.detect({ ...new TraceBuilder().input(), blocking: { thresholdMs: 20, events }, summary: summaryWith({ 'GET /users/:id/timeline': 100, 'POST /posts': 20 }) });
+    const findings = blockingCall.detect(new TraceBuilder().input({ blocking: { thresholdMs: 20, events }, summary: summaryWith({ 'GET /users/:id/timeline': 100, 'POST /posts': 20 }) }));
     expect(findings).toHaveLength(2);
     const sync = findings.find((f) => f.route === 'GET /users/:id/timeline')!;
     expect(sync.evidence).toMatchObject({ function: 'querySync', file: '/app/db/sync-client.js', line: 42, blocker: 'sync-db-driver', events: 40, msPerRequest: 12, requests: 100, sameStackShare: 100 });
@@ -30,20 +30,20 @@ describe('rule: blocking call', () => {
     const few = Array.from({ length: 4 }, () => blockingEvent('GET /b', 'render (file:///app/a.js:71)', 30, frames(['render', 'file:///app/a.js'])));
     const writes = Array.from({ length: 20 }, () => blockingEvent('GET /c', 'send (file:///app/a.js:71)', 30, frames(['writev', ''], ['Socket._writeGeneric', 'node:net'])));
     const summary = summaryWith({ 'POST /publish': 20, 'GET /b': 20, 'GET /c': 20 });
-    expect(blockingCall.detect({ ...new TraceBuilder().input(), blocking: { thresholdMs: 20, events: [...scattered, ...few, ...writes] }, summary })).toEqual([]);
+    expect(blockingCall.detect(new TraceBuilder().input({ blocking: { thresholdMs: 20, events: [...scattered, ...few, ...writes] }, summary }))).toEqual([]);
   });
 
   it('keeps a write that a *Sync call made (fs.writeSync blocks for real)', () => {
     const events = Array.from({ length: 10 }, () => blockingEvent('GET /log', 'log (file:///app/a.js:9)', 30, frames(['writeBuffer', ''], ['writeSync', 'node:fs'], ['log', 'file:///app/a.js'])));
-    const [f] = blockingCall.detect({ ...new TraceBuilder().input(), blocking: { thresholdMs: 20, events }, summary: summaryWith({ 'GET /log': 10 }) });
+    const [f] = blockingCall.detect(new TraceBuilder().input({ blocking: { thresholdMs: 20, events }, summary: summaryWith({ 'GET /log': 10 }) }));
     expect(f!.evidence).toMatchObject({ blocker: 'sync-fs', function: 'log' });
   });
 
   it('ignores rare or negligible blocks', () => {
     const events = [blockingEvent('GET /a', 'f (file:///a.js:1)', 40), blockingEvent('GET /a', 'f (file:///a.js:1)', 40), ...Array.from({ length: 5 }, () => blockingEvent('GET /b', 'g (file:///b.js:1)', 21))];
-    const findings = blockingCall.detect({ ...new TraceBuilder().input(), blocking: { thresholdMs: 20, events }, summary: summaryWith({ 'GET /a': 10, 'GET /b': 1000 }) });
+    const findings = blockingCall.detect(new TraceBuilder().input({ blocking: { thresholdMs: 20, events }, summary: summaryWith({ 'GET /a': 10, 'GET /b': 1000 }) }));
     expect(findings).toEqual([]); // 2 events on /a; 0.1 ms per request on /b
-    expect(blockingCall.detect({ ...new TraceBuilder().input(), blocking: null })).toEqual([]);
+    expect(blockingCall.detect(new TraceBuilder().input({ blocking: null }))).toEqual([]);
   });
 
   it('recognises the kind of blocker from the stack', () => {
@@ -67,12 +67,12 @@ describe('rule: blocking call', () => {
       ...blockingEvent('GET /users/:id/timeline', 'run (file:///app/db/client.js:12)', 32, frames(['run', 'file:///app/db/client.js']), r.server.startMs + 1),
       traceId: r.traceId,
     }));
-    const [f] = blockingCall.detect({ ...t.input(), blocking: { thresholdMs: 20, events } });
+    const [f] = blockingCall.detect(t.input({ blocking: { thresholdMs: 20, events } }));
     expect(f!.evidence).toMatchObject({ blocker: 'sync-db-driver', function: 'run', requests: 10, msPerRequest: 32 });
     expect(f!.evidence.dbShareOfBlock as number).toBeGreaterThan(70);
     // The same block with the queries outside it (an async driver, the block is something else): not a DB driver.
     const later = events.map((e) => ({ ...e, startMs: e.startMs + 100 }));
-    expect(blockingCall.detect({ ...t.input(), blocking: { thresholdMs: 20, events: later } })[0]!.evidence.blocker).toBe('cpu-loop');
+    expect(blockingCall.detect(t.input({ blocking: { thresholdMs: 20, events: later } }))[0]!.evidence.blocker).toBe('cpu-loop');
   });
 
   it('names the synchronous API the app called, not the plumbing under it', () => {
@@ -81,19 +81,21 @@ describe('rule: blocking call', () => {
     const query = frames(bridge, ['', `${root}dist/db/sync-client.js`, 80], ['traced', `${root}dist/db/sync-client.js`, 50], ['querySync', `${root}dist/db/sync-client.js`, 79], ['findUser', `${root}dist/stages/baseline.js`, 17], ['runMicrotasks', '']);
     const end = frames(bridge, ['endSync', `${root}dist/db/sync-client.js`, 93], ['withDb', `${root}dist/stages/baseline.js`, 28], ['runMicrotasks', '']);
     const events = [0, 1, 2, 3, 4, 5].map((i) => blockingEvent('GET /t', 'callSync (dist/lib/blocking-bridge.js:39)', 30, i < 4 ? query : end));
-    const [f] = blockingCall.detect({ ...new TraceBuilder().input(), blocking: { thresholdMs: 20, events }, summary: summaryWith({ 'GET /t': 6 }) });
+    const [f] = blockingCall.detect(new TraceBuilder().input({ blocking: { thresholdMs: 20, events }, summary: summaryWith({ 'GET /t': 6 }) }));
     expect(f!.title).toMatch(/^querySync\/endSync \(dist\/db\/sync-client\.js\) blocks the event loop 30 ms per GET \/t/);
     expect(f!.evidence).toMatchObject({ function: 'querySync', file: 'dist/db/sync-client.js', line: 79, syncCalls: ['querySync', 'endSync'] });
   });
 
-  it('charges blocks to the traced requests, or to the load\'s count when the span cap cut the traces short', () => {
+  it('charges blocks to the route\'s requests as every view counts them: the load generator\'s when it drove the route, else the traced ones', () => {
     const t = new TraceBuilder();
     t.requests(10, 'GET', '/x', 10, 5);
     const events = Array.from({ length: 40 }, () => blockingEvent('GET /x', 'f (file:///app/a.js:1)', 30, frames(['f', 'file:///app/a.js'])));
-    const whole = blockingCall.detect({ ...t.input(), blocking: { thresholdMs: 20, events }, summary: summaryWith({ 'GET /x': 8 }) });
-    expect(whole[0]!.evidence).toMatchObject({ requests: 10, msPerRequest: 120 });
-    const capped = blockingCall.detect({ ...t.input(), blocking: { thresholdMs: 20, events }, summary: summaryWith({ 'GET /x': 100 }) });
-    expect(capped[0]!.evidence).toMatchObject({ requests: 100, msPerRequest: 12 });
+    const traced = blockingCall.detect(t.input({ blocking: { thresholdMs: 20, events } }));
+    expect(traced[0]!.evidence).toMatchObject({ requests: 10, msPerRequest: 120 });
+    const loaded = t.input({ blocking: { thresholdMs: 20, events }, summary: summaryWith({ 'GET /x': 100 }) });
+    expect(blockingCall.detect(loaded)[0]!.evidence).toMatchObject({ requests: 100, msPerRequest: 12 });
+    // the same figure as the route's blocked ms per request in the evidence (what summary.json shows)
+    expect(loaded.measured.routes.find((r) => r.route === 'GET /x')!.blockedMsPerRequest).toBe(12);
   });
 
   it('parses top frames', () => {

@@ -1,31 +1,25 @@
 /**
- * The normalised span model the rules read: one `Span` shape whatever the source (OTLP JSON or the Jaeger JSON
- * file), and one `RequestTrace` per incoming request with the operations the rules care about already classified.
+ * Requests from spans: one `RequestTrace` per incoming request (a server span and what ran beneath it), with the
+ * operations the figures and the rules care about already classified — database queries, connections, pool
+ * checkouts, outgoing HTTP calls.
  *
  * Classification is by OpenTelemetry semantic conventions only (old and stable attribute names both), never by
- * anything looplens-specific, so any app profiled with looplens — or any OTLP export — diagnoses the same way.
+ * anything looplens-specific, so any app profiled with looplens — or any OTLP export — reads the same way. Pure; the
+ * evidence (./evidence.ts) builds these once per run and adds what the blocks say (phase, waiting, own blocks).
  */
-import type { JaegerFile, JaegerTag } from '../../profiles/contract/index.js';
-import { normaliseSql, isReadStatement } from './sql.js';
+import { ABORTED_ATTRIBUTE, type AttrValue, type Span } from '../../profiles/contract/index.js';
+import { requestRoute, templatePath } from './routes.js';
+import { isReadStatement, normaliseSql } from './sql.js';
 
-export type SpanKind = 'internal' | 'server' | 'client' | 'producer' | 'consumer' | 'unspecified';
-export type AttrValue = string | number | boolean | (string | number | boolean)[];
-
-export interface Span {
-  traceId: string;
-  spanId: string;
-  /** null for a root span. */
-  parentId: string | null;
-  name: string;
-  kind: SpanKind;
-  /** Epoch milliseconds (fractional). */
-  startMs: number;
-  endMs: number;
-  attributes: Record<string, AttrValue>;
-  events: { name: string; timeMs: number; attributes: Record<string, AttrValue> }[];
+/** What ran beneath a request while the loop was blocked by others: see ./evidence.ts (victim correction). */
+export interface Waiting {
+  /** ms of the span's lifetime in which the loop was blocked by other requests' work (or work of no request). */
+  waitedMs: number;
+  /** Its duration with that waiting taken out (./evidence.ts ownDurations): what the operation itself took. */
+  ownMs: number;
 }
 
-export interface DbQuery {
+export interface DbQuery extends Waiting {
   span: Span;
   /** db.system / db.system.name, e.g. "postgresql". */
   system: string;
@@ -37,7 +31,7 @@ export interface DbQuery {
   read: boolean;
 }
 
-export interface HttpCall {
+export interface HttpCall extends Waiting {
   span: Span;
   method: string;
   /**
@@ -62,8 +56,10 @@ export interface PoolWait {
 export interface RequestTrace {
   span: Span;
   traceId: string;
-  /** "<METHOD> <route template>", the key summary.json and blocking.json use. */
+  /** "<METHOD> <route template>": the one route key of every figure (./routes.ts). */
   route: string;
+  /** The template was inferred from the path (no framework named one). */
+  routeInferred: boolean;
   /** Path and query as requested ("/users/7/timeline?limit=20"), when recorded. */
   target: string | null;
   startMs: number;
@@ -79,127 +75,9 @@ export interface RequestTrace {
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-// Readers: OTLP JSON and Jaeger JSON → Span[]
-
-const OTLP_KINDS: SpanKind[] = ['unspecified', 'internal', 'server', 'client', 'producer', 'consumer'];
-
-interface OtlpAnyValue {
-  stringValue?: string;
-  intValue?: string | number;
-  doubleValue?: number;
-  boolValue?: boolean;
-  arrayValue?: { values?: OtlpAnyValue[] };
-}
-interface OtlpKeyValue {
-  key: string;
-  value?: OtlpAnyValue;
-}
-
-function otlpValue(v: OtlpAnyValue | undefined): AttrValue {
-  if (!v) return '';
-  if (v.stringValue !== undefined) return v.stringValue;
-  if (v.intValue !== undefined) return Number(v.intValue);
-  if (v.doubleValue !== undefined) return v.doubleValue;
-  if (v.boolValue !== undefined) return v.boolValue;
-  if (v.arrayValue) return (v.arrayValue.values ?? []).map((x) => otlpValue(x) as string | number | boolean);
-  return '';
-}
-
-function otlpAttrs(list: OtlpKeyValue[] | undefined): Record<string, AttrValue> {
-  const out: Record<string, AttrValue> = {};
-  for (const kv of list ?? []) out[kv.key] = otlpValue(kv.value);
-  return out;
-}
-
-/** Nanoseconds (string or number) → epoch ms, exact to the microsecond (Number(ns) alone loses ~256 ns). */
-function nanosToMs(ns: string | number | undefined): number {
-  if (ns === undefined) return 0;
-  if (typeof ns === 'number') return ns / 1e6;
-  try {
-    return Number(BigInt(ns) / 1000n) / 1000;
-  } catch {
-    return Number(ns) / 1e6;
-  }
-}
-
-/** OTLP ids are hex in OTLP/JSON; an exporter that wrote protobuf-JSON may have base64 — normalise to lowercase hex. */
-function otlpId(id: string | undefined): string {
-  if (!id) return '';
-  if (/^[0-9a-f]+$/i.test(id)) return id.toLowerCase();
-  return Buffer.from(id, 'base64').toString('hex');
-}
-
-/** Spans from an OTLP/JSON trace export (`{ resourceSpans: [{ scopeSpans: [{ spans }] }] }`). */
-export function spansFromOtlp(doc: unknown): Span[] {
-  const out: Span[] = [];
-  const resourceSpans = (doc as { resourceSpans?: unknown[] } | null)?.resourceSpans;
-  if (!Array.isArray(resourceSpans)) return out;
-  for (const rs of resourceSpans as { scopeSpans?: { spans?: unknown[] }[] }[]) {
-    for (const ss of rs.scopeSpans ?? []) {
-      for (const raw of (ss.spans ?? []) as Record<string, unknown>[]) {
-        const kind = raw.kind;
-        out.push({
-          traceId: otlpId(raw.traceId as string),
-          spanId: otlpId(raw.spanId as string),
-          parentId: raw.parentSpanId ? otlpId(raw.parentSpanId as string) || null : null,
-          name: String(raw.name ?? ''),
-          kind: typeof kind === 'number' ? (OTLP_KINDS[kind] ?? 'unspecified') : otlpKindName(kind),
-          startMs: nanosToMs(raw.startTimeUnixNano as string),
-          endMs: nanosToMs(raw.endTimeUnixNano as string),
-          attributes: otlpAttrs(raw.attributes as OtlpKeyValue[]),
-          events: ((raw.events ?? []) as { name?: string; timeUnixNano?: string; attributes?: OtlpKeyValue[] }[]).map((e) => ({
-            name: String(e.name ?? ''),
-            timeMs: nanosToMs(e.timeUnixNano),
-            attributes: otlpAttrs(e.attributes),
-          })),
-        });
-      }
-    }
-  }
-  return out;
-}
-
-function otlpKindName(kind: unknown): SpanKind {
-  const k = String(kind ?? '').toLowerCase().replace(/^span_kind_/, '');
-  return (OTLP_KINDS as string[]).includes(k) ? (k as SpanKind) : 'unspecified';
-}
-
-function jaegerTags(tags: JaegerTag[] | undefined): Record<string, AttrValue> {
-  const out: Record<string, AttrValue> = {};
-  for (const t of tags ?? []) out[t.key] = t.value;
-  return out;
-}
-
-/** Spans from the Jaeger UI JSON file (times in microseconds, kind in the `span.kind` tag). */
-export function spansFromJaeger(doc: JaegerFile): Span[] {
-  const out: Span[] = [];
-  for (const trace of doc.data ?? []) {
-    for (const s of trace.spans ?? []) {
-      const tags = jaegerTags(s.tags);
-      const parent = (s.references ?? []).find((r) => r.refType === 'CHILD_OF') ?? (s.references ?? [])[0];
-      out.push({
-        traceId: s.traceID.toLowerCase(),
-        spanId: s.spanID.toLowerCase(),
-        parentId: parent ? parent.spanID.toLowerCase() : null,
-        name: s.operationName,
-        kind: otlpKindName(tags['span.kind']),
-        startMs: s.startTime / 1000,
-        endMs: (s.startTime + s.duration) / 1000,
-        attributes: tags,
-        events: (s.logs ?? []).map((l) => {
-          const fields = jaegerTags(l.fields);
-          return { name: String(fields.event ?? ''), timeMs: l.timestamp / 1000, attributes: fields };
-        }),
-      });
-    }
-  }
-  return out;
-}
-
-// ---------------------------------------------------------------------------------------------------------------
 // Classification (semantic conventions, old and stable names)
 
-function str(attrs: Record<string, AttrValue>, ...keys: string[]): string | null {
+export function str(attrs: Record<string, AttrValue>, ...keys: string[]): string | null {
   for (const k of keys) {
     const v = attrs[k];
     if (v !== undefined && v !== '') return Array.isArray(v) ? v.join(',') : String(v);
@@ -251,7 +129,8 @@ export function dbQueryOf(span: Span): DbQuery | null {
       .sort();
     if (params.length > 0) values = JSON.stringify(params.map((k) => span.attributes[k]));
   }
-  return { span, system, statement, shape: normaliseSql(statement), values, read: isReadStatement(statement) };
+  const ms = span.endMs - span.startMs;
+  return { span, system, statement, shape: normaliseSql(statement), values, read: isReadStatement(statement), waitedMs: 0, ownMs: ms };
 }
 
 /** An outgoing HTTP call: kind CLIENT with an HTTP method and a URL or server address, and not a database span. */
@@ -285,6 +164,8 @@ export function httpCallOf(span: Span): HttpCall | null {
     endpoint: `${host}${shownPort}${templatePath(path)}`,
     url: url || `${host}${port ? `:${port}` : ''}${path}`,
     status: Number.isFinite(status) && status > 0 ? status : null,
+    waitedMs: 0,
+    ownMs: span.endMs - span.startMs,
   };
 }
 
@@ -294,64 +175,20 @@ export function isLoopback(host: string): boolean {
   return h === 'localhost' || h.endsWith('.localhost') || h === '::1' || /^127\.\d+\.\d+\.\d+$/.test(h) || h === '::ffff:127.0.0.1';
 }
 
-/** "/users/123/posts/9f8e…" → "/users/:id/posts/:id": numbers, UUIDs and long hex/ids are parameters. */
-export function templatePath(path: string): string {
-  return path
-    .split('/')
-    .map((seg) => (/^\d+$/.test(seg) || /^[0-9a-f]{8}-[0-9a-f-]{27}$/i.test(seg) || /^[0-9a-f]{16,}$/i.test(seg) ? ':id' : seg))
-    .join('/');
+/** Status code of an HTTP span (server or client), 0 when not recorded. */
+export function httpStatus(span: Span): number {
+  return Number(str(span.attributes, 'http.response.status_code', 'http.status_code') ?? 0) || 0;
 }
 
 // ---------------------------------------------------------------------------------------------------------------
 // Requests
 
-function routeOf(server: Span, descendants: Span[]): { route: string; target: string | null } {
-  const a = server.attributes;
-  const method = (str(a, 'http.request.method', 'http.method') ?? server.name.split(' ')[0] ?? 'GET').toUpperCase();
-  let template = str(a, 'http.route');
-  if (!template) {
-    // Frameworks instrumented separately (e.g. @fastify/otel) put the route on their own spans under the server span.
-    for (const d of descendants) {
-      const r = str(d.attributes, 'http.route');
-      if (r) {
-        template = r;
-        break;
-      }
-    }
-  }
-  const target = str(a, 'http.target') ?? (() => {
-    const path = str(a, 'url.path');
-    if (!path) return null;
-    const q = str(a, 'url.query');
-    return q ? `${path}${q.startsWith('?') ? q : `?${q}`}` : path;
-  })() ?? (() => {
-    const full = str(a, 'url.full', 'http.url');
-    if (!full) return null;
-    try {
-      const u = new URL(full);
-      return u.pathname + u.search;
-    } catch {
-      return null;
-    }
-  })();
-  if (!template) template = templatePath((target ?? '/').split('?')[0] ?? '/');
-  return { route: `${method} ${template}`, target };
-}
-
-/**
- * Set (true) on a server span whose response was never finished — the client went away, e.g. the load generator
- * closing its connections at the end of a warmup or of the run. OpenTelemetry's http instrumentation ends such a span
- * like any other (status 200 by default), so it would count as a fast request that did none of its work; the probes
- * mark it (instrumentation-http's applyCustomAttributesOnSpan: `!response.writableFinished`) and the rules skip it.
- */
-export const ABORTED_ATTRIBUTE = 'looplens.http.response.aborted';
-
 /**
  * Groups spans into requests. A request is a SERVER span with no CLIENT span among its ancestors — so a stand-in
  * upstream served by the same process (its server span sits under our client call) is not counted as a request —
- * and whose response was not abandoned (ABORTED_ATTRIBUTE).
+ * and whose response was not abandoned (ABORTED_ATTRIBUTE: the client went away before the answer).
  */
-export function buildRequests(spans: Span[]): RequestTrace[] {
+export function buildRequests(spans: readonly Span[]): RequestTrace[] {
   const byId = new Map<string, Span>();
   const children = new Map<string, Span[]>();
   for (const s of spans) byId.set(`${s.traceId}/${s.spanId}`, s);
@@ -362,11 +199,12 @@ export function buildRequests(spans: Span[]): RequestTrace[] {
     if (list) list.push(s);
     else children.set(key, [s]);
   }
+  const parentOf = (s: Span): Span | undefined => (s.parentId ? byId.get(`${s.traceId}/${s.parentId}`) : undefined);
   const hasClientAncestor = (s: Span): boolean => {
-    let cur = s.parentId ? byId.get(`${s.traceId}/${s.parentId}`) : undefined;
+    let cur = parentOf(s);
     for (let depth = 0; cur && depth < 256; depth++) {
       if (cur.kind === 'client') return true;
-      cur = cur.parentId ? byId.get(`${cur.traceId}/${cur.parentId}`) : undefined;
+      cur = parentOf(cur);
     }
     return false;
   };
@@ -384,18 +222,14 @@ export function buildRequests(spans: Span[]): RequestTrace[] {
       stack.push(...(children.get(`${s.traceId}/${s.spanId}`) ?? []));
     }
     descendants.sort((x, y) => x.startMs - y.startMs);
-    const { route, target } = routeOf(server, descendants);
+    const { route, inferred, target } = requestRoute(server, descendants);
 
     const queries: DbQuery[] = [];
     const connects: Span[] = [];
     const poolWaits: PoolWait[] = [];
     const calls: HttpCall[] = [];
     const inside = (s: Span, pred: (p: Span) => boolean): boolean => {
-      let cur = s.parentId ? byId.get(`${s.traceId}/${s.parentId}`) : undefined;
-      while (cur && cur !== server) {
-        if (pred(cur)) return true;
-        cur = cur.parentId ? byId.get(`${cur.traceId}/${cur.parentId}`) : undefined;
-      }
+      for (let cur = parentOf(s); cur && cur !== server; cur = parentOf(cur)) if (pred(cur)) return true;
       return false;
     };
     for (const s of descendants) {
@@ -421,6 +255,7 @@ export function buildRequests(spans: Span[]): RequestTrace[] {
       span: server,
       traceId: server.traceId,
       route,
+      routeInferred: inferred,
       target,
       startMs: server.startMs,
       endMs: server.endMs,

@@ -1,0 +1,481 @@
+/**
+ * A run's evidence, built once: the one model summary.json, summary.md, findings.json, compare, lab.md and the HTML
+ * report are computed from. It holds the measured window (run.json `window`), every request with its one route
+ * (./routes.ts), every block once (blocking.json, matched to its request by trace id — never by timing), the time
+ * each request and each of its calls and queries spent waiting behind other requests' blocks, the load generator's
+ * figures met on the app's routes, and the per-route figures every view shows. Start-up, warm-up and shutdown are
+ * in it, labelled by phase, and never in the measured figures.
+ *
+ * buildEvidence is pure (the files' contents in, the model out); loadEvidence reads a run folder through
+ * profiles/contract and builds it.
+ */
+import {
+  hasFile,
+  readBlocking,
+  readEventLoop,
+  readLoad,
+  readRunInfo,
+  readSummary,
+  readTraces,
+  waitedMs,
+  type BlockingFile,
+  type CacheSummary,
+  type EventLoopSample,
+  type LoadFile,
+  type LoadRoute,
+  type RequestStats,
+  type RunInfo,
+  type Span,
+  type StackFrame,
+  type TimeWindow,
+  type TraceSet,
+} from '../../profiles/contract/index.js';
+import { latencyOf, mergeHistograms } from '../load/histogram.js';
+import { buildRequests, httpStatus, isCacheSystem, type DbQuery, type HttpCall, type RequestTrace } from './requests.js';
+import { loadRouteMatcher, probeRoute } from './routes.js';
+
+/** Where in the run something happened. Only `measured` counts in the figures. */
+export type Phase = 'startup' | 'warmup' | 'measured' | 'after';
+
+export interface EvidenceWindow extends TimeWindow {
+  /** `run.json`: the recorded load window; `whole run`: an older run without one — everything counts. */
+  source: 'run.json' | 'whole run';
+}
+
+/** Why a block is charged to no request. */
+export type NoRequest = 'start-up' | 'garbage collection' | 'outside any request';
+
+export interface EvidenceBlock {
+  /** blocking.json's id, or "#<index>" for files written before ids. */
+  id: string;
+  /** The process that blocked ("<pid>" of the id), null when the file does not say. */
+  pid: string | null;
+  startMs: number;
+  endMs: number;
+  durationMs: number;
+  phase: Phase;
+  found: 'timed' | 'recovered';
+  /** The one route key: its request's route, else the route the probes recorded (templated like any other). */
+  route: string | null;
+  /** The request it is charged to, when its trace is in the traces. */
+  request: EvidenceRequest | null;
+  traceId: string | null;
+  spanId: string | null;
+  topFrame: string;
+  frames: StackFrame[];
+  /** When route is null: why no request was charged. */
+  noRequest: NoRequest | null;
+  /** ms other requests in flight spent waiting behind this block (each overlap counted once per request). */
+  waitersMs: number;
+}
+
+export interface EvidenceRequest extends RequestTrace {
+  phase: Phase;
+  /** The process that served it (the span's process.pid), null when not recorded. */
+  pid: string | null;
+  /** Blocks charged to this request. */
+  blocks: EvidenceBlock[];
+  /** ms of its lifetime in which the loop was blocked by other requests' work (semconv waitedMs). */
+  waitedMs: number;
+  /** The blocks of other requests (or of no request) that overlapped its lifetime: what it waited behind. */
+  blockedByOthers: EvidenceBlock[];
+}
+
+/** A route's figures over the measured window: what every view shows for it. */
+export interface RouteFigures {
+  route: string;
+  /** The template was inferred from paths (no framework named it). */
+  inferred: boolean;
+  /** The load generator's figures for the route (its load routes that meet on this template, merged); null when none. */
+  load: RequestStats | null;
+  /** The load generator's route keys counted here. */
+  loadRoutes: string[];
+  /** Requests of the route in the window: the load generator's count when it drove the route, else the traced ones. */
+  requests: number;
+  /** Traced requests of the route that started in the window. */
+  traced: number;
+  blocks: number;
+  blockedMs: number;
+  /** blockedMs ÷ requests. */
+  blockedMsPerRequest: number;
+  /** Database queries (not cache lookups) in the traced requests. */
+  queries: number;
+  /** queries ÷ traced; null without traced requests. */
+  queriesPerRequest: number | null;
+}
+
+export interface MeasuredFigures {
+  requests: EvidenceRequest[];
+  blocks: EvidenceBlock[];
+  /** By route, most requests first. */
+  routes: RouteFigures[];
+  /** Requests in the window: the load generator's count, else the traced ones. */
+  requestCount: number;
+  blockedMs: number;
+  blockedMsPerRequest: number;
+  queries: number;
+  queriesPerRequest: number | null;
+  /** Outgoing calls of traced requests, and how many failed (error status or 5xx). */
+  upstream: { calls: number; failures: number };
+  /** Share of the blocked ms charged to a request (1 when nothing blocked). */
+  chargedShare: number;
+}
+
+export interface Evidence {
+  /** The run folder, when built from one. */
+  dir: string | null;
+  info: RunInfo | null;
+  window: EvidenceWindow;
+  warmup: TimeWindow | null;
+  /** blocking.json as written (threshold, descheduled, armed); null without it. */
+  blocking: BlockingFile | null;
+  traces: TraceSet;
+  load: LoadFile | null;
+  cache: CacheSummary | null;
+  eventLoop: EventLoopSample[];
+  /** Every request in the traces, in start order, each with its phase. */
+  requests: EvidenceRequest[];
+  /** Every block, in start order, each with its phase. */
+  blocks: EvidenceBlock[];
+  measured: MeasuredFigures;
+  /** What limits the evidence (missing files, an older run without a window…), one line each. */
+  notes: string[];
+}
+
+export interface EvidenceInput {
+  dir?: string | null;
+  info: RunInfo | null;
+  load: LoadFile | null;
+  blocking: BlockingFile | null;
+  traces: TraceSet;
+  eventLoop: readonly EventLoopSample[];
+  notes?: string[];
+}
+
+const round = (x: number, digits = 3): number => {
+  const f = 10 ** digits;
+  return Math.round(x * f) / f;
+};
+
+function median(values: readonly number[]): number {
+  if (values.length === 0) return 0;
+  const s = [...values].sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+}
+
+function phaseOf(t: number, window: TimeWindow, warmup: TimeWindow | null): Phase {
+  if (t > window.endMs) return 'after';
+  if (t >= window.startMs) return 'measured';
+  if (warmup && t >= warmup.startMs) return 'warmup';
+  return 'startup';
+}
+
+/** "12345:7" → "12345". */
+function pidOfBlock(id: string | undefined): string | null {
+  const m = id ? /^(\d+):/.exec(id) : null;
+  return m ? m[1]! : null;
+}
+
+/** Blocks of one process (sorted, not overlapping) that overlap [from, to]. */
+function overlapping(blocks: readonly EvidenceBlock[], from: number, to: number): EvidenceBlock[] {
+  let lo = 0;
+  let hi = blocks.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (blocks[mid]!.startMs < from) lo = mid + 1;
+    else hi = mid;
+  }
+  const out: EvidenceBlock[] = [];
+  for (let i = Math.max(0, lo - 1); i < blocks.length && blocks[i]!.startMs < to; i++) {
+    if (blocks[i]!.endMs > from) out.push(blocks[i]!);
+  }
+  return out;
+}
+
+/** The window a run without a recorded one is read over: everything the traces and blocks saw. */
+function wholeRun(traces: TraceSet, blocking: BlockingFile | null): TimeWindow {
+  let start = Infinity;
+  let end = -Infinity;
+  for (const s of traces.spans) {
+    start = Math.min(start, s.startMs);
+    end = Math.max(end, s.endMs);
+  }
+  for (const e of blocking?.events ?? []) {
+    start = Math.min(start, e.startMs);
+    end = Math.max(end, e.startMs + e.durationMs);
+  }
+  return Number.isFinite(start) ? { startMs: start, endMs: end } : { startMs: 0, endMs: 0 };
+}
+
+/**
+ * Victim correction: a call or a query that overlapped other requests' blocks was measured long because its answer
+ * waited for the loop. Its own time is at least its duration less that waiting, and at most its duration; within
+ * those bounds, what the same call (endpoint) or query (shape) takes when nothing blocks it — the median of its
+ * unblocked instances in the run (of all its instances' lower bounds when fewer than MIN_TYPICAL were unblocked).
+ */
+const MIN_TYPICAL = 3;
+/** Overlap below this (ms) is timer noise, not waiting. */
+const WAIT_NOISE_MS = 0.5;
+
+function correctForWaiting<T extends { span: Span; waitedMs: number; ownMs: number }>(items: readonly T[], key: (t: T) => string): void {
+  const groups = new Map<string, T[]>();
+  for (const it of items) {
+    const k = key(it);
+    const list = groups.get(k);
+    if (list) list.push(it);
+    else groups.set(k, [it]);
+  }
+  for (const list of groups.values()) {
+    const dur = (t: T) => t.span.endMs - t.span.startMs;
+    const clean = list.filter((t) => t.waitedMs < WAIT_NOISE_MS).map(dur);
+    const typical = clean.length >= MIN_TYPICAL ? median(clean) : median(list.map((t) => Math.max(0, dur(t) - t.waitedMs)));
+    for (const t of list) {
+      t.ownMs = t.waitedMs < WAIT_NOISE_MS ? dur(t) : Math.min(dur(t), Math.max(dur(t) - t.waitedMs, typical));
+    }
+  }
+}
+
+/** The load generator's routes, each met with the app route its traced requests carry. */
+function meetLoadRoutes(load: LoadFile, requests: readonly EvidenceRequest[]): Map<string, { load: LoadRoute; appRoute: string | null }> {
+  const out = new Map<string, { load: LoadRoute; appRoute: string | null }>();
+  for (const [key, route] of Object.entries(load.routes)) {
+    // an older load (summary.json's routes) has no paths: its key ("GET /users/:id/timeline") is the pattern
+    const patterns = route.paths?.length ? route.paths : [key.slice(key.indexOf(' ') + 1)];
+    const method = route.method ?? key.split(' ')[0] ?? 'GET';
+    const matchers = patterns.map((p) => loadRouteMatcher(method, p));
+    const counts = new Map<string, number>();
+    for (const r of requests) {
+      const m = String(r.span.attributes['http.request.method'] ?? r.span.attributes['http.method'] ?? r.route.split(' ')[0]);
+      if (matchers.some((match) => match(m, r.target))) counts.set(r.route, (counts.get(r.route) ?? 0) + 1);
+    }
+    let appRoute: string | null = null;
+    let best = 0;
+    for (const [r, n] of counts) if (n > best) [appRoute, best] = [r, n];
+    out.set(key, { load: route, appRoute });
+  }
+  return out;
+}
+
+/** RequestStats of several load routes met on one app route: counts added, latencies from their merged histograms. */
+function mergeLoadStats(parts: readonly LoadRoute[], notes: string[], route: string): RequestStats {
+  if (parts.length === 1) {
+    const { requests, rps, latencyMs, non2xx, errors } = parts[0]!;
+    return { requests, rps, latencyMs, non2xx, errors };
+  }
+  const merged = mergeHistograms(parts.map((p) => p.histogram ?? ''));
+  const biggest = [...parts].sort((a, b) => b.requests - a.requests)[0]!;
+  if (!merged || parts.some((p) => !p.histogram)) notes.push(`${route}: the latencies of its load routes could not be merged; those of the busiest one are shown`);
+  return {
+    requests: parts.reduce((a, p) => a + p.requests, 0),
+    rps: round(parts.reduce((a, p) => a + p.rps, 0), 1),
+    latencyMs: merged ? latencyOf(merged) : biggest.latencyMs,
+    non2xx: parts.reduce((a, p) => a + p.non2xx, 0),
+    errors: parts.reduce((a, p) => a + p.errors, 0),
+  };
+}
+
+export function buildEvidence(input: EvidenceInput): Evidence {
+  const notes = [...(input.notes ?? [])];
+  const { info, blocking, traces, load } = input;
+  const window: EvidenceWindow = info?.window ? { ...info.window, source: 'run.json' } : { ...wholeRun(traces, blocking), source: 'whole run' };
+  if (window.source === 'whole run') notes.push('run.json records no measured window (an older run, or one that ended before its load): every request and block of the files counts');
+  const warmup = info?.warmup ?? null;
+
+  // Requests, with their phase and process.
+  const requests: EvidenceRequest[] = buildRequests(traces.spans).map((r) => ({
+    ...r,
+    phase: phaseOf(r.startMs, window, warmup),
+    pid: r.span.pid,
+    blocks: [],
+    waitedMs: 0,
+    blockedByOthers: [],
+  }));
+  const byTrace = new Map<string, EvidenceRequest>();
+  for (const r of requests) if (!byTrace.has(r.traceId)) byTrace.set(r.traceId, r);
+
+  // Blocks, each once, charged to the request of its trace.
+  const blocks: EvidenceBlock[] = (blocking?.events ?? []).map((e, i) => {
+    const request = e.traceId ? (byTrace.get(e.traceId.toLowerCase()) ?? null) : null;
+    const route = request?.route ?? (e.route ? probeRoute(e.route) : null);
+    const phase = phaseOf(e.startMs, window, warmup);
+    const block: EvidenceBlock = {
+      id: e.id ?? `#${i}`,
+      pid: pidOfBlock(e.id),
+      startMs: e.startMs,
+      endMs: e.startMs + e.durationMs,
+      durationMs: e.durationMs,
+      phase,
+      found: e.found ?? 'timed',
+      route,
+      request,
+      traceId: e.traceId ? e.traceId.toLowerCase() : null,
+      spanId: e.spanId ? e.spanId.toLowerCase() : null,
+      topFrame: e.topFrame,
+      frames: e.frames,
+      noRequest: route !== null ? null : phase === 'startup' ? 'start-up' : e.topFrame === '(garbage collector)' ? 'garbage collection' : 'outside any request',
+      waitersMs: 0,
+    };
+    request?.blocks.push(block);
+    return block;
+  });
+  blocks.sort((a, b) => a.startMs - b.startMs);
+
+  // Waiting: per process, what each request (and each of its calls and queries) spent behind others' blocks.
+  const byProcess = new Map<string, EvidenceBlock[]>();
+  for (const b of blocks) {
+    const k = b.pid ?? '';
+    const list = byProcess.get(k);
+    if (list) list.push(b);
+    else byProcess.set(k, [b]);
+  }
+  const onePid = byProcess.size <= 1;
+  const blocksOf = (pid: string | null): EvidenceBlock[] => (onePid ? blocks : (byProcess.get(pid ?? '') ?? []));
+  for (const r of requests) {
+    const mine = blocksOf(r.pid);
+    if (mine.length === 0) continue;
+    const others = overlapping(mine, r.startMs, r.endMs).filter((b) => b.traceId !== r.traceId);
+    if (others.length === 0) continue;
+    r.waitedMs = waitedMs(r.startMs, r.endMs, others, null);
+    r.blockedByOthers = others;
+    for (const b of others) b.waitersMs += Math.max(0, Math.min(r.endMs, b.endMs) - Math.max(r.startMs, b.startMs));
+    for (const op of [...r.queries, ...r.calls] as (DbQuery | HttpCall)[]) {
+      op.waitedMs = waitedMs(op.span.startMs, op.span.endMs, r.blockedByOthers, null);
+    }
+  }
+
+  const measuredRequests = requests.filter((r) => r.phase === 'measured');
+  correctForWaiting(
+    measuredRequests.flatMap((r) => r.calls),
+    (c) => `${c.method} ${c.endpoint}`,
+  );
+  correctForWaiting(
+    measuredRequests.flatMap((r) => r.queries),
+    (q) => `${q.system}\u0000${q.shape}`,
+  );
+  const measuredBlocks = blocks.filter((b) => b.phase === 'measured');
+
+  // Per route: the traced requests and blocks, met with the load generator's routes.
+  const routes = new Map<string, RouteFigures>();
+  const figuresOf = (route: string, inferred: boolean): RouteFigures => {
+    let f = routes.get(route);
+    if (!f) {
+      f = { route, inferred, load: null, loadRoutes: [], requests: 0, traced: 0, blocks: 0, blockedMs: 0, blockedMsPerRequest: 0, queries: 0, queriesPerRequest: null };
+      routes.set(route, f);
+    }
+    return f;
+  };
+  const dbQueries = (r: RequestTrace) => r.queries.filter((q) => !isCacheSystem(q.system)).length;
+  for (const r of measuredRequests) {
+    const f = figuresOf(r.route, r.routeInferred);
+    f.traced++;
+    f.queries += dbQueries(r);
+  }
+  if (load) {
+    const met = meetLoadRoutes(load, measuredRequests);
+    const parts = new Map<string, { keys: string[]; routes: LoadRoute[] }>();
+    for (const [key, { load: lr, appRoute }] of met) {
+      const route = appRoute ?? key;
+      const p = parts.get(route) ?? { keys: [], routes: [] };
+      p.keys.push(key);
+      p.routes.push(lr);
+      parts.set(route, p);
+    }
+    for (const [route, p] of parts) {
+      const f = figuresOf(route, routes.get(route)?.inferred ?? false);
+      f.loadRoutes = p.keys;
+      f.load = mergeLoadStats(p.routes, notes, route);
+    }
+  }
+  for (const b of measuredBlocks) {
+    if (b.route === null) continue;
+    const f = figuresOf(b.route, b.request?.routeInferred ?? false);
+    f.blocks++;
+    f.blockedMs += b.durationMs;
+  }
+  for (const f of routes.values()) {
+    f.requests = f.load ? f.load.requests : f.traced;
+    f.blockedMs = round(f.blockedMs, 2);
+    f.blockedMsPerRequest = round(f.blockedMs / Math.max(1, f.requests), 3);
+    f.queriesPerRequest = f.traced > 0 ? round(f.queries / f.traced, 2) : null;
+  }
+
+  const blockedMs = measuredBlocks.reduce((a, b) => a + b.durationMs, 0);
+  const charged = measuredBlocks.filter((b) => b.route !== null).reduce((a, b) => a + b.durationMs, 0);
+  const requestCount = load ? load.overall.requests : measuredRequests.length;
+  const queries = measuredRequests.reduce((a, r) => a + dbQueries(r), 0);
+  const upstream = { calls: 0, failures: 0 };
+  for (const r of measuredRequests) {
+    for (const c of r.calls) {
+      upstream.calls++;
+      if (c.span.error || httpStatus(c.span) >= 500) upstream.failures++;
+    }
+  }
+  const measured: MeasuredFigures = {
+    requests: measuredRequests,
+    blocks: measuredBlocks,
+    routes: [...routes.values()].sort((a, b) => b.requests - a.requests || a.route.localeCompare(b.route)),
+    requestCount,
+    blockedMs: round(blockedMs, 2),
+    blockedMsPerRequest: round(blockedMs / Math.max(1, requestCount), 3),
+    queries,
+    queriesPerRequest: measuredRequests.length > 0 ? round(queries / measuredRequests.length, 2) : null,
+    upstream,
+    chargedShare: blockedMs > 0 ? charged / blockedMs : 1,
+  };
+  if (load && traces.spans.length > 0 && measuredRequests.length < 0.9 * requestCount) {
+    notes.push(`the traces hold ${measuredRequests.length} of the window's ${requestCount} requests (the probes' span cap, LOOPLENS_MAX_SPANS, or requests without spans): per-request trace figures are over the traced ones`);
+  }
+  return {
+    dir: input.dir ?? null,
+    info,
+    window,
+    warmup,
+    blocking,
+    traces,
+    load,
+    cache: load?.cache ?? null,
+    eventLoop: [...input.eventLoop],
+    requests,
+    blocks,
+    measured,
+    notes,
+  };
+}
+
+/**
+ * The load generator's figures of a run written before load.json: summary.json's overall and routes (keys as the
+ * load generator named them) and its cache counters.
+ */
+function loadFromSummary(dir: string): LoadFile | null {
+  if (!hasFile(dir, 'summary')) return null;
+  const s = readSummary(dir);
+  const routes: Record<string, LoadRoute> = {};
+  for (const [key, r] of Object.entries(s.routes)) {
+    const { requests, rps, latencyMs, non2xx, errors } = r;
+    routes[key] = { requests, rps, latencyMs, non2xx, errors, method: key.split(' ')[0] ?? 'GET', paths: [] };
+  }
+  const { requests, rps, latencyMs, non2xx, errors } = s.overall;
+  return { overall: { requests, rps, latencyMs, non2xx, errors }, routes, ...(s.cache ? { cache: s.cache } : {}) };
+}
+
+/**
+ * A run folder's evidence, read through profiles/contract. Every file is optional but the folder must be a run
+ * folder (run.json) or one the probes wrote (LOOPLENS_OUT): what is missing limits the evidence and says so in notes.
+ */
+export function loadEvidence(dir: string): Evidence {
+  const notes: string[] = [];
+  const info = hasFile(dir, 'run') ? readRunInfo(dir) : null;
+  let load: LoadFile | null = null;
+  if (hasFile(dir, 'load')) load = readLoad(dir);
+  else {
+    load = loadFromSummary(dir);
+    if (info && load) notes.push('no load.json (an older run): the load generator\'s figures come from summary.json');
+  }
+  const blocking = hasFile(dir, 'blocking') ? readBlocking(dir) : null;
+  if (!blocking) notes.push('blocking.json missing: no blocked time in this evidence');
+  const traces = readTraces(dir);
+  if (traces.source === null) notes.push('no spans (traces.otlp.json and traces.jaeger.json missing or empty): requests, queries and calls are not known');
+  const eventLoop = hasFile(dir, 'eventloop') ? readEventLoop(dir) : [];
+  return buildEvidence({ dir, info, load, blocking, traces, eventLoop, notes });
+}

@@ -1,8 +1,10 @@
 /**
- * Blocking hotspots (blocking.json) of base and head, keyed by (route, top frame). Time is normalised per request
- * of the hotspot's route (overall requests when the block ran outside a request), so runs of different length compare.
+ * Blocking hotspots of base and head, keyed by (route, top frame), from each run's evidence (its measured window):
+ * ms per request of the hotspot's route as the evidence counts the route's requests — so a route's hotspots add up to
+ * its blocked ms per request in summary.json, and each one is the saving of its blocking-call finding — overall
+ * requests when the block ran outside a request, so runs of different length compare.
  */
-import type { BlockingFile, Summary } from '../../profiles/contract/index.js';
+import type { Evidence } from '../analysis/evidence.js';
 import { relativeChange } from './change.js';
 import { findProjectRoot, normaliseFrame } from './folded.js';
 
@@ -29,15 +31,12 @@ export interface HotspotDiff {
 /** A hotspot whose ms per request moved less than this is "same". */
 export const HOTSPOT_SAME_WITHIN = 0.1;
 
-function requestsFor(summary: Summary, route: string | null): number {
-  const r = route === null ? undefined : summary.routes[route]?.requests;
-  return r && r > 0 ? r : summary.overall.requests;
-}
-
-function collect(file: BlockingFile, summary: Summary, root?: string): Map<string, { route: string | null; topFrame: string; side: HotspotSide }> {
+function collect(evidence: Evidence, root?: string): Map<string, { route: string | null; topFrame: string; side: HotspotSide }> {
+  const { measured } = evidence;
   const out = new Map<string, { route: string | null; topFrame: string; side: HotspotSide }>();
-  root ??= findProjectRoot(file.events.flatMap((e) => e.frames.map((f) => f.url)));
-  for (const e of file.events) {
+  root ??= findProjectRoot(measured.blocks.flatMap((e) => e.frames.map((f) => f.url)));
+  const requests = new Map(measured.routes.map((f) => [f.route, f.requests]));
+  for (const e of measured.blocks) {
     const topFrame = normaliseFrame(e.topFrame, root);
     const key = JSON.stringify([e.route, topFrame]);
     let entry = out.get(key);
@@ -46,25 +45,20 @@ function collect(file: BlockingFile, summary: Summary, root?: string): Map<strin
     entry.side.totalMs += e.durationMs;
   }
   for (const entry of out.values()) {
-    // As summary.json's blocking.msPerRequest: a run without requests counts as one, so its blocked time still shows.
-    entry.side.msPerRequest = entry.side.totalMs / Math.max(1, requestsFor(summary, entry.route));
+    // as the evidence's per-route figures: a run without requests counts as one, so its blocked time still shows
+    const n = (entry.route !== null && requests.get(entry.route)) || measured.requestCount;
+    entry.side.msPerRequest = entry.side.totalMs / Math.max(1, n);
   }
   return out;
 }
 
 /**
- * `roots`: each run's project root for frame names (see findProjectRoot); by default detected from the events' own
+ * `roots`: each run's project root for frame names (see findProjectRoot); by default detected from the blocks' own
  * frames. Pass the roots found in stacks.folded so hotspots and functions are named alike.
  */
-export function diffBlocking(
-  base: BlockingFile,
-  baseSummary: Summary,
-  head: BlockingFile,
-  headSummary: Summary,
-  roots: { base?: string; head?: string } = {},
-): HotspotDiff[] {
-  const b = collect(base, baseSummary, roots.base);
-  const h = collect(head, headSummary, roots.head);
+export function diffBlocking(base: Evidence, head: Evidence, roots: { base?: string; head?: string } = {}): HotspotDiff[] {
+  const b = collect(base, roots.base);
+  const h = collect(head, roots.head);
   const empty: HotspotSide = { count: 0, totalMs: 0, msPerRequest: 0 };
   const out: HotspotDiff[] = [];
   for (const key of new Set([...b.keys(), ...h.keys()])) {

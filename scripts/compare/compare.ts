@@ -8,7 +8,6 @@ import {
   hasFile,
   isLabFolder,
   isRunFolder,
-  readBlocking,
   readCpuProfile,
   readFindings,
   readFolded,
@@ -19,6 +18,7 @@ import {
   type Summary,
 } from '../../profiles/contract/index.js';
 import { LooplensError } from '../errors.js';
+import { loadEvidence } from '../analysis/evidence.js';
 import { diffBlocking, type HotspotDiff } from './blocking-diff.js';
 import { diffFindings, type FindingDiff } from './findings-diff.js';
 import { diffFunctions, diffStacks, idleSamples, parseFolded, withIdle, type FoldedProfile, type FunctionDiff, type StackDiff } from './folded.js';
@@ -139,7 +139,8 @@ export function compareRuns(baseDir: string, headDir: string, summaries: { base?
 
   let hotspots: HotspotDiff[] | null = null;
   if (hasFile(baseDir, 'blocking') && hasFile(headDir, 'blocking')) {
-    hotspots = diffBlocking(readBlocking(baseDir), baseSummary, readBlocking(headDir), headSummary, roots);
+    // the runs' evidence: the blocks and per-route figures summary.json and findings.json were computed from
+    hotspots = diffBlocking(loadEvidence(baseDir), loadEvidence(headDir), roots);
   } else {
     notes.push('No blocking-hotspot diff: blocking.json is missing from ' + missingIn(baseDir, headDir, 'blocking') + '.');
   }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { BlockingEvent, BlockingFile } from '../../profiles/contract/index.js';
 import { diffBlocking } from '../../scripts/compare/blocking-diff.js';
-import { summary } from './helpers.js';
+import { evidenceOf, summary } from './helpers.js';
 
 const event = (route: string | null, topFrame: string, durationMs: number): BlockingEvent => ({
   startMs: 0,
@@ -26,7 +26,7 @@ describe('diffBlocking', () => {
     // GET /a has 1000 requests, GET /b 1000, overall 1000 in the sample summary; make head twice as long
     const headSummary = summary();
     headSummary.routes['GET /b'] = { ...headSummary.routes['GET /b'], requests: 500 };
-    const d = diffBlocking(base, summary(), head, headSummary);
+    const d = diffBlocking(evidenceOf(base, summary()), evidenceOf(head, headSummary));
     const byKey = Object.fromEntries(d.map((h) => [`${h.route} ${h.topFrame}`, h]));
     expect(byKey['GET /a querySync (dist/db/sync.js)']).toMatchObject({ status: 'gone', base: { count: 2, totalMs: 80, msPerRequest: 0.08 } });
     expect(byKey['GET /b render (dist/view.js)']).toMatchObject({ status: 'grew', base: { msPerRequest: 0.04 }, head: { msPerRequest: 0.05 } });

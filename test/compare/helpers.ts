@@ -1,5 +1,6 @@
 /** Hand-made summaries for the unit tests (real captured ones are in fixtures/). */
-import type { RequestStats, Summary } from '../../profiles/contract/index.js';
+import type { BlockingFile, RequestStats, Summary } from '../../profiles/contract/index.js';
+import { buildEvidence, type Evidence } from '../../scripts/analysis/evidence.js';
 
 export const stats = (p95: number, rps: number, requests = 1000, errors = 0): RequestStats => ({
   requests,
@@ -17,4 +18,10 @@ export function summary(over: Partial<Summary> = {}): Summary {
     blocking: { count: 100, totalMs: 5000, msPerRequest: 5 },
     ...over,
   };
+}
+
+/** The evidence of a run with these blocks and the load generator's figures of this summary (no traces). */
+export function evidenceOf(blocking: BlockingFile, s: Summary): Evidence {
+  const routes = Object.fromEntries(Object.entries(s.routes).map(([k, r]) => [k, { ...r, method: k.split(' ')[0]!, paths: [] }]));
+  return buildEvidence({ info: null, load: { overall: s.overall, routes }, blocking, traces: { spans: [], source: null, droppedSpans: null }, eventLoop: [] });
 }

@@ -8,7 +8,7 @@ import { evaluateGate, parseGateSpec } from '../../scripts/compare/gate.js';
 import { comparisonToJson } from '../../scripts/compare/json.js';
 import { code, renderMarkdown } from '../../scripts/compare/markdown.js';
 import { diffSummaries } from '../../scripts/compare/summary-diff.js';
-import { stats, summary } from './helpers.js';
+import { evidenceOf, stats, summary } from './helpers.js';
 
 function runComparison(baseFolded: string, headFolded: string, over: { routes?: number; evil?: string; swap?: boolean } = {}): RunComparison {
   let base = summary();
@@ -29,10 +29,8 @@ function runComparison(baseFolded: string, headFolded: string, over: { routes?: 
     functions: diffFunctions(b, h),
     stacks: diffStacks(b, h),
     hotspots: diffBlocking(
-      { thresholdMs: 20, events: [ev('GET /a', 'querySync (dist/db/sync.js:3)', 400)] },
-      base,
-      { thresholdMs: 20, events: [ev('GET /a', 'render (dist/view.js:3)', 30)] },
-      head,
+      evidenceOf({ thresholdMs: 20, events: [ev('GET /a', 'querySync (dist/db/sync.js:3)', 400)] }, base),
+      evidenceOf({ thresholdMs: 20, events: [ev('GET /a', 'render (dist/view.js:3)', 30)] }, head),
     ),
     findings: diffFindings(
       { findings: [finding('blocking-call GET /a querySync', 'Synchronous query `querySync` blocks GET /a', 12), finding('n-plus-one GET /a posts', 'N+1 on GET /a', 3)] },

@@ -23,6 +23,7 @@ import { diffBlocking, type HotspotDiff } from './blocking-diff.js';
 import { diffFindings, type FindingDiff } from './findings-diff.js';
 import { diffFunctions, diffStacks, idleSamples, parseFolded, withIdle, type FoldedProfile, type FunctionDiff, type StackDiff } from './folded.js';
 import { diffSummaries, type SummaryDiff } from './summary-diff.js';
+import { msPerSampleOf } from '../../dashboards/flamegraph/model.js';
 import { checkPair, labMismatches, type Unmeasured } from './pair-checks.js';
 
 export interface RunRef {
@@ -132,6 +133,8 @@ export function compareRuns(baseDir: string, headDir: string, summaries: { base?
     const [bp, hp] = both ? [withIdle(b.profile, b.idle!), withIdle(h.profile, h.idle!)] : [b.profile, h.profile];
     functions = diffFunctions(bp, hp);
     stacks = diffStacks(bp, hp);
+    if (b.msPerSample !== undefined) stacks.baseMsPerSample = b.msPerSample;
+    if (h.msPerSample !== undefined) stacks.headMsPerSample = h.msPerSample;
     if (b.profile.total === 0 || h.profile.total === 0) notes.push('One of the runs has no CPU samples in stacks.folded: the function table is empty.');
   } else {
     notes.push('No function or flamegraph diff: stacks.folded is missing from ' + missingIn(baseDir, headDir, 'folded') + '.');
@@ -150,17 +153,22 @@ export function compareRuns(baseDir: string, headDir: string, summaries: { base?
   return { base, head, summary: diffSummaries(baseSummary, headSummary), functions, stacks, hotspots, findings, notes, ...pair };
 }
 
-/** stacks.folded, and the idle samples it leaves out (from profile.cpuprofile, when the run has one). */
-function foldedWithIdle(dir: string): { profile: FoldedProfile; idle?: number } {
+/**
+ * stacks.folded, the idle samples it leaves out and the milliseconds one sample stands for (both from
+ * profile.cpuprofile, when the run has a readable one).
+ */
+function foldedWithIdle(dir: string): { profile: FoldedProfile; idle?: number; msPerSample?: number } {
   const profile = parseFolded(readFolded(dir));
   if (!hasFile(dir, 'cpuprofile')) return { profile };
-  let idle: number | undefined;
+  let cpu: unknown;
   try {
-    idle = idleSamples(readCpuProfile(dir));
+    cpu = readCpuProfile(dir);
   } catch {
-    idle = undefined; // an unreadable profile only costs the idle share
+    return { profile }; // an unreadable profile only costs the idle share and the ms
   }
-  return idle === undefined ? { profile } : { profile, idle };
+  const idle = idleSamples(cpu);
+  const msPerSample = msPerSampleOf(cpu);
+  return { profile, ...(idle !== undefined ? { idle } : {}), ...(msPerSample !== undefined ? { msPerSample } : {}) };
 }
 
 function missingIn(baseDir: string, headDir: string, key: 'folded' | 'blocking' | 'findings'): string {

@@ -8,6 +8,7 @@
  * are kept. Counts become shares of the run's total samples, so runs of different length compare.
  */
 import { parseFolded as readFoldedCounts } from '../analysis/fold.js';
+import { frameKind } from '../../dashboards/flamegraph/frames.js';
 
 export interface FoldedProfile {
   /** Normalised stack ("a;b;c") → samples. */
@@ -198,18 +199,12 @@ export interface FunctionDiff {
   appTotal: FunctionChange[];
 }
 
-/** Frames looplens's own probes add to every request's stack (they wrap the app's handlers). */
-const PROBE_LOCATION = /^(?:dist\/)?probes\/|node_modules\/looplens\//;
-
 /**
  * A frame of the app itself, by its normalised name: it has a file, and the file is not Node's, not a dependency's
- * and not looplens's probes'.
+ * and not looplens's probes' (the flamegraph's classifier, dashboards/flamegraph/frames.ts, so both agree).
  */
 export function isAppFrame(name: string): boolean {
-  const m = /^.+ \(([^()]*)\)$/.exec(name);
-  if (!m) return false;
-  const loc = m[1];
-  return !loc.startsWith('node:') && !loc.includes('node_modules/') && !PROBE_LOCATION.test(loc);
+  return frameKind(name) === 'app';
 }
 
 const share = (n: number, total: number): number => (total > 0 ? n / total : 0);
@@ -278,6 +273,9 @@ export interface DiffStack {
 export interface StackDiff {
   baseTotal: number;
   headTotal: number;
+  /** Milliseconds one sample stands for, per side (from profile.cpuprofile), when known. */
+  baseMsPerSample?: number;
+  headMsPerSample?: number;
   /** Union of both profiles' stacks, sorted by stack. */
   stacks: DiffStack[];
 }

@@ -71,8 +71,10 @@ export function runCompare(options: CompareOptions): CompareResult {
         base: sideAsFolded(c.stacks, 'base'),
         title: `looplens diff: ${c.base.id} → ${c.head.id}${scope ? ` (stage ${scope})` : ''}`,
         subtitle:
-          `widths: head ${c.head.id}; colour: change of share of samples since base ${c.base.id}` +
-          (hidden >= 0.0005 ? `; ${(hidden * 100).toFixed(1)}% of base samples are in stacks head never ran (not drawn)` : ''),
+          `head ${c.head.id} vs base ${c.base.id}: widths from the shape chosen, colour the change of share of samples` +
+          (hidden >= 0.0005 ? `; ${(hidden * 100).toFixed(1)}% of base samples are in stacks head never ran (the base shape draws them)` : ''),
+        msPerSample: c.stacks.headMsPerSample,
+        baseMsPerSample: c.stacks.baseMsPerSample,
       }),
     );
     outputs.diffFolded[scope] = folded;

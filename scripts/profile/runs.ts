@@ -7,10 +7,10 @@
  */
 import { copyFileSync, existsSync, linkSync } from 'node:fs';
 import { join } from 'node:path';
-import { hasFile, readFindings, readFolded } from '../../profiles/contract/read.js';
+import { hasFile, readCpuProfile, readFindings, readFolded } from '../../profiles/contract/read.js';
 import { RUN_FILES, type RunFileKey } from '../../profiles/contract/types.js';
 import { writeJsonAtomic, writeTextAtomic } from '../../profiles/contract/write.js';
-import { renderFlamegraphHtml } from '../../dashboards/flamegraph/render.js';
+import { msPerSampleOf, renderFlamegraphHtml } from '../../dashboards/flamegraph/render.js';
 import { aggregateSummaries, medianRunIndex } from '../compare/aggregate.js';
 import { writeSummaryMd } from './collect.js';
 import { loadSettingsOf, openRunFolder, profile, type ProfileHooks, type ProfileOptions, type ProfileResult } from './run.js';
@@ -70,6 +70,7 @@ export async function profileRuns(options: ProfileOptions & { runs: number }, ho
         folded: readFolded(median.dir),
         title: `looplens — ${run.info.id}`,
         subtitle: `${info.stage ? `stage ${info.stage} · ` : ''}profiler ${info.profiler} · ${info.command.join(' ')} · the median run of ${n} (${medianRel})`,
+        msPerSample: hasFile(median.dir, 'cpuprofile') ? msPerSampleOf(readCpuProfile(median.dir)) : undefined,
       }),
     );
     const summary = aggregateSummaries(summaries);

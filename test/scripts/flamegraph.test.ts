@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { buildFlameData, renderFlamegraphHtml, scriptJson } from '../../dashboards/flamegraph/render.js';
+import { buildFlameData, msPerSampleOf, renderFlamegraphHtml, scriptJson, type FlameNode } from '../../dashboards/flamegraph/render.js';
+import { frameKind } from '../../dashboards/flamegraph/frames.js';
+import { filterStack } from '../../dashboards/flamegraph/model.js';
 
 describe('flamegraph renderer', () => {
   const folded = 'main (app.js:1);handler (app.js:9);busy (app.js:20) 30\nmain (app.js:1);handler (app.js:9) 10\nmain (app.js:1);gc 5\n';
@@ -20,6 +22,62 @@ describe('flamegraph renderer', () => {
     expect(d.baseTotal).toBe(10);
     expect(d.root.c![0].c![0].b).toBe(5);
     expect(renderFlamegraphHtml({ folded, base: 'main (app.js:1) 1\n' })).toContain('red = larger share in head');
+  });
+
+  it('classifies frames: app, dependency (looplens probes included), Node, V8 pseudo-frames', () => {
+    expect(frameKind('handler (dist/app.js:12)')).toBe('app');
+    expect(frameKind('handler (dist/app.js)')).toBe('app');
+    expect(frameKind('handler (/srv/app/server.mjs:3)')).toBe('app');
+    expect(frameKind('route (node_modules/fastify/lib/route.js:465)')).toBe('dep');
+    expect(frameKind('with (dist/probes/tracing.js:27)')).toBe('dep');
+    expect(frameKind('emit (node:events:517)')).toBe('node');
+    expect(frameKind('runMicrotasks')).toBe('node');
+    expect(frameKind('(garbage collector)')).toBe('special');
+  });
+
+  it('folds filtered frames away: their samples stay with the nearest kept frame; a stack with none kept gets a placeholder', () => {
+    const stack = ['main (app.js:1)', 'emit (node:events:1)', 'route (node_modules/f/r.js:1)', 'handler (app.js:9)', 'parse (node_modules/j/p.js:2)'];
+    expect(filterStack(stack, 'app')).toEqual(['main (app.js:1)', 'handler (app.js:9)']);
+    expect(filterStack(stack, 'lib')).toEqual(['main (app.js:1)', 'handler (app.js:9)']);
+    expect(filterStack(['(garbage collector)'], 'lib')).toEqual(['(garbage collector)']);
+    expect(filterStack(['(garbage collector)'], 'app')).toEqual(['(no app frame)']);
+    expect(filterStack(['emit (node:events:1)', 'x (node_modules/a/b.js:1)'], 'lib')).toEqual(['(node internals and dependencies only)']);
+    const d = buildFlameData(`${stack.join(';')} 30\nemit (node:events:1);tick (node:internal/timers:5) 10\n`);
+    const byName = (n: FlameNode | undefined, name: string) => n?.c?.find((k) => d.names[k.n] === name);
+    const app = d.views.app;
+    expect(app.v).toBe(40); // totals never change
+    expect(byName(byName(app, 'main (app.js:1)'), 'handler (app.js:9)')?.v).toBe(30);
+    expect(byName(app, '(no app frame)')?.v).toBe(10);
+    expect(d.kinds.charAt(byName(d.root, 'emit (node:events:1)')!.n)).toBe('n');
+  });
+
+  it('differential data: the union of both sides\' stacks, and the functions whose share moved, vanished ones included', () => {
+    const base = 'main (app.js:1);blockingWork (app.js:30) 60\nmain (app.js:1);render (app.js:9) 40\n';
+    const head = 'main (app.js:1);render (app.js:9) 80\nmain (app.js:1);cacheHit (app.js:50) 20\n';
+    const d = buildFlameData(head, base, { msPerSample: 1.5, baseMsPerSample: 1 });
+    expect(d.total).toBe(100);
+    expect(d.baseTotal).toBe(100);
+    const main = d.root.c![0];
+    const gone = main.c!.find((k) => d.names[k.n] === 'blockingWork (app.js:30)')!;
+    expect(gone).toMatchObject({ v: 0, b: 60 }); // drawn in the base shape only
+    const vanished = d.changes!.shrank.find((c) => d.names[c.n] === 'blockingWork (app.js:30)')!;
+    expect(vanished).toMatchObject({ status: 'vanished', base: 0.6, head: 0, baseSamples: 60 });
+    expect(d.changes!.grew.map((c) => [d.names[c.n], c.status])).toEqual([
+      ['render (app.js:9)', 'grew'],
+      ['cacheHit (app.js:50)', 'new'],
+    ]);
+    expect(d.msPerSample).toBe(1.5);
+    const html = renderFlamegraphHtml({ folded: head, base, msPerSample: 1.5, baseMsPerSample: 1 });
+    expect(html).toContain('id="shape-base"');
+    expect(html).toContain('ms = samples × the profile');
+    expect(renderFlamegraphHtml({ folded: head, base })).toContain('ms unknown for both sides');
+    expect(renderFlamegraphHtml({ folded: head })).toContain('ms unknown (no profile.cpuprofile');
+  });
+
+  it('times a sample from a V8 profile: duration over samples', () => {
+    expect(msPerSampleOf({ startTime: 1_000_000, endTime: 3_000_000, samples: new Array(2000).fill(1) })).toBe(1);
+    expect(msPerSampleOf({ nodes: [] })).toBeUndefined();
+    expect(msPerSampleOf({ startTime: 0, endTime: 10, samples: [] })).toBeUndefined();
   });
 
   it('is self-contained and never lets a frame name become markup', () => {

@@ -1,8 +1,9 @@
 /**
- * The report's in-memory model, built from run folders through profiles/contract only.
- * Required files (run.json, summary.json; lab.json for a lab) must be there and valid: otherwise a RunFolderError
- * names the file. Optional files (eventloop.jsonl, blocking.json, traces.jaeger.json, findings.json, flamegraphs)
- * may be missing; a missing or unreadable optional file becomes a note shown on the page.
+ * The report's in-memory model: for each run, its evidence (scripts/analysis/evidence.ts — the one model summary.json
+ * and findings.json were computed from), its summary and findings, and its flamegraphs, read through
+ * profiles/contract only. Required files (run.json, summary.json; lab.json for a lab) must be there and valid:
+ * otherwise a RunFolderError names the file. Optional files (eventloop.jsonl, blocking.json, the traces,
+ * findings.json, flamegraphs) may be missing; a missing or unreadable optional file becomes a note shown on the page.
  */
 import { existsSync, statSync } from 'node:fs';
 import { basename, isAbsolute, join, relative, resolve } from 'node:path';
@@ -13,22 +14,17 @@ import {
   isLabFolder,
   isRunFolder,
   listRunFolders,
-  readBlocking,
-  readEventLoop,
   readFindings,
-  readJaeger,
   readLab,
   readRunInfo,
   readSummary,
-  type BlockingFile,
-  type EventLoopSample,
   type FindingsFile,
-  type JaegerFile,
   type LabFile,
   type RunFileKey,
   type RunInfo,
   type Summary,
 } from '../../profiles/contract/index.js';
+import { loadEvidence, type Evidence } from '../../scripts/analysis/evidence.js';
 
 export interface FlamegraphLink {
   /** What it is, e.g. "flamegraph.html" or "0x/flamegraph.html". */
@@ -44,10 +40,8 @@ export interface RunModel {
   id: string;
   info: RunInfo;
   summary: Summary;
-  /** One sample per second; [] when eventloop.jsonl is missing. */
-  eventLoop: EventLoopSample[];
-  blocking: BlockingFile | null;
-  jaeger: JaegerFile | null;
+  /** The run's evidence: blocks, requests and per-route figures of the measured window, and its event loop. */
+  evidence: Evidence;
   findings: FindingsFile | null;
   flamegraphs: FlamegraphLink[];
   /** Problems with optional files, worth one line on the page each. */
@@ -131,14 +125,14 @@ export function loadRun(dirArg: string): RunModel {
   const info = readRunInfo(dir);
   const summary = readSummary(dir);
   const notes: string[] = [];
-  const eventLoop = optional(dir, 'eventloop', readEventLoop, notes) ?? [];
-  const blocking = optional(dir, 'blocking', readBlocking, notes);
-  const jaeger = optional(dir, 'tracesJaeger', readJaeger, notes);
+  const evidence = loadEvidence(dir, { onUnreadable: (err) => notes.push(err.message.replace(dir + '/', '')) });
+  if (!hasFile(dir, 'eventloop')) notes.push(`${RUN_FILES.eventloop} is missing`);
+  notes.push(...evidence.notes);
   const findings = hasFile(dir, 'findings') ? optional(dir, 'findings', readFindings, notes) : null;
   const flamegraphs = findFlamegraphs(dir, info, notes);
   if (flamegraphs.length === 0 && info.profiler !== 'none') notes.push(`no flamegraph HTML found (profiler: ${info.profiler})`);
   // The folder's name (what run.json's id records, and what stays true when a folder is copied under another name).
-  return { kind: 'run', dir, id: basename(dir), info, summary, eventLoop, blocking, jaeger, findings, flamegraphs, notes };
+  return { kind: 'run', dir, id: basename(dir), info, summary, evidence, findings, flamegraphs, notes };
 }
 
 export function loadLab(dirArg: string): LabModel {

@@ -3,12 +3,14 @@
  * Content-Security-Policy that forbids every remote load, and put run data into the page only through esc().
  */
 import { join } from 'node:path';
-import { RUN_FILES, type BlockingEvent, type Finding, type LatencyMs, type RequestStats, type Summary } from '../../profiles/contract/index.js';
+import { RUN_FILES, type Finding, type LatencyMs, type RequestStats, type Summary } from '../../profiles/contract/index.js';
+import type { EvidenceBlock, NoRequest } from '../../scripts/analysis/evidence.js';
 import { barChart, clip, legend, lineChart, niceScale, type BarSeries } from './charts.js';
 import { esc, html, jsonForScript, raw, type Raw } from './escape.js';
-import { buildWaterfalls, checkJaegerFile, type Waterfall } from './jaeger.js';
+import { buildWaterfalls, type Waterfall } from './waterfall.js';
+import { KIND_LABELS } from '../../scripts/diagnose/render.js';
 import type { FlamegraphLink, IndexEntry, LabModel, RunModel } from './model.js';
-import { BLOCK_COLOR, CATEGORY_COLORS, CSS, PERCENTILE_SHADES, stageColor } from './style.js';
+import { BLOCK_COLOR, CATEGORY_COLORS, CSS, PERCENTILE_SHADES, WAIT_COLOR, stageColor } from './style.js';
 
 /** Frames may embed local files only; no script runs in the report itself. */
 export const CSP =
@@ -225,11 +227,11 @@ ${multi ? raw(legend(stages)) : ''}
 function eventLoopSection(stages: StageView[]): Raw {
   const series = (pick: (s: { delayMs: { p99: number }; utilization: number }) => number) =>
     stages.map((s) => {
-      const samples = s.run?.eventLoop ?? [];
+      const samples = s.run?.evidence.eventLoop ?? [];
       const t0 = samples.length ? samples[0].t - 1000 : 0;
       return { name: s.name, color: s.color, points: samples.map((x) => [Math.round((x.t - t0) / 100) / 10, pick(x)] as [number, number]) };
     });
-  const anySamples = stages.some((s) => (s.run?.eventLoop.length ?? 0) > 0);
+  const anySamples = stages.some((s) => (s.run?.evidence.eventLoop.length ?? 0) > 0);
   const multi = stages.length > 1;
   const charts: string[] = [];
   charts.push(lineChart({ title: 'Event-loop delay p99 per second', unit: 'ms', xLabel: 's since start', series: series((x) => x.delayMs.p99), format: fmtMs }));
@@ -276,7 +278,7 @@ function isAppFrame(f: { url: string }): boolean {
 }
 
 /** The app frames that called the innermost one, nearest first: "timeline (server.js:120) ← route (…)". */
-export function callers(ev: BlockingEvent, max = 2): string {
+export function callers(ev: Pick<EvidenceBlock, 'frames'>, max = 2): string {
   const app = ev.frames.filter(isAppFrame);
   return app
     .slice(1, 1 + max)
@@ -287,6 +289,8 @@ export function callers(ev: BlockingEvent, max = 2): string {
 /** Blocking events grouped by stage, route and innermost app frame, heaviest first. */
 export interface BlockingGroup {
   route: string | null;
+  /** Why no request, when route is null. */
+  noRequest: NoRequest | null;
   topFrame: string;
   callers: string;
   count: number;
@@ -296,12 +300,12 @@ export interface BlockingGroup {
   traceId: string | null;
 }
 
-export function groupBlocking(events: BlockingEvent[]): BlockingGroup[] {
+export function groupBlocking(events: readonly EvidenceBlock[]): BlockingGroup[] {
   const groups = new Map<string, BlockingGroup>();
   for (const ev of events) {
-    const key = `${ev.route ?? ''}\u0000${ev.topFrame}`;
+    const key = `${ev.route ?? ev.noRequest ?? ''}\u0000${ev.topFrame}`;
     let g = groups.get(key);
-    if (!g) groups.set(key, (g = { route: ev.route, topFrame: ev.topFrame, callers: callers(ev), count: 0, totalMs: 0, maxMs: -1, traceId: null }));
+    if (!g) groups.set(key, (g = { route: ev.route, noRequest: ev.noRequest, topFrame: ev.topFrame, callers: callers(ev), count: 0, totalMs: 0, maxMs: -1, traceId: null }));
     g.count++;
     g.totalMs += ev.durationMs;
     if (ev.durationMs > g.maxMs) {
@@ -322,19 +326,27 @@ export function commonDir(paths: string[]): string {
   return prefix.length > 1 ? prefix : '';
 }
 
+const NO_REQUEST: Record<NoRequest, string> = {
+  'start-up': 'no request: start-up',
+  'garbage collection': 'no request: garbage collection',
+  'outside any request': 'no request: timers or background work',
+};
+
+const PHASES: Record<string, string> = { startup: 'start-up', warmup: 'warm-up', after: 'after the load' };
+
 function blockingSection(stages: StageView[], drawnTraces: Map<string, string>, perStage = 20): Raw {
   const multi = stages.length > 1;
-  const appFiles = stages.flatMap((s) => (s.run?.blocking?.events ?? []).flatMap((e) => e.frames.filter(isAppFrame).map((f) => f.url.replace(/^file:\/\//, ''))));
+  const appFiles = stages.flatMap((s) => (s.run?.evidence.measured.blocks ?? []).flatMap((e) => e.frames.filter(isAppFrame).map((f) => f.url.replace(/^file:\/\//, ''))));
   const base = commonDir(appFiles);
   const short = (text: string) => (base ? text.split(base).join('') : text);
   const rows: Raw[] = [];
   let hidden = 0;
   let any = false;
   for (const s of stages) {
-    const file = s.run?.blocking;
-    if (!file || file.events.length === 0) continue;
+    const blocks = s.run?.evidence.measured.blocks ?? [];
+    if (blocks.length === 0) continue;
     any = true;
-    const groups = groupBlocking(file.events);
+    const groups = groupBlocking(blocks);
     hidden += Math.max(0, groups.length - perStage);
     for (const g of groups.slice(0, perStage)) {
       const anchor = g.traceId ? drawnTraces.get(`${s.name}\u0000${g.traceId.toLowerCase()}`) : undefined;
@@ -343,22 +355,31 @@ function blockingSection(stages: StageView[], drawnTraces: Map<string, string>, 
           ? html`<a href="#${anchor}" class="mono" title="the slowest request of this route, drawn below">${g.traceId}</a>`
           : html`<span class="mono">${g.traceId}</span>`
         : html`<span class="empty">none</span>`;
-      rows.push(html`<tr>${multi ? html`<td>${stageChip(s)}</td>` : ''}<td class="route">${g.route === null ? html`<span class="empty">no request (startup, timers)</span>` : html`<code>${g.route}</code>`}</td>
+      rows.push(html`<tr>${multi ? html`<td>${stageChip(s)}</td>` : ''}<td class="route">${g.route === null ? html`<span class="empty">${NO_REQUEST[g.noRequest ?? 'outside any request']}</span>` : html`<code>${g.route}</code>`}</td>
 <td class="fn"><code title="${g.topFrame}">${short(g.topFrame)}</code>${g.callers ? html`<br><span class="mono caller" title="${g.callers}">← ${short(g.callers)}</span>` : ''}</td>
 <td class="n">${fmtNum(g.count)}</td><td class="n"><b class="bad">${fmtMs(g.totalMs)}</b></td><td class="n">${fmtMs(g.maxMs)}</td><td>${trace}</td></tr>`);
     }
   }
-  const thresholds = [...new Set(stages.filter((s) => s.run?.blocking).map((s) => s.run!.blocking!.thresholdMs))];
-  const totals = stages.map(
-    (s) =>
-      html`<li>${multi ? html`${stageChip(s)}: ` : ''}<b>${fmtNum(s.summary.blocking.count)}</b> event${s.summary.blocking.count === 1 ? '' : 's'}, <b>${fmtMs(s.summary.blocking.totalMs)} ms</b> blocked in all, <b>${fmtMs(s.summary.blocking.msPerRequest)} ms</b> per request</li>`,
-  );
+  const thresholds = [...new Set(stages.filter((s) => s.run?.evidence.blocking).map((s) => s.run!.evidence.blocking!.thresholdMs))];
+  const totals = stages.map((s) => {
+    const m = s.run?.evidence.measured;
+    // the blocks outside the window (start-up, warm-up, shutdown) are in the run too, but not in its figures
+    const outside = (s.run?.evidence.blocks ?? []).filter((b) => b.phase !== 'measured');
+    const byPhase = [...new Set(outside.map((b) => b.phase))].map((p) => {
+      const list = outside.filter((b) => b.phase === p);
+      return `${fmtNum(list.length)} in ${PHASES[p] ?? p} (${fmtMs(list.reduce((a, b) => a + b.durationMs, 0))} ms)`;
+    });
+    const uncharged = m ? m.blockedMs * (1 - m.chargedShare) : 0;
+    return html`<li>${multi ? html`${stageChip(s)}: ` : ''}<b>${fmtNum(s.summary.blocking.count)}</b> event${s.summary.blocking.count === 1 ? '' : 's'}, <b>${fmtMs(s.summary.blocking.totalMs)} ms</b> blocked in all, <b>${fmtMs(s.summary.blocking.msPerRequest)} ms</b> per request${
+      m && m.blockedMs > 0 ? html`; ${fmtPct(m.chargedShare)} of it charged to a request${uncharged >= 0.5 ? html` (${fmtMs(uncharged)} ms to no request)` : ''}` : ''
+    }${byPhase.length ? html` <span class="empty">— outside the measured window, not counted: ${byPhase.join(', ')}</span>` : ''}</li>`;
+  });
   return html`<section id="blocking"><h2>Blocking events</h2>
-<p class="lead">Stretches in which the loop did not turn for longer than ${thresholds.length === 1 ? `${thresholds[0]} ms` : 'the threshold'}, charged to the request that was running, grouped by route and innermost app frame, most total time first. The trace id is that of the longest one.${base ? html` Paths are relative to <code>${base}</code>.` : ''}</p>
+<p class="lead">Stretches of the measured window in which the loop did not turn for longer than ${thresholds.length === 1 ? `${thresholds[0]} ms` : 'the threshold'}, charged to the request whose work ran in them, grouped by route and innermost app frame, most total time first; the rows add up to the totals above them. The trace id is that of the longest one.${base ? html` Paths are relative to <code>${base}</code>.` : ''}</p>
 <ul class="totals">${totals}</ul>
 ${any
   ? html`<table><thead><tr>${multi ? html`<th>Stage</th>` : ''}<th>Route</th><th>Function (innermost app frame)</th><th class="n">Events</th><th class="n">Total ms</th><th class="n">Max ms</th><th>Trace id</th></tr></thead><tbody>${rows}</tbody></table>${hidden ? html`<p class="empty">${fmtNum(hidden)} smaller groups not listed.</p>` : ''}`
-  : html`<p class="empty">No blocking events recorded.</p>`}
+  : html`<p class="empty">No blocking events in the measured window.</p>`}
 </section>`;
 }
 
@@ -410,53 +431,67 @@ export function waterfallSvg(w: Waterfall, width = 980): string {
     parts.push(`<text x="${(endX + 4).toFixed(1)}" y="${y + 13}" class="wd">${esc(fmtMs(busyUs / 1000))}${n ? ' in all' : ''}</text>`);
   });
   for (const m of w.marks) {
-    const mx = x(m.startUs);
-    const mw = Math.max(2, x(m.startUs + m.durationUs) - mx);
+    // a stretch that began before the request's span (or ran past it) is drawn where it overlaps the request
+    const from = Math.max(0, m.startUs);
+    const to = Math.min(span, m.startUs + m.durationUs);
+    if (to <= from) continue;
+    const mx = x(from);
+    const mw = Math.max(2, x(to) - mx);
     const row = m.spanId !== null ? rowOf.get(m.spanId) : undefined;
     const y0 = row === undefined ? top : top + row * rowH + 1;
     const h = row === undefined ? w.rows.length * rowH : rowH - 2;
-    const tip = `event loop blocked ${fmtMs(m.durationUs / 1000)} ms${m.topFrame ? ` in ${m.topFrame}` : ''} (${m.source})`;
+    const own = m.kind === 'own';
+    const tip = own
+      ? `event loop blocked ${fmtMs(m.durationUs / 1000)} ms${m.topFrame ? ` in ${m.topFrame}` : ''} (this request; block ${m.blockId})`
+      : `waited ${fmtMs((to - from) / 1000)} ms behind ${m.route ?? 'work of no request'} blocking the loop${m.topFrame ? ` in ${m.topFrame}` : ''} (block ${m.blockId})`;
     parts.push(
-      `<g class="blocked"><title>${esc(tip)}</title><rect x="${mx.toFixed(1)}" y="${y0}" width="${mw.toFixed(1)}" height="${h}" class="blk"/>` +
-        `<rect x="${mx.toFixed(1)}" y="${top - 4}" width="${Math.max(2, Math.min(mw, 6)).toFixed(1)}" height="8" class="blt"/></g>`,
+      `<g class="${own ? 'blocked' : 'waited'}"><title>${esc(tip)}</title><rect x="${mx.toFixed(1)}" y="${y0}" width="${mw.toFixed(1)}" height="${h}" class="${own ? 'blk' : 'wtd'}"/>` +
+        `<rect x="${mx.toFixed(1)}" y="${top - 4}" width="${Math.max(2, Math.min(mw, 6)).toFixed(1)}" height="8" class="${own ? 'blt' : 'wtt'}"/></g>`,
     );
   }
   parts.push(`<line x1="${labelW}" x2="${labelW}" y1="${top - 4}" y2="${height - 4}" class="axis"/>`);
   return `<svg class="chart waterfall" viewBox="0 0 ${width} ${height}" width="${width}" height="${height}" role="img" aria-label="span waterfall" font-family="var(--sans)">${parts.join('')}</svg>`;
 }
 
-function waterfallsFor(s: StageView, anchorPrefix: string, drawn: Map<string, string>): { body: Raw; count: number; notes: string[] } {
+function waterfallsFor(s: StageView, anchorPrefix: string, drawn: Map<string, string>): { body: Raw; count: number } {
   const run = s.run;
-  if (!run?.jaeger) return { body: html`<p class="empty">No traces.jaeger.json${run ? '' : ' (run folder unreadable)'}.</p>`, count: 0, notes: [] };
-  const problems = checkJaegerFile(run.jaeger);
-  const waterfalls = buildWaterfalls(run.jaeger, run.blocking?.events ?? []);
-  if (waterfalls.length === 0) return { body: html`<p class="empty">traces.jaeger.json holds no request spans.</p>`, count: 0, notes: problems };
+  if (!run) return { body: html`<p class="empty">Run folder unreadable.</p>`, count: 0 };
+  if (run.evidence.traces.source === null) return { body: html`<p class="empty">No traces (traces.otlp.json, traces.jaeger.json).</p>`, count: 0 };
+  const waterfalls = buildWaterfalls(run.evidence);
+  if (waterfalls.length === 0) return { body: html`<p class="empty">The traces hold no request of the measured window.</p>`, count: 0 };
   const parts = waterfalls.map((w, i) => {
     const anchor = `${anchorPrefix}-wf-${i}`;
     drawn.set(`${s.name}\u0000${w.traceId.toLowerCase()}`, anchor);
-    const blockedMs = w.marks.reduce((a, m) => a + m.durationUs / 1000, 0);
+    const own = w.marks.filter((m) => m.kind === 'own');
+    const waited = w.marks.filter((m) => m.kind === 'waited');
+    const blockedMs = own.reduce((a, m) => a + m.durationUs / 1000, 0);
+    const line = (m: (typeof w.marks)[number]) =>
+      m.kind === 'own'
+        ? html`<li><span class="ms">${fmtMs(m.durationUs / 1000)} ms</span> blocked the loop at ${m.startUs < 0 ? '−' : '+'}${fmtMs(Math.abs(m.startUs) / 1000)} ms${m.topFrame ? html` in <code>${m.topFrame}</code>` : ''}</li>`
+        : html`<li class="waited"><span class="ms">${fmtMs(m.durationUs / 1000)} ms</span> waited at ${m.startUs < 0 ? '−' : '+'}${fmtMs(Math.abs(m.startUs) / 1000)} ms behind ${m.route ? html`<code>${m.route}</code>` : 'work of no request'}${m.topFrame ? html` in <code>${m.topFrame}</code>` : ''}</li>`;
     return html`<div class="wf" id="${anchor}"><h4>${w.route}</h4>
-<div class="sub">slowest of ${fmtNum(w.requests)} traced request${w.requests === 1 ? '' : 's'}: ${fmtMs(w.durationUs / 1000)} ms · trace <span class="mono">${w.traceId}</span> · ${w.spanCount} spans${w.hiddenRows ? ` (first ${w.rows.length} rows drawn)` : ''}${w.marks.length ? html` · <b class="bad">${w.marks.length} blocked stretch${w.marks.length === 1 ? '' : 'es'}, ${fmtMs(blockedMs)} ms</b>` : ''}${w.waitedMs !== null ? html` · <b class="warn" title="looplens.eventloop.waited_ms: loop time other requests blocked while this one was in flight">waited ${fmtMs(w.waitedMs)} ms behind other requests' blocking</b>` : ''}</div>
+<div class="sub">slowest of ${fmtNum(w.requests)} traced request${w.requests === 1 ? '' : 's'} in the window: ${fmtMs(w.durationUs / 1000)} ms · trace <span class="mono">${w.traceId}</span> · ${w.spanCount} spans${w.hiddenRows ? ` (first ${w.rows.length} rows drawn)` : ''}${own.length ? html` · <b class="bad">${own.length} blocked stretch${own.length === 1 ? '' : 'es'} of its own, ${fmtMs(blockedMs)} ms</b>` : ''}${w.waitedMs > 0 ? html` · <b class="warn" title="the time other requests (or work of no request) blocked the loop while this one was in flight (looplens.eventloop.waited_ms)">waited ${fmtMs(w.waitedMs)} ms behind other requests' blocks</b>` : ''}</div>
 <div class="card">${raw(waterfallSvg(w))}</div>
-${w.marks.length ? html`<ul class="blocks">${w.marks.map((m) => html`<li><span class="ms">${fmtMs(m.durationUs / 1000)} ms</span> blocked at ${m.startUs < 0 ? '−' : '+'}${fmtMs(Math.abs(m.startUs) / 1000)} ms${m.topFrame ? html` in <code>${m.topFrame}</code>` : ''} <span class="empty">(${m.source})</span></li>`)}</ul>` : ''}
+${w.marks.length ? html`<ul class="blocks">${own.map(line)}${waited.slice(0, 8).map(line)}${waited.length > 8 ? html`<li class="empty">${waited.length - 8} more blocks it waited behind</li>` : ''}</ul>` : ''}
 </div>`;
   });
-  return { body: html`${parts}`, count: waterfalls.length, notes: problems.slice(0, 5).map((p) => `traces.jaeger.json: ${p}`) };
+  return { body: html`${parts}`, count: waterfalls.length };
 }
 
 function waterfallSection(stages: StageView[], drawn: Map<string, string>): Raw {
   const multi = stages.length > 1;
   const legendItems = [
     ...Object.entries(CATEGORY_COLORS).map(([name, color]) => ({ name: name === 'cache' ? 'cache (redis)' : name === 'client' ? 'outgoing http' : name, color })),
-    { name: 'event loop blocked', color: BLOCK_COLOR },
+    { name: 'event loop blocked by this request', color: BLOCK_COLOR },
+    { name: 'waiting behind another request\'s block', color: WAIT_COLOR },
   ];
   const blocks = stages.map((s, i) => {
-    const { body, count, notes } = waterfallsFor(s, `s${i}`, drawn);
-    if (!multi) return html`${notesList(notes)}${body}`;
-    return html`<details${i === 0 ? raw(' open') : ''}><summary>${stageChip({ ...s, href: undefined })} <span class="empty" style="font-weight:400">${count} route${count === 1 ? '' : 's'}</span></summary><div class="inner">${notesList(notes)}${body}</div></details>`;
+    const { body, count } = waterfallsFor(s, `s${i}`, drawn);
+    if (!multi) return body;
+    return html`<details${i === 0 ? raw(' open') : ''}><summary>${stageChip({ ...s, href: undefined })} <span class="empty" style="font-weight:400">${count} route${count === 1 ? '' : 's'}</span></summary><div class="inner">${body}</div></details>`;
   });
   return html`<section id="waterfalls"><h2>Slowest request per route</h2>
-<p class="lead">From traces.jaeger.json: the slowest traced request of each route and its child spans. Red bands: the event loop was blocked (blocking.json, or span events named looplens.eventloop.blocked). Hover a bar for its attributes. Open the same file in the Jaeger UI for the full trace (see dashboards/README.md).</p>
+<p class="lead">The slowest request of each route in the measured window and its child spans, from the run's traces. Red bands: this request blocked the event loop (its blocks in blocking.json); amber bands: the loop was blocked by another request (or by work of no request) while this one waited. Hover a bar for its attributes. Open traces.jaeger.json in the Jaeger UI for the full trace (see dashboards/README.md).</p>
 ${raw(legend(legendItems))}
 ${blocks}</section>`;
 }
@@ -519,7 +554,7 @@ function findingEvidence(f: Finding, s: StageView, links: RenderLinks, drawnTrac
       html`<div>trace ${anchor ? html`<a href="#${anchor}" class="mono" title="drawn on this page">${f.traceId}</a>` : html`<span class="mono" title="an example request: search this trace id in Jaeger">${f.traceId}</span>`}</div>`,
     );
   }
-  if (run?.jaeger) {
+  if (run && run.evidence.traces.source !== null) {
     parts.push(
       html`<div><a href="${links.hrefTo(join(run.dir, RUN_FILES.tracesJaeger))}" download title="open in the Jaeger UI (Search → JSON File), then search the trace id">traces.jaeger.json</a></div>`,
     );
@@ -550,12 +585,72 @@ function findingsSection(stages: StageView[], links: RenderLinks, drawnTraces: M
 <table><thead><tr>${stages.length > 1 ? html`<th>Stage</th>` : ''}<th>Finding</th><th>Route</th><th class="n">Saves ms/req</th><th>Fix</th><th>Evidence</th></tr></thead><tbody>${rows}</tbody></table></section>`;
 }
 
+/** How many findings the verdict shows per stage (the Findings section lists them all). */
+const VERDICT_FINDINGS = { run: 5, lab: 3 };
+
+/**
+ * The verdict, first on the page: the top findings of each stage — what, where, what a fix saves (per request and in
+ * all over the window), the fix, and links to the example trace and the flamegraph — before any table.
+ */
+function verdictSection(stages: StageView[], links: RenderLinks, drawnTraces: Map<string, string>): Raw {
+  const multi = stages.length > 1;
+  const max = multi ? VERDICT_FINDINGS.lab : VERDICT_FINDINGS.run;
+  const parts = stages.map((s) => {
+    const run = s.run;
+    const findings = run?.findings?.findings ?? [];
+    const head = multi ? html`<h3>${stageChip(s)}</h3>` : raw('');
+    if (!run) return html`${head}<p class="empty">run folder unreadable</p>`;
+    if (!run.findings) return html`${head}<p class="empty">No findings.json in this run (<code>looplens diagnose --write</code> adds it).</p>`;
+    if (findings.length === 0) {
+      return html`${head}<p class="ok-line">No finding: none of the diagnosis rules fired on the measured window (${fmtMs(s.summary.blocking.msPerRequest)} ms blocked per request, p95 ${fmtMs(s.summary.overall.latencyMs.p95)} ms).</p>`;
+    }
+    const routes = new Map(run.evidence.measured.routes.map((r) => [r.route, r.requests]));
+    const cards = findings.slice(0, max).map((f, i) => {
+      const anchor = f.traceId ? drawnTraces.get(`${s.name}\u0000${f.traceId.toLowerCase()}`) : undefined;
+      const flame = run.flamegraphs[0];
+      const search = flamegraphSearch(f);
+      const total = f.route && routes.get(f.route) ? f.savingMsPerRequest * routes.get(f.route)! : null;
+      const behind = Array.isArray(f.evidence.waitedBehind) ? (f.evidence.waitedBehind as { block?: unknown }[]).map((b) => String(b.block ?? ''))[0] : undefined;
+      return html`<li class="verdict-item" data-kind="${f.kind}"><span class="rank">${i + 1}</span><div><b>${KIND_LABELS[f.kind] ?? f.kind}</b>: ${f.title}
+<div class="sub">${f.route ? html`<code>${f.route}</code> · ` : ''}saves <b>${fmtMs(f.savingMsPerRequest)} ms</b> per request${total !== null ? html` (${fmtMs(total)} ms over the window)` : ''}${
+        f.evidence.mostlyWaiting === true ? html` · <b class="warn">mostly waiting${behind ? html` behind <code>${behind}</code>` : ''}</b>` : ''
+      }</div>
+<div class="sub">fix: ${f.fix}</div>
+<div class="sub">${f.traceId ? (anchor ? html`<a href="#${anchor}">example trace</a>` : html`trace <span class="mono">${f.traceId}</span>`) : ''}${
+        flame ? html`${f.traceId ? ' · ' : ''}<a href="${links.hrefTo(flame.path)}" target="_blank" rel="noopener noreferrer">flamegraph ↗</a>${search ? html` (search <code>${search}</code>)` : ''}` : ''
+      }</div></div></li>`;
+    });
+    return html`${head}<ol class="verdict">${cards}</ol>${findings.length > max ? html`<p class="empty">${findings.length - max} more in <a href="#findings">Findings</a>.</p>` : ''}`;
+  });
+  return html`<section id="verdict"><h2>Verdict</h2>
+<p class="lead">What is wrong and where, most time saved first (a cause before the requests that only waited behind it), over the measured window: the same evidence as every table below.</p>
+${parts}</section>`;
+}
+
+/**
+ * The figures the page shows of each stage, from its evidence, embedded in the page's data (what the report renders;
+ * tests hold them against summary.json, findings.json and compare.json).
+ */
+function evidenceData(s: StageView): unknown {
+  const e = s.run?.evidence;
+  if (!e) return null;
+  return {
+    window: { startMs: e.window.startMs, endMs: e.window.endMs, source: e.window.source },
+    blocking: { count: e.measured.blocks.length, totalMs: e.measured.blockedMs, msPerRequest: e.measured.blockedMsPerRequest, chargedShare: e.measured.chargedShare },
+    routes: Object.fromEntries(
+      e.measured.routes.map((r) => [r.route, { requests: r.requests, traced: r.traced, blockedMsPerRequest: r.blockedMsPerRequest, blocks: r.blocks, blockedMs: r.blockedMs, queriesPerRequest: r.queriesPerRequest }]),
+    ),
+  };
+}
+
 function body(stages: StageView[], links: RenderLinks): { body: Raw; toc: [string, string][] } {
   const drawn = new Map<string, string>();
-  // Waterfalls are built first so the blocking table can link trace ids to them.
+  // Waterfalls are built first so the verdict, the blocking table and the findings can link trace ids to them.
   const wf = waterfallSection(stages, drawn);
+  const verdict = verdictSection(stages, links, drawn);
   const findings = findingsSection(stages, links, drawn);
   const toc: [string, string][] = [
+    ['verdict', 'Verdict'],
     ['overview', 'Overview'],
     ['latency', 'Latency & throughput'],
     ['eventloop', 'Event loop'],
@@ -566,7 +661,7 @@ function body(stages: StageView[], links: RenderLinks): { body: Raw; toc: [strin
   if (findings.html) toc.push(['findings', 'Findings']);
   return {
     toc,
-    body: html`${overviewSection(stages)}${latencySection(stages)}${eventLoopSection(stages)}${blockingSection(stages, drawn)}${wf}${flameSection(stages, links)}${findings}`,
+    body: html`${verdict}${overviewSection(stages)}${latencySection(stages)}${eventLoopSection(stages)}${blockingSection(stages, drawn)}${wf}${flameSection(stages, links)}${findings}`,
   };
 }
 
@@ -599,7 +694,7 @@ export function renderRunPage(run: RunModel, links: RenderLinks): string {
     meta: html`${meta}`,
     toc,
     body: html`${notesList(notes)}${b}`,
-    data: { kind: 'run', id: run.id, info, summary: run.summary, eventLoop: run.eventLoop },
+    data: { kind: 'run', id: run.id, info, summary: run.summary, evidence: evidenceData(view), eventLoop: run.evidence.eventLoop },
     generatedAt: links.generatedAt,
   });
 }
@@ -627,7 +722,13 @@ ${l.settings.workers ? html`<span>workers <b>${l.settings.workers}</b></span>` :
     meta: html`${meta}<span class="legend" style="margin:0">${stages.map((s) => html`<span class="lg">${stageChip(s)}</span>`)}</span>`,
     toc,
     body: html`${notesList(lab.notes)}${b}`,
-    data: { kind: 'lab', id: lab.id, lab: l, eventLoop: Object.fromEntries(lab.stages.map((s) => [s.stage, s.run?.eventLoop ?? []])) },
+    data: {
+      kind: 'lab',
+      id: lab.id,
+      lab: l,
+      evidence: Object.fromEntries(stages.map((s) => [s.name, evidenceData(s)])),
+      eventLoop: Object.fromEntries(lab.stages.map((s) => [s.stage, s.run?.evidence.eventLoop ?? []])),
+    },
     generatedAt: links.generatedAt,
   });
 }

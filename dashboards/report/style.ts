@@ -16,6 +16,8 @@ export function stageColor(stage: string, index = 0): string {
 }
 
 export const BLOCK_COLOR = '#e03131';
+/** Waiting behind another request's block. */
+export const WAIT_COLOR = '#bf8700';
 
 export const CATEGORY_COLORS = {
   server: '#4c6ef5',
@@ -83,6 +85,14 @@ svg .ws{fill:var(--muted)}
 svg .wd{font-size:10px;fill:var(--muted)}
 svg .blk{fill:${BLOCK_COLOR};fill-opacity:.22;stroke:${BLOCK_COLOR};stroke-width:1}
 svg .blt{fill:${BLOCK_COLOR}}
+svg .wtd{fill:${WAIT_COLOR};fill-opacity:.14;stroke:${WAIT_COLOR};stroke-width:1;stroke-dasharray:3 2}
+svg .wtt{fill:${WAIT_COLOR}}
+ol.verdict{list-style:none;padding:0;margin:8px 0 16px}
+ol.verdict li{display:flex;gap:10px;padding:8px 10px;border:1px solid var(--line);border-radius:6px;margin:6px 0;background:var(--soft)}
+ol.verdict .rank{font-weight:700;color:var(--muted);min-width:1.2em}
+ol.verdict .sub{color:var(--muted);font-size:12.5px;margin-top:2px}
+.ok-line{color:var(--good)}
+ul.blocks li.waited{color:var(--muted)}
 svg .rowbg{fill:#f6f8fa}
 details{border:1px solid var(--line);border-radius:6px;margin:8px 0;background:#fff}
 details>summary{cursor:pointer;padding:8px 12px;font-weight:600;list-style-position:inside}

@@ -447,8 +447,7 @@ export function buildEvidence(input: EvidenceInput): Evidence {
  * The load generator's figures of a run written before load.json: summary.json's overall and routes (keys as the
  * load generator named them) and its cache counters.
  */
-function loadFromSummary(dir: string): LoadFile | null {
-  if (!hasFile(dir, 'summary')) return null;
+function loadFromSummary(dir: string): LoadFile {
   const s = readSummary(dir);
   const routes: Record<string, LoadRoute> = {};
   for (const [key, r] of Object.entries(s.routes)) {
@@ -459,23 +458,48 @@ function loadFromSummary(dir: string): LoadFile | null {
   return { overall: { requests, rps, latencyMs, non2xx, errors }, routes, ...(s.cache ? { cache: s.cache } : {}) };
 }
 
+export interface LoadEvidenceOptions {
+  /**
+   * A file that is there but unreadable (corrupt, not of the contract) makes loadEvidence throw the RunFolderError
+   * naming it; with this, the error is handed here instead and the file counts as missing (the HTML report shows it
+   * as a note on the page).
+   */
+  onUnreadable?: (err: Error) => void;
+}
+
 /**
- * A run folder's evidence, read through profiles/contract. Every file is optional but the folder must be a run
- * folder (run.json) or one the probes wrote (LOOPLENS_OUT): what is missing limits the evidence and says so in notes.
+ * A run folder's evidence, read through profiles/contract. Every file is optional: what is missing limits the
+ * evidence and says so in its notes.
  */
-export function loadEvidence(dir: string): Evidence {
+export function loadEvidence(dir: string, options: LoadEvidenceOptions = {}): Evidence {
   const notes: string[] = [];
-  const info = hasFile(dir, 'run') ? readRunInfo(dir) : null;
-  let load: LoadFile | null = null;
-  if (hasFile(dir, 'load')) load = readLoad(dir);
-  else {
-    load = loadFromSummary(dir);
+  const read = <T>(key: Parameters<typeof hasFile>[1], reader: (d: string) => T): T | null => {
+    if (!hasFile(dir, key)) return null;
+    if (!options.onUnreadable) return reader(dir);
+    try {
+      return reader(dir);
+    } catch (err) {
+      options.onUnreadable(err as Error);
+      return null;
+    }
+  };
+  const info = read('run', readRunInfo);
+  let load = read('load', readLoad);
+  if (!load && !hasFile(dir, 'load')) {
+    load = read('summary', loadFromSummary);
     if (info && load) notes.push('no load.json (an older run): the load generator\'s figures come from summary.json');
   }
-  const blocking = hasFile(dir, 'blocking') ? readBlocking(dir) : null;
+  const blocking = read('blocking', readBlocking);
   if (!blocking) notes.push('blocking.json missing: no blocked time in this evidence');
-  const traces = readTraces(dir);
+  let traces: TraceSet = { spans: [], source: null, droppedSpans: null };
+  if (options.onUnreadable) {
+    try {
+      traces = readTraces(dir);
+    } catch (err) {
+      options.onUnreadable(err as Error);
+    }
+  } else traces = readTraces(dir);
   if (traces.source === null) notes.push('no spans (traces.otlp.json and traces.jaeger.json missing or empty): requests, queries and calls are not known');
-  const eventLoop = hasFile(dir, 'eventloop') ? readEventLoop(dir) : [];
+  const eventLoop = read('eventloop', readEventLoop) ?? [];
   return buildEvidence({ dir, info, load, blocking, traces, eventLoop, notes });
 }

@@ -2,14 +2,40 @@
  * traces.jaeger.json: the structure the Jaeger UI's offline upload needs (CHILD_OF references resolve inside their
  * trace, every span has a process, times in µs) and blocked stretches as span logs — on the synthetic fixture and on
  * a real captured run (test/dashboards/fixtures/fastify-blocking, trimmed from `looplens profile` of a Fastify app
- * with blocking routes) — and the waterfall built from it.
+ * with blocking routes) — and the report's waterfalls, built from the run's evidence.
  */
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { readBlocking, readJaeger, type BlockingEvent, type JaegerFile } from '../../profiles/contract/index.js';
-import { BLOCKED_EVENT_NAME, blockedLogs, buildWaterfalls, checkJaegerFile, tagValue } from '../../dashboards/report/jaeger.js';
+import {
+  BLOCKED_EVENT,
+  checkJaegerFile,
+  readBlocking,
+  readJaeger,
+  spansFromJaeger,
+  type BlockingEvent,
+  type JaegerFile,
+  type JaegerSpan,
+  type JaegerTag,
+  type JaegerTrace,
+} from '../../profiles/contract/index.js';
+import { buildEvidence, loadEvidence } from '../../scripts/analysis/evidence.js';
+import { buildWaterfalls } from '../../dashboards/report/waterfall.js';
 import { makeJaeger } from './fixtures.js';
+
+const BLOCKED_EVENT_NAME = BLOCKED_EVENT;
+const tagValue = (tags: JaegerTag[] | undefined, key: string) => tags?.find((t) => t.key === key)?.value;
+/** The span logs of a trace that mark a blocked loop. */
+function blockedLogs(trace: JaegerTrace): { span: JaegerSpan; timestampUs: number; durationMs: number }[] {
+  return trace.spans.flatMap((span) =>
+    span.logs
+      .filter((l) => tagValue(l.fields, 'event') === BLOCKED_EVENT)
+      .map((l) => ({ span, timestampUs: l.timestamp, durationMs: Number(tagValue(l.fields, 'duration_ms')) })),
+  );
+}
+/** The evidence of a Jaeger file and its blocks (a run without a recorded window: all of it counts). */
+const evidenceOf = (file: JaegerFile, blocking: BlockingEvent[] = []) =>
+  buildEvidence({ info: null, load: null, blocking: { thresholdMs: 20, events: blocking }, traces: { spans: spansFromJaeger(file), source: 'traces.jaeger.json', droppedSpans: 0 }, eventLoop: [] });
 
 const REAL = fileURLToPath(new URL('./fixtures/fastify-blocking', import.meta.url));
 const LAB = fileURLToPath(new URL('./fixtures/real-lab', import.meta.url));
@@ -68,7 +94,7 @@ describe.each<Case>([
   });
 
   it('gives one waterfall per route: the slowest request, its spans, its blocked stretches once each', () => {
-    const waterfalls = buildWaterfalls(file, blocking);
+    const waterfalls = buildWaterfalls(evidenceOf(file, blocking));
     expect(waterfalls.length).toBeGreaterThan(1);
     for (const w of waterfalls) {
       expect(w.rows[0].depth).toBe(0);
@@ -79,22 +105,23 @@ describe.each<Case>([
       const entries = file.data.flatMap((t) => t.spans.filter((s) => tagValue(s.tags, 'span.kind') === 'server' && !s.references.length));
       const same = entries.filter((s) => `${tagValue(s.tags, 'http.request.method') ?? tagValue(s.tags, 'http.method')} ${tagValue(s.tags, 'http.route')}` === w.route);
       if (same.length) expect(w.durationUs).toBe(Math.max(...same.map((s) => s.duration)));
-      // no stretch counted twice (blocking.json and the span log of the same stretch)
-      const starts = w.marks.map((m) => Math.round(m.startUs / 1000));
-      expect(new Set(starts).size).toBe(starts.length);
+      // every stretch once: one mark per block of blocking.json
+      const ids = w.marks.map((m) => m.blockId);
+      expect(new Set(ids).size).toBe(ids.length);
     }
-    if (blocked) expect(waterfalls.some((w) => w.marks.length > 0)).toBe(true);
+    if (blocked) expect(waterfalls.some((w) => w.marks.some((m) => m.kind === 'own'))).toBe(true);
   });
 });
 
 describe('the real run', () => {
-  it("shows the time a request waited behind other requests' blocking (looplens.eventloop.waited_ms)", () => {
-    const waterfalls = buildWaterfalls(readJaeger(REAL), readBlocking(REAL).events);
+  it("shows the time a request waited behind other requests' blocking, and whose blocks they were", () => {
+    const waterfalls = buildWaterfalls(loadEvidence(REAL));
     const timer = waterfalls.find((w) => w.route === 'GET /timer')!;
     // /timer only awaits a 30 ms timer: its slowest request was slow because /busy and /sleep blocked the loop
-    expect(timer.marks).toEqual([]);
+    expect(timer.marks.filter((m) => m.kind === 'own')).toEqual([]);
     expect(timer.waitedMs).toBeGreaterThan(30);
-    expect(waterfalls.find((w) => w.route === 'GET /busy/:id')!.marks.length).toBeGreaterThan(0);
+    expect(timer.marks.filter((m) => m.kind === 'waited').map((m) => m.route)).toEqual(expect.arrayContaining([expect.stringMatching(/^GET \/(busy|sleep)/)]));
+    expect(waterfalls.find((w) => w.route === 'GET /busy/:id')!.marks.filter((m) => m.kind === 'own').length).toBeGreaterThan(0);
   });
 });
 
@@ -129,24 +156,23 @@ describe('checkJaegerFile finds broken files', () => {
 
 describe('buildWaterfalls', () => {
   it('caps the rows drawn and counts the rest', () => {
-    const w = buildWaterfalls(synthetic().file, [], { maxRows: 3 });
+    const w = buildWaterfalls(evidenceOf(synthetic().file), { maxRows: 3 });
     for (const x of w) {
       expect(x.rows).toHaveLength(3);
       expect(x.rows.length + x.hiddenRows).toBeGreaterThan(3);
     }
   });
 
-  it('marks stretches from span logs alone when blocking.json is absent', () => {
-    const { file } = synthetic();
-    const w = buildWaterfalls(file, []);
-    const marked = w.filter((x) => x.marks.length > 0);
-    expect(marked.length).toBe(2);
-    for (const x of marked) expect(x.marks.every((m) => m.source === 'span log')).toBe(true);
+  it('marks the blocks of blocking.json only: a span log is what Jaeger shows, not a second source of blocks', () => {
+    const { file, blocking } = synthetic();
+    expect(buildWaterfalls(evidenceOf(file)).every((x) => x.marks.length === 0)).toBe(true);
+    const marked = buildWaterfalls(evidenceOf(file, blocking)).flatMap((x) => x.marks.filter((m) => m.kind === 'own'));
+    expect(marked.map((m) => m.blockId).sort()).toEqual(blocking.map((_, i) => `#${i}`).sort());
   });
 
   it('draws a run of same-named leaf spans (N+1 queries) as one row with a bar per span', () => {
     const { file, blocking } = synthetic();
-    const w = buildWaterfalls(file, blocking);
+    const w = buildWaterfalls(evidenceOf(file, blocking));
     for (const x of w) {
       const n1 = x.rows.find((r) => r.repeat);
       expect(n1, x.route).toBeDefined();
@@ -160,22 +186,19 @@ describe('buildWaterfalls', () => {
       expect(x.rows.length).toBe(5);
     }
     // single spans stay single rows
-    expect(buildWaterfalls(file, blocking, { minRepeat: 100 })[0].rows.length).toBe(10);
+    expect(buildWaterfalls(evidenceOf(file, blocking), { minRepeat: 100 })[0].rows.length).toBe(10);
   });
 
-  it('leaves out traces without a request span (startup queries, timers) when spans carry their kind', () => {
+  it('leaves out traces without a request span (startup queries, timers)', () => {
     const { file } = synthetic();
     const background = JSON.parse(JSON.stringify(file.data[0])) as (typeof file.data)[number];
     background.traceID = 'b'.repeat(32);
     background.spans = [{ ...background.spans[3], traceID: background.traceID, references: [], operationName: 'pg.connect' }];
-    const w = buildWaterfalls({ data: [...file.data, background] });
+    const w = buildWaterfalls(evidenceOf({ data: [...file.data, background] }));
     expect(w.map((x) => x.route)).not.toContain('pg.connect');
-    // a file that marks no span kind at all falls back to root spans
-    const bare = { data: [background].map((t) => ({ ...t, spans: t.spans.map((sp) => ({ ...sp, tags: [] })) })) };
-    expect(buildWaterfalls(bare).map((x) => x.route)).toEqual(['pg.connect']);
   });
 
-  it('returns nothing for no file', () => {
-    expect(buildWaterfalls(null)).toEqual([]);
+  it('returns nothing without traces', () => {
+    expect(buildWaterfalls(evidenceOf({ data: [] }))).toEqual([]);
   });
 });

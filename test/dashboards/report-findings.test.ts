@@ -98,7 +98,7 @@ describe('report: findings with links to their evidence', () => {
 
   it('says when the run has no trace file', () => {
     const run = loadRun(runDir);
-    const page = renderRunPage({ ...run, jaeger: null }, { hrefTo: (p) => relative(root, p) });
+    const page = renderRunPage({ ...run, evidence: { ...run.evidence, traces: { spans: [], source: null, droppedSpans: null } } }, { hrefTo: (p) => relative(root, p) });
     for (const row of findingRows(page)) expect(row).toContain('no traces.jaeger.json');
   });
 

@@ -107,13 +107,13 @@ describe('writeReport on a lab, a hostile run and a bare run', () => {
 
   it('renders a run with no optional files, saying what is missing', () => {
     const run = loadRun(join(profiles, '2025-01-01-bare'));
-    expect(run.eventLoop).toEqual([]);
-    expect(run.blocking).toBeNull();
-    expect(run.jaeger).toBeNull();
-    expect(run.notes).toEqual(expect.arrayContaining(['eventloop.jsonl is missing', 'blocking.json is missing', 'traces.jaeger.json is missing']));
+    expect(run.evidence.eventLoop).toEqual([]);
+    expect(run.evidence.blocking).toBeNull();
+    expect(run.evidence.traces.source).toBeNull();
+    expect(run.notes).toEqual(expect.arrayContaining(['eventloop.jsonl is missing', expect.stringMatching(/^blocking\.json missing/), expect.stringMatching(/^no spans \(traces\.otlp\.json and traces\.jaeger\.json missing/)]));
     const page = read(result.pages.find((p) => p.id === '2025-01-01-bare')!.path);
     expect(page).toContain('eventloop.jsonl is missing');
-    expect(page).toContain('No traces.jaeger.json');
+    expect(page).toContain('No traces (traces.otlp.json, traces.jaeger.json).');
   });
 
   it('is deterministic for the same input', () => {
@@ -160,8 +160,8 @@ describe('required files', () => {
     writeFileSync(join(dir, 'traces.jaeger.json'), '{"nope": 1}');
     writeFileSync(join(dir, 'blocking.json'), '[');
     const run = loadRun(dir);
-    expect(run.jaeger).toBeNull();
-    expect(run.blocking).toBeNull();
+    expect(run.evidence.traces.source).toBeNull();
+    expect(run.evidence.blocking).toBeNull();
     expect(run.notes.join('\n')).toMatch(/traces\.jaeger\.json has no "data" array/);
     expect(run.notes.join('\n')).toMatch(/blocking\.json is not valid JSON/);
   });

@@ -17,10 +17,11 @@ import {
   readLab,
   readRunInfo,
   readSummary,
+  spansFromJaeger,
   writeTextAtomic,
   type JaegerTrace,
 } from '../../profiles/contract/index.js';
-import { routeOf } from '../../dashboards/report/jaeger.js';
+import { buildRequests } from '../../scripts/analysis/requests.js';
 
 const args = process.argv.slice(2);
 const [from, to] = args.filter((a) => !a.startsWith('--') && !/^\d+$/.test(a));
@@ -35,10 +36,10 @@ function trimRun(src: string, dst: string, eventsPerRun: number): string {
   mkdirSync(dst, { recursive: true });
   const jaeger = readJaeger(src);
   const byRoute = new Map<string, JaegerTrace[]>();
+  const routeOfTrace = new Map(buildRequests(spansFromJaeger(jaeger)).map((r) => [r.traceId, r.route]));
   for (const t of jaeger.data) {
-    const root = t.spans.find((s) => s.references.length === 0) ?? t.spans[0];
-    if (!root.tags.some((g) => g.key === 'span.kind' && g.value === 'server')) continue;
-    const route = routeOf(root);
+    const route = routeOfTrace.get(t.traceID.toLowerCase());
+    if (!route) continue;
     byRoute.set(route, [...(byRoute.get(route) ?? []), t]);
   }
   const keep: JaegerTrace[] = [];

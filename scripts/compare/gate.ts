@@ -5,7 +5,7 @@
  *   blocked:20%  no sign: the metric's bad direction (up for latency, down for rps)
  * Rules apply to the overall numbers of the run (of every stage, for labs). A change compare calls noise does not
  * fail the gate (with --runs on both sides: one the Mann–Whitney test does not call significant, ./change.ts); the
- * markdown still shows it. A crossed request-metric rule names the routes whose same metric crossed it too. A run
+ * markdown still shows it. A crossed request-metric rule names the routes whose same metric went past the limit. A run
  * whose load measured nothing (RUN_EMPTY, RUN_ERRORS: ./pair-checks.ts) fails the gate whatever the rules say.
  */
 import { LooplensError } from '../errors.js';
@@ -34,7 +34,7 @@ export interface GateCheck {
   exceeded: boolean;
   /** Exceeded and not noise: this fails the gate. */
   crossed: boolean;
-  /** For request metrics (p50 … errors): the routes whose own value crossed the same rule. */
+  /** For request metrics (p50 … errors): the routes whose own value went past the same limit (crossed ones first). */
   routes: { route: string; change: Change }[];
 }
 
@@ -99,14 +99,19 @@ export function checkRule(rule: GateRule, change: Change | null, scope = ''): Ga
   return { rule, scope, change, exceeded, crossed: exceeded && change?.verdict !== 'noise', routes: [] };
 }
 
-/** The routes (both runs served) whose value of a request metric crossed the rule, worst first. */
+/**
+ * The routes (both runs served) whose value of a request metric went past the rule's limit: those that crossed it
+ * (significant, or judged by size alone) first, then those past it within the noise (a route has fewer requests
+ * than the whole, so its own test is weaker), each group largest change first.
+ */
 function crossedRoutes(rule: GateRule, diff: SummaryDiff): { route: string; change: Change }[] {
   if (!isRequestMetric(rule.metric)) return [];
   return diff.routes
     .filter((r) => r.presence === 'both' && r.metrics[rule.metric.name])
-    .map((r) => ({ route: r.route, change: r.metrics[rule.metric.name] }))
-    .filter((r) => checkRule(rule, r.change).crossed)
-    .sort((a, b) => Math.abs(b.change.relative) - Math.abs(a.change.relative));
+    .map((r) => ({ route: r.route, change: r.metrics[rule.metric.name], check: checkRule(rule, r.metrics[rule.metric.name]) }))
+    .filter((r) => r.check.exceeded)
+    .sort((a, b) => Number(b.check.crossed) - Number(a.check.crossed) || Math.abs(b.change.relative) - Math.abs(a.change.relative))
+    .map(({ route, change }) => ({ route, change }));
 }
 
 /** Every rule against every scope (one per run pair; one per stage for labs). */

@@ -2,6 +2,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { terminateSeed } from '../../target-app/db/seed.js';
 import { LooplensError } from '../errors.js';
 import { TailBuffer } from '../profile/process.js';
 import type { Progress } from '../progress.js';
@@ -55,7 +56,15 @@ export async function runSeed(options: {
     child.once('close', (code, signal) => resolve({ code, signal }));
   });
   options.signal?.removeEventListener('abort', onAbort);
-  if (options.signal?.aborted) throw options.signal.reason;
+  if (options.signal?.aborted) {
+    // the seeder is gone, but PostgreSQL would run its statement to the end (holding the schema lock the next run
+    // waits on): end its sessions, found by their application_name, and wait until they are gone
+    if (child.pid) {
+      options.progress.update('interrupted: ending the seed\'s statements in PostgreSQL');
+      await terminateSeed(options.databaseUrl, child.pid).catch(() => 0);
+    }
+    throw options.signal.reason;
+  }
   if (code !== 0) {
     throw new LooplensError(
       'SEED_FAILED',

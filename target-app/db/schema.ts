@@ -145,6 +145,37 @@ export const APP_TABLES = ['notifications', 'likes', 'posts', 'follows', 'users'
 /** Serialises schema changes between processes (seeder, app workers, tests) on the same database. */
 export const SCHEMA_LOCK = 4_242_001;
 
+/**
+ * Takes SCHEMA_LOCK (session level). When another session holds it, says once who (its application_name, e.g.
+ * `looplens-seed/<pid>`, and for how long it has been at it) and every 10 s that it is still waiting — never a silent
+ * wait behind a seed that is still running.
+ */
+export async function lockSchema(db: pg.ClientBase, say: (line: string) => void = () => {}): Promise<void> {
+  const started = Date.now();
+  let told = 0;
+  for (;;) {
+    const { rows } = await db.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1) AS ok', [SCHEMA_LOCK]);
+    if (rows[0]?.ok) return;
+    if (Date.now() - told >= 10_000) {
+      told = Date.now();
+      const holder = await db.query<{ pid: number; app: string; secs: number; query: string }>(
+        `SELECT a.pid, a.application_name AS app, round(extract(epoch FROM now() - a.query_start))::int AS secs, left(a.query, 60) AS query
+         FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+         WHERE l.locktype = 'advisory' AND l.granted AND l.objid = $1 AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+         LIMIT 1`,
+        [SCHEMA_LOCK],
+      );
+      const h = holder.rows[0];
+      say(
+        h
+          ? `seed: waiting for another seed or migration of this database to finish (PostgreSQL backend ${h.pid}${h.app ? `, ${h.app}` : ''}, its statement running ${h.secs} s: ${h.query.replace(/\s+/g, ' ').trim()}…), ${Math.round((Date.now() - started) / 1000)} s so far`
+          : `seed: waiting for another seed or migration of this database to finish, ${Math.round((Date.now() - started) / 1000)} s so far`,
+      );
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
 /** Names of the constraints and indexes that exist already (in the public schema). */
 export async function existingConstraintNames(db: pg.ClientBase): Promise<Set<string>> {
   const { rows } = await db.query<{ name: string }>(
@@ -167,11 +198,11 @@ export async function applyConstraints(db: pg.ClientBase, only?: (c: Constraint)
 }
 
 /** Creates the database if missing, then the tables, keys and indexes that are missing. Safe to run any time. */
-export async function migrate(url: string): Promise<void> {
+export async function migrate(url: string, say?: (line: string) => void): Promise<void> {
   await ensureDatabase(url);
   const db = await connectOnce(url);
   try {
-    await db.query('SELECT pg_advisory_lock($1)', [SCHEMA_LOCK]);
+    await lockSchema(db, say);
     try {
       await db.query(TABLES_SQL);
       await applyConstraints(db);

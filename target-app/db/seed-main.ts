@@ -38,7 +38,7 @@ const databaseUrl = process.env.DATABASE_URL || DEFAULT_DATABASE_URL;
 const started = performance.now();
 
 try {
-  await migrate(databaseUrl);
+  await migrate(databaseUrl, (line) => process.stderr.write(line + '\n'));
   if (args['migrate-only']) {
     process.stderr.write('seed: schema applied\n');
     process.stdout.write(JSON.stringify({ migrated: true, ms: Math.round(performance.now() - started) }) + '\n');

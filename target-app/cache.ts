@@ -35,6 +35,14 @@ export interface KindStats {
   stale: number;
 }
 
+/**
+ * The start of every key the reference app writes for the data in database `name` (its namespace is this plus when
+ * that database was seeded): a database cloned per lab gets keys of its own, and `looplens lab` deletes them by it.
+ */
+export function cacheKeyPrefix(databaseName: string): string {
+  return `looplens:${databaseName}:`;
+}
+
 export interface CacheOptions {
   url: string;
   /** Key prefix: tells apart datasets sharing one Redis (e.g. the database name and when it was seeded). */

@@ -1,7 +1,9 @@
 /**
- * `lab` as a library: services checked or started, database migrated and seeded (skipped when seeded), the external
- * services stand-in started, then every stage profiled under the same load and profiler → profiles/<lab-id>/ with a
- * run folder per stage, lab.json and lab.md (rewritten after every stage, so an interrupted lab keeps what it has).
+ * `lab` as a library: services checked or started, database migrated and seeded (skipped when seeded), then copied
+ * for this lab (./database.ts: every lab starts from the seeded rows and a cache of its own; the copy is dropped at
+ * the end), the external services stand-in started, then every stage profiled under the same load and profiler →
+ * profiles/<lab-id>/ with a run folder per stage, lab.json and lab.md (rewritten after every stage, so an interrupted
+ * lab keeps what it has).
  */
 import { basename, join } from 'node:path';
 import { LAB_FILES, type LabFile, type LabStage, type ProfilerName, type Summary } from '../../profiles/contract/types.js';
@@ -16,6 +18,7 @@ import { stopApp } from '../profile/process.js';
 import { createRunFolder, machineInfo, timestamp } from '../profile/runfolder.js';
 import { PROJECT_ROOT, loadSettingsOf, profile, type ProfileLoad, type ProfileResult } from '../profile/run.js';
 import type { Progress } from '../progress.js';
+import { clearCacheOf, labDatabase } from './database.js';
 import { DEFAULT_DATABASE_URL, runSeed } from './seed.js';
 import { ensureService, type Service } from './services.js';
 import { targetAppMain } from './stages.js';
@@ -108,6 +111,20 @@ export async function runLab(options: LabOptions, hooks: { progress: Progress; s
     const posts = Number(seeded.posts ?? users);
     const ids: IdRanges = { default: users, userId: users, id: users, postId: posts };
 
+    // this lab's own copy of the seeded data, and no cache entries for it (./database.ts)
+    progress.enter('database', `copying the seeded database for this lab`);
+    const labDb = await labDatabase(pg.url, log);
+    cleanups.push(() => labDb.drop());
+    if (labDb.note) {
+      notes.push(labDb.note);
+      progress.log(`note: ${labDb.note}`);
+    }
+    if (signal?.aborted) throw signal.reason;
+    await clearCacheOf(redis.url, labDb.name);
+    cleanups.push(async () => {
+      await clearCacheOf(redis.url, labDb.name);
+    });
+
     progress.enter('upstream', 'starting the external-services stand-in');
     const upstream = await startUpstream(root, join(dir, 'upstream.log'), options.env, signal);
     cleanups.push(async () => {
@@ -134,7 +151,7 @@ export async function runLab(options: LabOptions, hooks: { progress: Progress; s
             workers: options.workers,
             analysisTimeoutS: options.analysisTimeoutS,
             load: { ...options.load, ids },
-            env: { DATABASE_URL: pg.url, REDIS_URL: redis.url, UPSTREAM_URL: upstream.url },
+            env: { DATABASE_URL: labDb.url, REDIS_URL: redis.url, UPSTREAM_URL: upstream.url },
             baseEnv: options.env,
           },
           { progress, signal },

@@ -20,7 +20,7 @@ import { pgTimeoutOptions } from '../db/timeouts.js';
 import { BackgroundWork } from '../lib/background.js';
 import * as q from '../db/queries.js';
 import { seedInfo } from '../db/seed.js';
-import { ResponseCache } from '../cache.js';
+import { ResponseCache, cacheKeyPrefix } from '../cache.js';
 import { UpstreamClient } from '../upstream/client.js';
 import type { Stage } from './types.js';
 
@@ -49,7 +49,7 @@ export const cached: Stage = {
 
     // cached answers, per dataset: a re-seeded database never meets the previous one's entries
     const seeded = await seedInfo(db);
-    const cache = new ResponseCache({ url: redisUrl, namespace: `looplens:${databaseName(databaseUrl)}:${seeded?.seededAt ?? 'unseeded'}`, log });
+    const cache = new ResponseCache({ url: redisUrl, namespace: `${cacheKeyPrefix(databaseName(databaseUrl))}${seeded?.seededAt ?? 'unseeded'}`, log });
     await cache.ready(1000);
 
     return {

@@ -154,7 +154,10 @@ function gateSection(gate: GateResult | undefined): string[] {
     `> [!NOTE]`,
     `> **Gate passed** — ${anyTest ? 'no significant regression past a limit' : 'no rule crossed (single runs: thresholds alone)'} (${rules}).`,
     ...noisy.map((c) => `> - ≈ ${describe(c)} — past the limit but ${c.change?.test ? 'not significant (no significant change)' : "within the runs' spread (noise)"}, so not failing`),
-    ...tested.map((c) => `> - ${describe(c)} — ${c.change!.verdict === 'noise' ? 'no significant change' : `within the limit (${c.change!.verdict})`}`),
+    ...tested.map((c) => {
+      const v = c.change!.verdict;
+      return `> - ${describe(c)} — ${v === 'noise' ? 'no significant change' : v === 'same' ? 'no change' : `within the limit (significant, ${v})`}`;
+    }),
     ...unmeasured.map((c) => `> - ${c.rule.metric.label}${where(c)} was not measured in both runs`),
     '',
   ];

@@ -31,8 +31,9 @@ export const COMPARE_SPEC = {
   ],
   notes: [
     'Writes compare.md, compare.json, diff.folded (difffolded format) and diff-flamegraph.html (per stage for labs).',
-    'Rules apply to overall numbers (of every stage, for labs). A change within the spread of repeated runs (--runs N) is marked ≈ noise and does not fail the gate.',
-    'Exit codes: 0 ok, 1 a rule was crossed (or an error), 2 bad usage.',
+    'Rules apply to overall numbers (of every stage, for labs). With --runs 3 or more on both sides a change fails only when a one-sided Mann–Whitney U test calls it significant at 95 % (markdown: ≈ and its interval); with fewer runs, a change within the runs\' ranges does not fail; single runs use the thresholds alone.',
+    'A run whose load measured nothing (RUN_EMPTY, RUN_ERRORS) fails the gate. Runs that differ in app, routes, load, Node or machine are warned about on stderr and in the markdown.',
+    'Exit codes: 0 ok, 1 a rule was crossed or a run measured nothing (or an error), 2 bad usage.',
   ],
   examples: [
     'looplens compare profiles/20250101-baseline profiles/20250101-async-db',

@@ -83,6 +83,7 @@ export function startProbes(config: ProbeConfig, tracingModule: TracingModule | 
   const requestStarts = detector && config.blockDetect === 'auto' ? requestStartLog() : null;
   // Who runs while the detector is not armed (the block that arms it): see blocking/watchdog.ts.
   const watchdog = requestStarts ? new Watchdog({ tickMs: TICK_MS, thresholdMs: config.thresholdMs, currentOwner: owners.currentOwner }) : null;
+  watchdog?.start();
   const arming =
     detector && requestStarts
       ? new ArmingMonitor({
@@ -103,11 +104,7 @@ export function startProbes(config: ProbeConfig, tracingModule: TracingModule | 
       : null;
   if (detector) {
     owners.attach(detector);
-    const begin = () => {
-      if (!arming) return detector?.enable();
-      watchdog?.start();
-      arming.start();
-    };
+    const begin = () => (arming ? arming.start() : detector?.enable());
     if (config.blockFromStart) begin();
     else {
       // Start-up (module loading, JIT warm-up before the server takes traffic) is not what the lab looks at:
@@ -180,9 +177,9 @@ export function startProbes(config: ProbeConfig, tracingModule: TracingModule | 
         const cwd = process.cwd();
         const exclude = [probesDir, `file://${probesDir}`].map((p) => (p.endsWith(sep) ? p : p + sep));
         if (index && arming) {
-          for (const block of recoverArmingBlocks(index, arming.unarmedWindows, profiler, config, intervalUs)) {
+          for (const block of recoverArmingBlocks(index, arming.unarmedWindows, profiler, config, intervalUs, watchdog)) {
             // charged to the request the watchdog saw running in it, else to the one whose spans started in it
-            block.owner = ownerSeenIn(block, watchdog, owners);
+            block.owner = ownerSeenIn(block, watchdog, owners, intervalUs / 1000);
             block.root = block.owner ? owners.rootOf(block.owner) : null;
             const recorded = record(block, 'recovered');
             blocks.push(recorded);
@@ -240,11 +237,13 @@ function clockOffsetMs(): number {
 
 /**
  * The owner of a block nothing timed (the one that armed the detector): the request the watchdog saw running in it
- * most often; else the request whose spans started inside it (a synchronous driver's query spans do); else none.
+ * most often; else the request whose spans started in it (a synchronous driver's query spans do) or within one
+ * sampling interval before it (the profile sees a stretch begin only at its first sample: the span the callback
+ * entered first starts before that); else none.
  */
-function ownerSeenIn(block: Block, watchdog: Watchdog | null, owners: OwnerModel): object | null {
+function ownerSeenIn(block: Block, watchdog: Watchdog | null, owners: OwnerModel, sampleMs: number): object | null {
   const marks = watchdog?.marksIn(block.start, block.end) ?? [];
-  const seen = marks.length ? marks.map((m) => m.owner) : (owners.activityIn?.(block.start, block.end) ?? []);
+  const seen = marks.length ? marks.map((m) => m.owner) : (owners.activityIn?.(block.start - sampleMs, block.end) ?? []);
   const byRoot = new Map<object, { owner: object; n: number }>();
   for (const owner of seen) {
     if (!owner) continue;
@@ -295,13 +294,18 @@ function recoverArmingBlocks(
   profiler: CpuProfiler,
   config: ProbeConfig,
   intervalUs: number,
+  watchdog: Watchdog | null,
 ): Block[] {
   const found: Block[] = [];
   for (const w of windows) {
     // Idle samples and request starts end a stretch, gaps only past the threshold: on a loaded machine the sampler
-    // itself can miss several intervals.
-    const breaks = w.requestStarts.map((t) => profiler.toProfileUs(t));
-    const stretch = longestBusyStretch(index, profiler.toProfileUs(w.from), profiler.toProfileUs(w.to), config.thresholdMs * 1000, breaks);
+    // itself can miss several intervals — and a gap the watchdog saw the loop held through, or one the thread spent
+    // off the CPU, does not end it either.
+    const stretch = longestBusyStretch(index, profiler.toProfileUs(w.from), profiler.toProfileUs(w.to), config.thresholdMs * 1000, {
+      breaksUs: w.requestStarts.map((t) => profiler.toProfileUs(t)),
+      bridgesUs: (watchdog?.marksIn(w.from, w.to) ?? []).map((m) => profiler.toProfileUs(m.t)),
+      offCpuUs: w.waitMs * 1000,
+    });
     if (!stretch) continue;
     const wallMs = (stretch[1] - stretch[0] + intervalUs) / 1000;
     // The time the OS kept the thread off the CPU in the window is not the app's: taken out pro rata (the profile

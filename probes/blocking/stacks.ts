@@ -187,23 +187,36 @@ export function stackInWindow(
   return { topFrame: top ? formatFrame(top, opts.cwd) : '(native)', frames, samples: seen };
 }
 
+export interface StretchOptions {
+  /** Sorted times (µs) that end a stretch, e.g. the times requests started: the samples after one begin a new one. */
+  breaksUs?: readonly number[];
+  /**
+   * Sorted times (µs) at which the loop is known to have been held (the watchdog's marks): a gap in the samples that
+   * holds one does not end a stretch — the sampler missed samples, the loop did not turn.
+   */
+  bridgesUs?: readonly number[];
+  /**
+   * µs the thread waited for a CPU in the window (Linux run-queue time): gaps up to this much in all do not end a
+   * stretch — a thread the OS took off the CPU is not sampled, and its loop does not turn either.
+   */
+  offCpuUs?: number;
+}
+
 /**
  * The longest stretch of consecutive busy samples (not idle) in [startUs, endUs], as [firstUs, lastUs]: a block the
- * profile saw while nothing timed callbacks. Samples further apart than maxGapUs end a stretch, and so does each of
- * `breaksUs` (sorted; e.g. the times requests started): the samples after a break begin a new stretch, so requests
- * handled back to back in one late loop turn are not taken for one block.
+ * profile saw while nothing timed callbacks. Samples further apart than maxGapUs end a stretch — unless a bridge
+ * lies in the gap or the thread's off-CPU time covers it — and so does each break: the samples after a break begin a
+ * new stretch, so requests handled back to back in one late loop turn are not taken for one block.
  */
-export function longestBusyStretch(
-  index: ProfileIndex,
-  startUs: number,
-  endUs: number,
-  maxGapUs: number,
-  breaksUs: readonly number[] = [],
-): [number, number] | null {
+export function longestBusyStretch(index: ProfileIndex, startUs: number, endUs: number, maxGapUs: number, opts: StretchOptions = {}): [number, number] | null {
+  const breaksUs = opts.breaksUs ?? [];
+  const bridgesUs = opts.bridgesUs ?? [];
+  let offCpu = opts.offCpuUs ?? 0;
   let best: [number, number] | null = null;
   let runStart = -1;
   let last = -1;
   let b = 0;
+  let k = 0;
   for (let i = lowerBound(index.times, startUs); i < index.times.length && index.times[i] <= endUs; i++) {
     const t = index.times[i];
     const idle = index.byId.get(index.samples[i])?.callFrame.functionName === '(idle)';
@@ -212,7 +225,17 @@ export function longestBusyStretch(
       if (breaksUs[b] > last) broken = true;
       b++;
     }
-    if (idle || (last >= 0 && (t - last > maxGapUs || broken))) {
+    let bridged = false;
+    while (k < bridgesUs.length && bridgesUs[k] <= t) {
+      if (bridgesUs[k] > last) bridged = true;
+      k++;
+    }
+    let gapped = false;
+    if (last >= 0 && t - last > maxGapUs && !bridged) {
+      if (t - last <= offCpu) offCpu -= t - last;
+      else gapped = true;
+    }
+    if (idle || (last >= 0 && (gapped || broken))) {
       if (runStart >= 0 && (!best || last - runStart > best[1] - best[0])) best = [runStart, last];
       runStart = -1;
       last = -1;

@@ -47,8 +47,9 @@ const MARK_KEY = Symbol.for('looplens.watchdog.mark');
 /**
  * The worker's code, plain JavaScript run as an eval'd worker: no file to find from an ESM module and a CJS bundle
  * alike, and no compiler helper can creep into it (a function's toString() would carry a bundler's). Shared
- * Float64Array: [0] the main thread's last heartbeat (performance.now() on the main thread's clock), [1] 1 while
- * the detector is armed (it sees owners itself: no marks needed), [2] the main thread's timeOrigin.
+ * Float64Array: [0] the main thread's last heartbeat (performance.now() on the main thread's clock; 0 until detection
+ * begins), [1] 1 while the detector is armed (it sees owners itself: no marks needed), [2] the main thread's
+ * timeOrigin.
  */
 const WORKER_SOURCE = `
 const { workerData, parentPort } = require('node:worker_threads');
@@ -64,6 +65,8 @@ let lastMark = -Infinity;
 let freshSince = 0;
 const timer = setInterval(() => {
   const now = mainNow();
+  // no heartbeat yet: the main thread's detection has not begun
+  if (shared[0] === 0) return;
   if (shared[1] === 1 || now - shared[0] < workerData.lateMs) {
     // the loop turns: let go of the main thread once it has kept turning for a while
     if (session && !pending && now - freshSince > workerData.releaseMs) {
@@ -101,9 +104,13 @@ export class Watchdog {
 
   constructor(private readonly opts: WatchdogOptions) {}
 
-  /** Starts the worker; false when it cannot start (no inspector, worker threads unavailable). */
+  /**
+   * Starts the worker thread, idle until the first beat(): started with the probes, so that it is running by the
+   * time detection begins (a thread takes tens of ms to start, longer than the first request's block). False when it
+   * cannot start (no inspector, worker threads unavailable).
+   */
   start(): boolean {
-    this.shared[0] = performance.now();
+    this.shared[0] = 0;
     this.shared[2] = performance.timeOrigin;
     (globalThis as Record<symbol, unknown>)[MARK_KEY] = () => this.mark();
     try {

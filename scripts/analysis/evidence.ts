@@ -210,13 +210,23 @@ function wholeRun(traces: TraceSet, blocking: BlockingFile | null): TimeWindow {
 
 /**
  * Victim correction: a call or a query that overlapped other requests' blocks was measured long because its answer
- * waited for the loop. Its own time is at least its duration less that waiting, and at most its duration; within
- * those bounds, what the same call (endpoint) or query (shape) takes when nothing blocks it — the median of its
- * unblocked instances in the run (of all its instances' lower bounds when fewer than MIN_TYPICAL were unblocked).
+ * waited for the loop. Its own time is at most its duration, and at least the larger of its duration less that
+ * waiting and the time until the first such block began (the loop was free until then and its callback had not run:
+ * the answer was not there yet). Within those bounds, what the same call (endpoint) or query (shape) takes when
+ * nothing blocks it — the median of its unblocked instances in the run (of all its instances' lower bounds when
+ * fewer than MIN_TYPICAL were unblocked).
  */
 const MIN_TYPICAL = 3;
 /** Overlap below this (ms) is timer noise, not waiting. */
 const WAIT_NOISE_MS = 0.5;
+
+/** The lower bound of an operation's own time (see correctForWaiting), given the blocks its request waited behind. */
+function ownLowerBound(span: Span, waited: number, others: readonly EvidenceBlock[]): number {
+  const dur = span.endMs - span.startMs;
+  const first = others.find((b) => b.endMs > span.startMs && b.startMs < span.endMs);
+  const untilFirst = first ? Math.max(0, first.startMs - span.startMs) : dur;
+  return Math.min(dur, Math.max(dur - waited, untilFirst));
+}
 
 function correctForWaiting<T extends { span: Span; waitedMs: number; ownMs: number }>(items: readonly T[], key: (t: T) => string): void {
   const groups = new Map<string, T[]>();
@@ -229,9 +239,10 @@ function correctForWaiting<T extends { span: Span; waitedMs: number; ownMs: numb
   for (const list of groups.values()) {
     const dur = (t: T) => t.span.endMs - t.span.startMs;
     const clean = list.filter((t) => t.waitedMs < WAIT_NOISE_MS).map(dur);
-    const typical = clean.length >= MIN_TYPICAL ? median(clean) : median(list.map((t) => Math.max(0, dur(t) - t.waitedMs)));
+    // ownMs holds each operation's lower bound here (set with its waiting, below in buildEvidence)
+    const typical = clean.length >= MIN_TYPICAL ? median(clean) : median(list.map((t) => t.ownMs));
     for (const t of list) {
-      t.ownMs = t.waitedMs < WAIT_NOISE_MS ? dur(t) : Math.min(dur(t), Math.max(dur(t) - t.waitedMs, typical));
+      t.ownMs = t.waitedMs < WAIT_NOISE_MS ? dur(t) : Math.min(dur(t), Math.max(t.ownMs, typical));
     }
   }
 }
@@ -341,6 +352,7 @@ export function buildEvidence(input: EvidenceInput): Evidence {
     for (const b of others) b.waitersMs += Math.max(0, Math.min(r.endMs, b.endMs) - Math.max(r.startMs, b.startMs));
     for (const op of [...r.queries, ...r.calls] as (DbQuery | HttpCall)[]) {
       op.waitedMs = waitedMs(op.span.startMs, op.span.endMs, r.blockedByOthers, null);
+      op.ownMs = ownLowerBound(op.span, op.waitedMs, others);
     }
   }
 

@@ -18,7 +18,14 @@ import {
 import { loadEvidence, type Evidence } from '../analysis/evidence.js';
 import { LooplensError } from '../errors.js';
 import { isMostlyWaiting, type Rule } from './rule.js';
+import { blockGroup } from './rules/blocking-call.js';
 import { RULES } from './rules/index.js';
+
+/**
+ * A finding is a victim of a blocking call when its route's requests waited, on average, at least this long behind
+ * that call's blocks: it is ranked after the call.
+ */
+export const VICTIM_MIN_MS_PER_REQUEST = 1;
 
 /**
  * The total time a finding's fix gives back over the window: saving × the route's requests; for a blocking call, its
@@ -31,8 +38,41 @@ function weight(f: Finding, evidence: Evidence): number {
 }
 
 /**
- * Runs the rules over one run's evidence. Ranked so that a cause comes before its victims: findings whose evidence
- * was mostly waiting behind other requests' blocks come after the others; within each, the most total time first.
+ * For each finding, the blocking-call findings it is a victim of: those whose blocks its route's requests waited
+ * behind, VICTIM_MIN_MS_PER_REQUEST or more per request.
+ */
+function causesOf(findings: readonly Finding[], evidence: Evidence): Map<Finding, Finding[]> {
+  const byGroup = new Map(findings.filter((f) => f.kind === 'blocking-call').map((f) => [String(f.evidence.group ?? ''), f]));
+  const causes = new Map<Finding, Finding[]>();
+  if (byGroup.size === 0) return causes;
+  const waited = new Map<string, Map<string, number>>(); // route → group → ms waited behind it
+  const requests = new Map<string, number>();
+  for (const r of evidence.measured.requests) {
+    requests.set(r.route, (requests.get(r.route) ?? 0) + 1);
+    for (const b of r.blockedByOthers) {
+      const group = blockGroup(b);
+      if (!byGroup.has(group)) continue;
+      const perGroup = waited.get(r.route) ?? new Map<string, number>();
+      perGroup.set(group, (perGroup.get(group) ?? 0) + Math.max(0, Math.min(r.endMs, b.endMs) - Math.max(r.startMs, b.startMs)));
+      waited.set(r.route, perGroup);
+    }
+  }
+  for (const f of findings) {
+    if (!f.route) continue;
+    const list: Finding[] = [];
+    for (const [group, ms] of waited.get(f.route) ?? []) {
+      const cause = byGroup.get(group)!;
+      if (cause !== f && ms / Math.max(1, requests.get(f.route) ?? 1) >= VICTIM_MIN_MS_PER_REQUEST) list.push(cause);
+    }
+    if (list.length) causes.set(f, list);
+  }
+  return causes;
+}
+
+/**
+ * Runs the rules over one run's evidence. Ranked by the total time a fix gives back, with one rule above it: a cause
+ * comes before its victims — a blocking call before every finding whose requests waited behind its blocks, and a
+ * finding whose evidence was mostly waiting after the others.
  */
 export function diagnose(evidence: Evidence, rules: readonly Rule[] = RULES, notes: string[] = []): Finding[] {
   // One rule failing on odd data must not cost the others (profile writes findings.json at its end).
@@ -44,9 +84,19 @@ export function diagnose(evidence: Evidence, rules: readonly Rule[] = RULES, not
       return [];
     }
   });
-  return findings.sort(
+  const ranked = findings.sort(
     (a, b) => Number(isMostlyWaiting(a)) - Number(isMostlyWaiting(b)) || weight(b, evidence) - weight(a, evidence) || a.key.localeCompare(b.key),
   );
+  // Each finding at the first place where all its causes stand before it (a stable topological order).
+  const causes = causesOf(ranked, evidence);
+  const placed = new Set<Finding>();
+  const out: Finding[] = [];
+  while (out.length < ranked.length) {
+    const next = ranked.find((f) => !placed.has(f) && (causes.get(f) ?? []).every((c) => placed.has(c))) ?? ranked.find((f) => !placed.has(f))!;
+    placed.add(next);
+    out.push(next);
+  }
+  return out;
 }
 
 /** A run folder's evidence, for diagnose; anything else is a user mistake with one actionable line. */

@@ -1,6 +1,6 @@
 /**
- * The target-app stage list, read from the built target-app (its names module) rather than hard-coded here; the
- * fallback is only for a tree where target-app is not built yet.
+ * The target-app stage list, read from the built target-app (dist/target-app/stages/index.js, its STAGE_NAMES), so a
+ * stage added there (one module and one line in its list) is known here without a second list.
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -8,23 +8,16 @@ import { pathToFileURL } from 'node:url';
 import { LooplensError } from '../errors.js';
 import { closest } from '../flags.js';
 
-export const FALLBACK_STAGES = ['baseline', 'async-db', 'parallel', 'pooled', 'cached'] as const;
-
 export async function stageNames(root: string): Promise<string[]> {
-  for (const rel of ['dist/target-app/stages/names.js', 'dist/target-app/stages/index.js']) {
-    const file = join(root, rel);
-    if (!existsSync(file)) continue;
-    try {
-      const mod = (await import(pathToFileURL(file).href)) as Record<string, unknown>;
-      for (const v of [mod.STAGE_NAMES, mod.STAGES, mod.stageNames, mod.default]) {
-        if (Array.isArray(v) && v.every((s) => typeof s === 'string')) return v as string[];
-        if (v && typeof v === 'object' && !Array.isArray(v) && rel.endsWith('index.js')) return Object.keys(v);
-      }
-    } catch {
-      /* fall through */
-    }
+  const file = join(root, 'dist/target-app/stages/index.js');
+  if (!existsSync(file)) {
+    throw new LooplensError('BUILD_MISSING', `target-app is not built (${file} is missing)`, 'run `npm run build` in the looplens folder');
   }
-  return [...FALLBACK_STAGES];
+  const mod = (await import(pathToFileURL(file).href)) as { STAGE_NAMES?: unknown };
+  if (!Array.isArray(mod.STAGE_NAMES) || !mod.STAGE_NAMES.every((s) => typeof s === 'string')) {
+    throw new LooplensError('BUILD_MISSING', `${file} has no STAGE_NAMES list (a stale build?)`, 'run `npm run build` in the looplens folder');
+  }
+  return [...(mod.STAGE_NAMES as string[])];
 }
 
 /** Every stage known, and each listed once (a lab names its run folders after its stages). */

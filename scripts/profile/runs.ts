@@ -19,7 +19,7 @@ import { loadSettingsOf, openRunFolder, profile, type ProfileHooks, type Profile
 export const RUNS_DIR = 'runs';
 
 /** Files of the median run that stand for the repetitions at the top level (flamegraph.html is re-titled). */
-const FROM_MEDIAN_RUN: readonly RunFileKey[] = ['eventloop', 'blocking', 'tracesOtlp', 'tracesJaeger', 'cpuprofile', 'folded', 'findings', 'db'];
+const FROM_MEDIAN_RUN: readonly RunFileKey[] = ['eventloop', 'blocking', 'tracesOtlp', 'tracesJaeger', 'cpuprofile', 'folded', 'findings', 'load'];
 
 export interface ProfileRunsResult extends ProfileResult {
   /** The repetitions, in order (runs/1 first). */

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LAB_FILES, hasFile, readFindings, writeJsonAtomic, writeRunJson, type FindingsFile } from '../../profiles/contract/index.js';
 import { main } from '../../scripts/cli.js';
 import { diffFindings, renderFindingsMarkdown, renderLabFindingsMarkdown } from '../../scripts/diagnose/index.js';
-import { TraceBuilder, summaryWith } from './builder.js';
+import { T0, TraceBuilder, summaryWith } from './builder.js';
 
 const up = 'http://127.0.0.1:4001';
 let root = '';
@@ -22,6 +22,8 @@ function runInfo(id: string) {
     platform: process.platform,
     cpu: { model: 'test', cores: 2 },
     startedAt: new Date().toISOString(),
+    // the measured window holds every request the builder makes
+    window: { startMs: T0 - 1000, endMs: T0 + 60_000 },
     complete: true,
   };
 }
@@ -36,7 +38,9 @@ function writeRun(dir: string, serial: boolean, withRunJson = true): void {
   });
   mkdirSync(dir, { recursive: true });
   if (withRunJson) writeRunJson(dir, 'run', runInfo(dir.split('/').pop()!));
-  writeRunJson(dir, 'summary', summaryWith({ 'POST /posts': 10 }));
+  const summary = summaryWith({ 'POST /posts': 10 });
+  writeRunJson(dir, 'summary', summary);
+  writeRunJson(dir, 'load', { overall: summary.overall, routes: { 'POST /posts': { ...summary.routes['POST /posts']!, method: 'POST', paths: ['/posts'] } } });
   writeRunJson(dir, 'tracesOtlp', t.toOtlp());
   writeRunJson(dir, 'blocking', { thresholdMs: 20, events: [] });
 }

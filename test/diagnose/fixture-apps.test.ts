@@ -75,7 +75,8 @@ const one = (findings: Finding[], kind: Finding['kind'], route: string): Finding
 describe('diagnose on a plain node:http app with every mistake', () => {
   it('finds each pattern on its route, and nothing else', () => {
     const { findings, notes } = runs.bad!;
-    expect(notes!.filter((n) => !n.startsWith('summary.json missing'))).toEqual([]); // a probe-only run has no summary
+    // a folder the probes wrote (no CLI): no measured window, all of it counts, and nothing else limits the diagnosis
+    expect(notes!.filter((n) => !n.startsWith('run.json records no measured window'))).toEqual([]);
     expect(findings.map((f) => `${f.kind} ${f.route}`).sort()).toEqual(
       [
         'blocking-call GET /report',
@@ -138,7 +139,7 @@ describe('diagnose on a plain node:http app with every mistake', () => {
 
 describe('diagnose on the same app written well', () => {
   it('finds nothing', () => {
-    expect(runs.clean!.notes!.filter((n) => !n.startsWith('summary.json missing'))).toEqual([]);
+    expect(runs.clean!.notes!.filter((n) => !n.startsWith('run.json records no measured window'))).toEqual([]);
     expect(runs.clean!.requests).toBe(PLAN.reduce((n, s) => n + s.requests, 0));
     expect(runs.clean!.findings.map((f) => `${f.kind} ${f.route}: ${f.title}`)).toEqual([]);
   });

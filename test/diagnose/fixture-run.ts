@@ -65,7 +65,14 @@ export async function drive(base: string, plan: Step[]): Promise<void> {
  * Starts `node --import <probes> <app>` with LOOPLENS_OUT=out, waits for "listening <port>", runs `plan`, sends
  * SIGTERM and waits for the exit; then marks the folder as a run (run.json) as `looplens profile` would.
  */
-export async function profileApp(opts: { app: string; out: string; env: Record<string, string>; plan: Step[]; timeoutMs?: number }): Promise<void> {
+export async function profileApp(opts: {
+  app: string;
+  out: string;
+  env: Record<string, string>;
+  /** Steps one after another, or a function that drives the app at its base URL. */
+  plan: Step[] | ((base: string) => Promise<void>);
+  timeoutMs?: number;
+}): Promise<void> {
   const child = spawn(process.execPath, ['--import', PRELOAD, opts.app], {
     env: { ...process.env, ...opts.env, LOOPLENS_OUT: opts.out, PORT: '0' },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -85,7 +92,9 @@ export async function profileApp(opts: { app: string; out: string; env: Record<s
       void exited.then((code) => reject(new Error(`fixture app exited (${code}) before listening: ${stderr.slice(-500)}`)));
     });
     const startedAt = new Date().toISOString();
-    await drive(`http://127.0.0.1:${port}`, opts.plan);
+    const base = `http://127.0.0.1:${port}`;
+    if (typeof opts.plan === 'function') await opts.plan(base);
+    else await drive(base, opts.plan);
     child.kill('SIGTERM');
     await exited;
     writeRunJson(opts.out, 'run', {
@@ -93,7 +102,7 @@ export async function profileApp(opts: { app: string; out: string; env: Record<s
       id: opts.out.split('/').pop(),
       command: ['node', opts.app],
       profiler: 'none',
-      load: { durationS: 0, warmupS: 0, connections: Math.max(...opts.plan.map((s) => s.concurrency)) },
+      load: { durationS: 0, warmupS: 0, connections: typeof opts.plan === 'function' ? 1 : Math.max(...opts.plan.map((s) => s.concurrency)) },
       node: process.version,
       platform: process.platform,
       cpu: { model: 'test', cores: 1 },

@@ -68,6 +68,12 @@ function profile(samples: number[]): CpuProfile {
   };
 }
 
+/** The same nodes, sampled at the given times (µs): [time, node id]. */
+function profileAt(samples: [number, number][]): CpuProfile {
+  const base = profile([]);
+  return { ...base, startTime: 0, endTime: samples[samples.length - 1]![0], samples: samples.map(([, id]) => id), timeDeltas: samples.map(([t], i) => t - (i ? samples[i - 1]![0] : 0)) };
+}
+
 describe('stacks from a CPU profile', () => {
   it('names the JS caller of a native *Sync call, innermost app frame first', () => {
     const idx = indexProfile(profile([5, 4, 4, 4, 3, 5]));
@@ -87,11 +93,21 @@ describe('stacks from a CPU profile', () => {
   });
   it('starts a new stretch at each break (a request that started): back-to-back requests are not one block', () => {
     const idx = indexProfile(profile([5, 3, 3, 5, 4, 4, 4, 4, 5]));
-    expect(longestBusyStretch(idx, 0, 20_000, 5000, [8500])).toEqual([6000, 8000]);
+    expect(longestBusyStretch(idx, 0, 20_000, 5000, { breaksUs: [8500] })).toEqual([6000, 8000]);
     // each request alone is shorter than the stretch before them
-    expect(longestBusyStretch(idx, 0, 20_000, 5000, [6500, 7500, 8500])).toEqual([3000, 4000]);
+    expect(longestBusyStretch(idx, 0, 20_000, 5000, { breaksUs: [6500, 7500, 8500] })).toEqual([3000, 4000]);
     // a break before the stretch began changes nothing
-    expect(longestBusyStretch(idx, 0, 20_000, 5000, [5500])).toEqual([6000, 9000]);
+    expect(longestBusyStretch(idx, 0, 20_000, 5000, { breaksUs: [5500] })).toEqual([6000, 9000]);
+  });
+  it('does not end a stretch at a gap in the samples the loop was held through (a mark in it, or the thread off the CPU)', () => {
+    // busy 1–3 ms and 10–12 ms, nothing sampled in between (the sampler missed it, or the OS took the thread away)
+    const idx = indexProfile(profileAt([[1000, 4], [2000, 4], [3000, 4], [10_000, 4], [11_000, 4], [12_000, 4], [13_000, 5]]));
+    expect(longestBusyStretch(idx, 0, 20_000, 5000)).toEqual([1000, 3000]);
+    expect(longestBusyStretch(idx, 0, 20_000, 5000, { bridgesUs: [6000] })).toEqual([1000, 12_000]);
+    expect(longestBusyStretch(idx, 0, 20_000, 5000, { offCpuUs: 7000 })).toEqual([1000, 12_000]);
+    expect(longestBusyStretch(idx, 0, 20_000, 5000, { offCpuUs: 6000 })).toEqual([1000, 3000]);
+    // a break still ends it
+    expect(longestBusyStretch(idx, 0, 20_000, 5000, { bridgesUs: [6000], breaksUs: [9000] })).toEqual([1000, 3000]);
   });
 });
 

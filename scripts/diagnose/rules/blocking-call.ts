@@ -115,6 +115,15 @@ export function classifyBlocker(frames: Pick<StackFrame, 'functionName' | 'url'>
   return 'cpu-loop';
 }
 
+/**
+ * The group a block belongs to: its route and the function (name and file) it blocked in — one blocking-call finding
+ * per group. diagnose uses it to rank a blocking call before the findings whose requests waited behind its blocks.
+ */
+export function blockGroup(e: Pick<EvidenceBlock, 'route' | 'topFrame'>): string {
+  const { fn, file } = parseTopFrame(e.topFrame);
+  return `${e.route ?? '-'} ${fn}${file ? ` (${file})` : ''}`;
+}
+
 export const blockingCall: Rule = {
   kind: 'blocking-call',
   describe: 'a function that blocked the event loop (blocking.json): route, function, ms per request, share of blocked time',
@@ -124,10 +133,7 @@ export const blockingCall: Rule = {
     const figures = new Map(measured.routes.map((f) => [f.route, f]));
     const groups = groupBy(
       measured.blocks.filter((e) => !isHandleWrite(e)),
-      (e) => {
-        const { fn, file } = parseTopFrame(e.topFrame);
-        return `${e.route ?? ''}\u0000${fn}\u0000${file}`;
-      },
+      blockGroup,
     );
     const findings: Finding[] = [];
     for (const events of groups.values()) {
@@ -169,6 +175,7 @@ export const blockingCall: Rule = {
           function: fn,
           file,
           line,
+          group: blockGroup(first),
           blocker: kind,
           calls,
           ...(syncApis.length ? { syncCalls: [...new Set(syncApis.map((f) => f.functionName))] } : {}),

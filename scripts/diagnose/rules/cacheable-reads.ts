@@ -214,7 +214,7 @@ export const cacheableReads: Rule = {
           windowMs: WINDOW_MS,
           parameters: parameters.length === 1 ? parameters[0] : parameters,
           topStatements: top,
-          requests: list.length,
+          tracedRequests: list.length,
           estimate: `reads replayed through a ${WINDOW_MS / 1000} s TTL cache: wall-clock time of the reads it would have answered, less a cache lookup per request (${round(routeLookupMs)} ms: the run's quickest read, at most a fifth of the reads it replaces), averaged over the route's requests`,
         },
         savingMsPerRequest: round(saving),

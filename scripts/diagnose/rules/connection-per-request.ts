@@ -60,7 +60,7 @@ export const connectionPerRequest: Rule = {
           connectsPerRequest: round(perRequest),
           teardownMedianMs: round(median(teardowns)),
           requestsConnecting: connecting.length,
-          requests: list.length,
+          tracedRequests: list.length,
           shareOfRequests: pct(share),
           medianLatencyMs: round(latencyMs),
           shareOfLatency: pct(saving / (latencyMs || 1)),

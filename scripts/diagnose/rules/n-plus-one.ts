@@ -65,7 +65,7 @@ export const nPlusOne: Rule = {
             msPerRequest: round(median(perRequestMs)),
             medianQueryMs: round(median(all.map((q) => q.ownMs))),
             requestsAffected: hits.length,
-            requests: list.length,
+            tracedRequests: list.length,
             shareOfRequests: pct(share),
             ...waitingEvidence(hits.reduce((a, h) => a + h.rawSavingMs, 0) / list.length, saving, hits.map((h) => h.request)),
             estimate: 'per request: wall-clock time of the repeated queries minus one query of median duration (the set-based query replacing them), averaged over the route\'s requests',

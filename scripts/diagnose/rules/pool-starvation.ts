@@ -49,7 +49,7 @@ export const poolStarvation: Rule = {
           checkouts: waits.length,
           checkoutsOpeningConnection: waits.filter((w) => w.opened).length,
           ...(maxClient !== undefined ? { poolMax: maxClient } : {}),
-          requests: list.length,
+          tracedRequests: list.length,
           shareOfRequestsWaiting: pct(pooled.filter((r) => sum(r.poolWaits.map((w) => ownWait(w, r))) >= MIN_WAIT_MS).length / list.length),
           estimate: 'mean time per request inside pool checkouts, minus connects the pool opened there and time spent waiting behind other requests\' blocks',
         },

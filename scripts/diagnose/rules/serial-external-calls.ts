@@ -26,13 +26,20 @@ export function waitedCalls(request: RequestTrace): HttpCall[] {
   return request.calls.filter((c) => c.span.endMs <= request.endMs + WAITED_TOLERANCE_MS);
 }
 
+/**
+ * How far a call's start may lie before the previous call's end and still count as after it: OpenTelemetry JS stamps
+ * a span's start from Date.now() (whole milliseconds) and its end to the microsecond, so a call started the moment
+ * the previous one ended can look up to 1 ms earlier.
+ */
+export const START_RESOLUTION_MS = 1;
+
 /** Overlapping calls merged into waves, in time order. */
 export function waves(calls: HttpCall[]): HttpCall[][] {
   const sorted = [...calls].sort((a, b) => a.span.startMs - b.span.startMs);
   const out: { end: number; calls: HttpCall[] }[] = [];
   for (const c of sorted) {
     const last = out[out.length - 1];
-    if (last && c.span.startMs < last.end) {
+    if (last && c.span.startMs < last.end - START_RESOLUTION_MS) {
       last.calls.push(c);
       last.end = Math.max(last.end, c.span.endMs);
     } else out.push({ end: c.span.endMs, calls: [c] });
@@ -120,7 +127,7 @@ export const serialExternalCalls: Rule = {
           longestMs: round(maxMs),
           gapsMs: round(median(typical.map((h) => h.gapsMs))),
           requestsAffected: hits.length,
-          requests: list.length,
+          tracedRequests: list.length,
           shareOfRequests: pct(share),
           assumption: 'the calls do not use each other\'s responses (spans cannot show data flow)',
           ...waitingEvidence(rawSaving, saving, hits.map((h) => h.request)),

@@ -80,7 +80,7 @@ export const unawaitedWork: Rule = {
             status: hits.flatMap((h) => h.deferrable.filter((c) => `${c.method} ${c.endpoint}` === name)).find((c) => c.status !== null)?.status ?? null,
           })),
           requestsAffected: hits.length,
-          requests: list.length,
+          tracedRequests: list.length,
           shareOfRequests: pct(share),
           heuristic: 'a non-GET call the response waited for, with no query after it, answered 202/204 or named like a side effect (notify, index, webhook, event…)',
           ...waitingEvidence(hits.reduce((a, h) => a + h.rawSavingMs, 0) / list.length, saving, hits.map((h) => h.request)),

@@ -89,3 +89,14 @@ export function formatError(err: unknown, env: NodeJS.ProcessEnv = process.env):
 function oneLine(s: string): string {
   return s.replace(/\s*\n\s*/g, ' ').trim();
 }
+
+/**
+ * A run's or lab's `reason`: the error's message with the phase it failed in. A message that already ends
+ * "during <phase>" (APP_CRASHED says "… during load") is not told twice: "… during load", or, for a lab whose phase
+ * is "stage 1/2 pooled load", "… during stage 1/2 pooled load".
+ */
+export function withPhase(message: string, phase: string): string {
+  const m = / during ([^()]+)$/.exec(message);
+  if (m && (phase === m[1] || phase.endsWith(` ${m[1]}`))) return `${message.slice(0, m.index)} during ${phase}`;
+  return `${message} (during ${phase})`;
+}

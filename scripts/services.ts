@@ -56,9 +56,42 @@ export async function ensurePostgres(options: PostgresOptions): Promise<RunningS
   } catch (err) {
     const cause = (err as { cause?: unknown }).cause ?? err;
     if (!isUnreachable(cause)) {
-      throw new LooplensError('SERVICE_UNAVAILABLE', `PostgreSQL at ${redactUrl(url)} refused: ${reasonOf(cause)}`, 'check DATABASE_URL (user, password, database)', { cause: err });
+      const refusal = describeRefusal(cause, url);
+      throw new LooplensError('SERVICE_UNAVAILABLE', `PostgreSQL at ${redactUrl(url)} refused: ${refusal.what}`, refusal.fix, { cause: err });
     }
     return startEmbeddedPostgres(url, reasonOf(cause), options);
+  }
+}
+
+/**
+ * What a PostgreSQL refusal means, from its SQLSTATE, and how to fix it — not a bare "28000". The server's own
+ * message (e.g. `role "x" does not exist`) is kept; unknown codes show it with the code.
+ */
+export function describeRefusal(err: unknown, url: string): { what: string; fix: string } {
+  const e = err as { code?: string; message?: string } | null;
+  const said = (e?.message ?? String(err)).split('\n')[0];
+  let user = 'postgres';
+  try {
+    user = decodeURIComponent(new URL(url).username) || user;
+  } catch {
+    /* keep the default */
+  }
+  switch (e?.code) {
+    case '28000': // invalid_authorization_specification: the role does not exist (or may not log in)
+      return {
+        what: said,
+        fix: `create the role (as a superuser: CREATE ROLE "${user}" LOGIN CREATEDB, or createuser --createdb ${user}) or put an existing role in DATABASE_URL, e.g. postgres://postgres@127.0.0.1:5432/looplens`,
+      };
+    case '28P01': // invalid_password
+      return { what: said, fix: `check the password for "${user}" in DATABASE_URL (postgres://${user}:<password>@host:port/db)` };
+    case '3D000': // invalid_catalog_name: here, the maintenance database "postgres" is missing
+      return { what: said, fix: 'looplens creates its database from the "postgres" database: create that one, or set DATABASE_URL to a database that exists' };
+    case '42501': // insufficient_privilege: no right to create the database
+      return { what: said, fix: `create the database yourself (createdb -O ${user} <name>) or give "${user}" CREATEDB, then run again` };
+    case '53300': // too_many_connections
+      return { what: said, fix: 'close idle connections to PostgreSQL or raise max_connections, then run again' };
+    default:
+      return { what: e?.code ? `${said} (${e.code})` : reasonOf(err), fix: 'check DATABASE_URL (user, password, database)' };
   }
 }
 

@@ -43,7 +43,7 @@ export const run: CommandHandler = async (input, ctx) => {
   // the headline table: the first "## " section of lab.md
   const headline = md.split('\n## ')[1]?.trim() ?? '';
   const rel = relative(ctx.cwd, dir);
-  ctx.out([`lab folder: ${rel.startsWith('..') ? dir : rel} (${lab.stages.length} stages; open lab.md)`, '', `## ${headline}`, ''].join('\n'));
+  ctx.out([`lab folder: ${rel.startsWith('..') ? dir : rel} (${lab.stages.length} stage${lab.stages.length === 1 ? '' : 's'}; open lab.md)`, '', `## ${headline}`, ''].join('\n'));
   // every stage ran, but some runs are incomplete (their profiler did not finish): the table is shown, the exit is not 0
   if (incomplete.length > 0) {
     const first = incomplete[0]!.error;

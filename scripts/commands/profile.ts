@@ -1,5 +1,6 @@
 /** `looplens profile`: flags → ProfileOptions → the library; prints where the run landed and its headline numbers. */
 import type { ProfilerName } from '../../profiles/contract/types.js';
+import { copyFileSync, renameSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { LooplensError } from '../errors.js';
@@ -44,8 +45,10 @@ export const run: CommandHandler = async (input, ctx) => {
   if (isTargetApp) await checkTargetAppServices(o.stage ?? ctx.env.STAGE, ctx.env);
 
   // target-app calls external services: start the stand-in unless UPSTREAM_URL points at one
-  const upstream = isTargetApp && !ctx.env.UPSTREAM_URL ? await startUpstream(PROJECT_ROOT, join(tmpdir(), `looplens-upstream-${process.pid}.log`), ctx.env, ctx.signal) : null;
-  let result: ProfileResult & { runs?: ProfileResult[]; medianIndex?: number };
+  // its log goes into the run folder once there is one (as in a lab), and never stays in the temp folder
+  const upstreamLog = join(tmpdir(), `looplens-upstream-${process.pid}.log`);
+  const upstream = isTargetApp && !ctx.env.UPSTREAM_URL ? await startUpstream(PROJECT_ROOT, upstreamLog, ctx.env, ctx.signal) : null;
+  let result: (ProfileResult & { runs?: ProfileResult[]; medianIndex?: number }) | undefined;
   try {
     const options: ProfileOptions = {
       command,
@@ -65,7 +68,10 @@ export const run: CommandHandler = async (input, ctx) => {
     const hooks = { progress: ctx.progress, signal: ctx.signal };
     result = o.runs > 1 ? await profileRuns({ ...options, runs: o.runs }, hooks) : await profile(options, hooks);
   } finally {
-    if (upstream) await stopApp(upstream.app, { target: 'group', timeoutMs: 3000 });
+    if (upstream) {
+      await stopApp(upstream.app, { target: 'group', timeoutMs: 3000 });
+      keepLog(upstreamLog, result ? join(result.dir, 'upstream.log') : null);
+    }
   }
   const s = result.summary;
   const rel = relative(ctx.cwd, result.dir) || '.';
@@ -110,5 +116,22 @@ async function checkTargetAppServices(stage: string | undefined, env: NodeJS.Pro
         'start Redis or set REDIS_URL to a running one',
       );
     }
+  }
+}
+
+/** Moves `from` to `to` (a copy across file systems), or deletes it when there is nowhere to keep it. */
+function keepLog(from: string, to: string | null): void {
+  try {
+    if (to) {
+      try {
+        renameSync(from, to);
+        return;
+      } catch {
+        copyFileSync(from, to);
+      }
+    }
+    rmSync(from, { force: true });
+  } catch {
+    /* best effort: a log */
   }
 }

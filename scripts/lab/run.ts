@@ -12,9 +12,9 @@ import { hasFile, readFindings } from '../../profiles/contract/read.js';
 import { renderLabFindingsMarkdown } from '../diagnose/index.js';
 import { fmt, renderLabMd } from '../analysis/markdown.js';
 import { aggregateSummaries, medianRunIndex } from '../compare/aggregate.js';
-import { LooplensError } from '../errors.js';
+import { LooplensError, withPhase } from '../errors.js';
 import type { IdRanges, Scenario } from '../load/scenario.js';
-import { stopApp } from '../profile/process.js';
+import { stopApp, yieldToSignals } from '../profile/process.js';
 import { createRunFolder, machineInfo, timestamp } from '../profile/runfolder.js';
 import { PROJECT_ROOT, loadSettingsOf, profile, type ProfileLoad, type ProfileResult } from '../profile/run.js';
 import type { Progress } from '../progress.js';
@@ -137,6 +137,10 @@ export async function runLab(options: LabOptions, hooks: { progress: Progress; s
     let k = 0;
     for (let r = 1; r <= options.runs; r++) {
       for (const stage of options.stages) {
+        // a Ctrl-C that arrived while the previous stage finished belongs to that stage (the progress label still
+        // names it), not to this one
+        await yieldToSignals();
+        if (signal?.aborted) throw signal.reason;
         k++;
         const idx = options.stages.indexOf(stage) + 1;
         progress.setPrefix(`stage ${idx}/${options.stages.length} ${stage}${options.runs > 1 ? ` run ${r}/${options.runs}` : ''}`);
@@ -188,7 +192,7 @@ export async function runLab(options: LabOptions, hooks: { progress: Progress; s
     progress.setPrefix('');
     lab.complete = false;
     lab.endedAt = new Date().toISOString();
-    lab.reason = signal?.aborted ? `${(signal.reason as Error | undefined)?.message ?? 'interrupted'} during ${phase}` : `${(err as Error).message} (during ${phase})`;
+    lab.reason = signal?.aborted ? `${(signal.reason as Error | undefined)?.message ?? 'interrupted'} during ${phase}` : withPhase((err as Error).message, phase);
     save();
     throw err;
   } finally {

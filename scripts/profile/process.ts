@@ -17,6 +17,16 @@ function sleep(ms: number): Promise<void> {
   return delay(ms, undefined, { ref: ms <= 1000 });
 }
 
+/**
+ * Lets a signal that arrived during synchronous work reach its handler before going on: Node runs signal handlers
+ * from the event loop's poll phase, and two setImmediate turns always have one poll phase between them. Call it
+ * after a long synchronous stretch (the analysis), before deciding the run is complete.
+ */
+export async function yieldToSignals(): Promise<void> {
+  await new Promise<void>((resolve) => setImmediate(resolve));
+  await new Promise<void>((resolve) => setImmediate(resolve));
+}
+
 export async function freePort(host = '127.0.0.1'): Promise<number> {
   return await new Promise((resolve, reject) => {
     const srv = createServer();
@@ -69,6 +79,27 @@ export class TailBuffer {
   }
 }
 
+/**
+ * The last `max` lines of a process's output worth showing: the frames of each stack trace folded to its first one,
+ * and Node's "Node.js v20…" banner dropped, so the line that says what went wrong ("Error: Cannot find module …")
+ * is among them rather than cut off by its own stack.
+ */
+export function keyLines(lines: readonly string[], max = 8): string[] {
+  const out: string[] = [];
+  let inStack = false;
+  for (const l of lines) {
+    if (/^\s+at /.test(l)) {
+      if (!inStack) out.push(l);
+      inStack = true;
+      continue;
+    }
+    inStack = false;
+    if (/^Node\.js v\d/.test(l)) continue;
+    out.push(l);
+  }
+  return out.slice(-max);
+}
+
 export interface AppProcess {
   child: ChildProcess;
   pid: number;
@@ -102,8 +133,9 @@ export function startApp(command: string[], options: { env: NodeJS.ProcessEnv; c
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   if (child.pid) LIVE_GROUPS.add(child.pid);
-  const stderrTail = new TailBuffer();
-  const stdoutTail = new TailBuffer();
+  // enough lines to reach back past a stack trace to the error line itself (keyLines picks what to show)
+  const stderrTail = new TailBuffer(40);
+  const stdoutTail = new TailBuffer(40);
   child.stdout?.on('data', (d: Buffer) => {
     stdoutTail.push(d);
     log.write(d);
@@ -134,7 +166,7 @@ export function startApp(command: string[], options: { env: NodeJS.ProcessEnv; c
     }),
     lastLines: () => {
       const err = stderrTail.get();
-      return (err.length ? err : stdoutTail.get()).slice(-8);
+      return keyLines(err.length ? err : stdoutTail.get());
     },
   };
   return app;

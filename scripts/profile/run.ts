@@ -9,7 +9,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { RUN_FILES, type LoadFile, type LoadSettings, type ProfilerName, type RunInfo, type Summary } from '../../profiles/contract/types.js';
 import { writeRunJson } from '../../profiles/contract/write.js';
 import { writeFindings } from '../diagnose/index.js';
-import { LooplensError } from '../errors.js';
+import { LooplensError, withPhase } from '../errors.js';
 import { runLoad, type LoadResult } from '../load/run.js';
 import { loadProblem } from '../load/check.js';
 import type { IdRanges, Scenario } from '../load/scenario.js';
@@ -18,7 +18,7 @@ import type { Progress } from '../progress.js';
 import { mergeWorkers, writeDerived, writeSummaryMd } from './collect.js';
 import { readCacheCounters } from './app-stats.js';
 import { cacheWindow } from '../analysis/cache.js';
-import { freePort, killApp, portInUse, signalGroup, startApp, stopApp, waitForPort, type AppProcess } from './process.js';
+import { freePort, killApp, portInUse, signalGroup, startApp, stopApp, waitForPort, yieldToSignals, type AppProcess } from './process.js';
 import { RunJson, appLabel, createRunFolder, gitSha, machineInfo, timestamp } from './runfolder.js';
 
 /** The project root (where dist/ lives), from this compiled module's location: dist/scripts/profile/run.js. */
@@ -311,6 +311,9 @@ export async function profile(options: ProfileOptions, hooks: ProfileHooks): Pro
       // nothing to summarise (the probes' files are missing too): the timeout is the error to report
       throw new LooplensError(incomplete.code, `${incomplete.message.replace(/ and kept what the run has$/, '')}; ${(err as Error).message}`, incomplete.fix, { cause: err });
     }
+    // Ctrl-C during the analysis (synchronous: its handler runs only now) makes the run incomplete, not complete
+    await yieldToSignals();
+    if (signal?.aborted) throw signal.reason;
     if (incomplete) {
       run.update({ complete: false, reason: `${incomplete.message} (during stopping)`, phase: 'stopping', endedAt: new Date().toISOString() });
     } else if (unmeasured) {
@@ -337,7 +340,7 @@ export async function profile(options: ProfileOptions, hooks: ProfileHooks): Pro
     const e = err as LooplensError;
     const reason = signal?.aborted
       ? `${(signal.reason as Error | undefined)?.message ?? "interrupted"} during ${during}`
-      : `${e.message ?? String(err)} (during ${during})`;
+      : withPhase(e.message ?? String(err), during);
     run.update({ complete: false, reason, phase: during, endedAt: new Date().toISOString() });
     throw err;
   } finally {

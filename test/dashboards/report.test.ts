@@ -131,6 +131,19 @@ describe('writeReport on a lab, a hostile run and a bare run', () => {
   });
 });
 
+describe('a route that got no responses', () => {
+  it('shows "no responses", not latencies of 0 ms', () => {
+    const dir = join(root, 'silent-route');
+    buildRun(dir, { id: 'silent-route', speed: 1, routes: ['GET /ok', 'GET /stuck'], blocking: false, hostile: false, seed: 5, startMs: Date.UTC(2025, 0, 1) });
+    // the load generator sent requests to GET /stuck and none came back in the window
+    const summary = JSON.parse(read(join(dir, 'summary.json')));
+    summary.routes['GET /stuck'] = { ...summary.routes['GET /stuck'], requests: 0, rps: 0, latencyMs: { p50: 0, p90: 0, p95: 0, p99: 0, max: 0 } };
+    writeFileSync(join(dir, 'summary.json'), JSON.stringify(summary));
+    const page = renderRunPage(loadRun(dir), { hrefTo: () => './x' });
+    expect(page).toMatch(/<code>GET \/stuck<\/code><\/td><td class="n">0<\/td><td colspan="\d+" class="empty">no responses<\/td>/);
+  });
+});
+
 describe('required files', () => {
   it('names a missing or corrupt required file in the error', () => {
     const dir = join(root, 'broken');
@@ -186,9 +199,8 @@ describe('a real lab (looplens lab of target-app, trimmed: test/dashboards/fixtu
     const lab = read(r.pages.find((p) => p.kind === 'lab')!.path);
     for (const stage of STAGES) expect(lab).toContain(`>${stage}</a>`);
     // baseline's timeline/notifications: dozens of queries in a row, drawn as one row "×N"
-    expect(lab).toMatch(/pg\.query:SELECT looplens<tspan class="ws"> ×\d{2,}<\/tspan>/);
+    expect(lab).toMatch(/pg\.query:SELECT [\w…]+<tspan class="ws"> ×\d{2,}<\/tspan>/);
     expect(lab).toMatch(/<g class="blocked"><title>event loop blocked [\d,.]+ ms in callSync/);
-    expect(lab).toContain('no responses');
     // per route, from RequestStats.blockedMsPerRequest / queriesPerRequest
     expect(lab).toContain('aria-label="Blocked ms per request, by route"');
     expect(lab).toContain('aria-label="Queries per request, by route"');

@@ -1,5 +1,5 @@
 /** summary.md and lab.md: the numbers of summary.json as tables people read. */
-import type { CacheCounts, LabStage, RequestStats, RunInfo, Summary } from '../../profiles/contract/types.js';
+import type { CacheCounts, Finding, LabStage, RequestStats, RunInfo, Summary } from '../../profiles/contract/types.js';
 
 export function fmt(n: number | undefined, digits = 1): string {
   if (n === undefined || Number.isNaN(n)) return '–';
@@ -113,25 +113,88 @@ const ROUTE_METRICS: Metric[] = [
   { label: 'queries/req', get: (s, r) => (r ? routeOf(s, r)?.queriesPerRequest : s.db?.queriesPerRequest), digits: 2 },
 ];
 
+/** What lab.md is rendered from (lab.json's stages, plus what the lab knows about the reference app). */
+export interface LabMdInput {
+  id: string;
+  stages: LabStage[];
+  settingsLine: string;
+  notes?: string[];
+  /** lab.json's status: an interrupted or incomplete lab says so at the top; `stagesPlanned` counts what is left. */
+  status?: { complete: boolean; reason?: string; endedAt?: string; stagesPlanned?: number };
+  /** One line per stage on what it changes (target-app's Stage.summary), and a link to where that is explained. */
+  stageChanges?: { summaries: Readonly<Record<string, string>>; href: string };
+  /** ms POST /posts waits for its image upload in every stage (the stand-in's images latency), when it uploads one. */
+  imageUploadMs?: number;
+}
+
+/** Below this many requests a route's tail percentiles are a handful of requests. */
+export const SMALL_SAMPLE_REQUESTS = 50;
+
 /**
- * lab.md: one table per route (and one overall) with a row per stage: the metrics, then the change of p95 and
- * req/s against the previous stage and against the first (baseline).
+ * A route whose percentiles cannot tell much: fewer than SMALL_SAMPLE_REQUESTS requests, or p95 = p99 = max (its
+ * slowest request is every tail percentile at once).
  */
-export function renderLabMd(lab: { id: string; stages: LabStage[]; settingsLine: string; notes?: string[] }): string {
+export function smallSample(s: RequestStats | undefined): boolean {
+  if (!s || s.requests === 0) return false;
+  const l = s.latencyMs;
+  return s.requests < SMALL_SAMPLE_REQUESTS || (l.p95 === l.p99 && l.p99 === l.max);
+}
+
+/** The lines lab.md opens with when the lab did not finish (or is still running), else none. */
+function labStatusLines(status: LabMdInput['status'], done: number): string[] {
+  if (!status || status.complete) return [];
+  const planned = status.stagesPlanned ? ` of ${status.stagesPlanned}` : '';
+  const noun = `stage${(status.stagesPlanned ?? done) === 1 ? '' : 's'}`;
+  if (!status.endedAt) {
+    return [`> **Not finished:** ${done}${planned} ${noun} done so far — this file is rewritten after every stage; if the lab is no longer running, it was stopped without a chance to say why.`, ''];
+  }
+  return [`> **Interrupted or incomplete:** ${status.reason ?? 'see lab.json'}. ${done}${planned} ${noun} finished; the tables below hold only those, and a stage marked incomplete in its run.json is not a measurement to compare.`, ''];
+}
+
+/** "What each stage changes", one line per stage, and POST /posts' designed wait. */
+function labStageLines(lab: LabMdInput, routes: readonly string[]): string[] {
+  const lines: string[] = [];
+  const c = lab.stageChanges;
+  if (c && lab.stages.some((s) => c.summaries[s.stage])) {
+    lines.push(`## What each stage changes ([target-app/README.md](${encodeURI(c.href)}))`, '');
+    for (const s of lab.stages) lines.push(`- **${cell(s.stage)}**: ${c.summaries[s.stage] ? cell(c.summaries[s.stage]) : '(not a target-app stage)'}`);
+    lines.push('');
+  }
+  if (lab.imageUploadMs && routes.includes('POST /posts')) {
+    lines.push(
+      `POST /posts waits ~${fmt(lab.imageUploadMs, 0)} ms for its image upload in every stage, by design (the external-services stand-in's images latency; the post keeps its image URL): its latency cannot fall below that, so read what each stage takes off the rest.`,
+      '',
+    );
+  }
+  return lines;
+}
+
+const SMALL_MARK = '*';
+const smallNote = `${SMALL_MARK} few requests (fewer than ${SMALL_SAMPLE_REQUESTS}, or p95 = p99 = max): the percentiles are a handful of requests — read the trend, not the digits.`;
+
+/**
+ * lab.md: a status line when the lab did not finish, the headline table, what each stage changes, then one table
+ * per route (and one overall) with a row per stage: the metrics, then the change of p95 and req/s against the previous stage and
+ * against the first (baseline). A route with too few requests for its percentiles is marked (smallSample).
+ */
+export function renderLabMd(lab: LabMdInput): string {
   const stages = lab.stages;
-  const lines = [`# Lab ${lab.id}`, '', lab.settingsLine, ''];
+  const lines = [`# Lab ${lab.id}`, '', ...labStatusLines(lab.status, stages.length), lab.settingsLine, ''];
   if (stages.length === 0) return lines.concat('No stage finished.', '').join('\n');
   const base = stages[0];
 
-  // The headline: the seed article's table, measured.
   const routes = [...new Set(stages.flatMap((s) => Object.keys(s.summary.routes)))];
+  const mark = (s: Summary, r: string) => (smallSample(routeOf(s, r)) ? SMALL_MARK : '');
+  const anySmall = stages.some((s) => routes.some((r) => mark(s.summary, r)));
+
+  // The headline: the seed article's table, measured.
   lines.push(`## ${base.stage} → ${stages[stages.length - 1].stage}`, '');
   lines.push(row(['', ...stages.map((s) => s.stage), `change ${base.stage} → ${stages[stages.length - 1].stage}`]));
   lines.push(row(Array(stages.length + 2).fill('---')));
   const last = stages[stages.length - 1];
   for (const r of routes) {
     const p50 = (s: Summary) => routeOf(s, r)?.latencyMs.p50;
-    lines.push(row([`${cell(r)} p50 ms`, ...stages.map((s) => fmt(p50(s.summary))), change(p50(base.summary), p50(last.summary))]));
+    lines.push(row([`${cell(r)} p50 ms`, ...stages.map((s) => fmt(p50(s.summary)) + mark(s.summary, r)), change(p50(base.summary), p50(last.summary))]));
   }
   lines.push(row(['overall p95 ms', ...stages.map((s) => fmt(s.summary.overall.latencyMs.p95)), change(base.summary.overall.latencyMs.p95, last.summary.overall.latencyMs.p95)]));
   lines.push(row(['throughput req/s', ...stages.map((s) => fmt(s.summary.overall.rps)), change(base.summary.overall.rps, last.summary.overall.rps)]));
@@ -149,6 +212,9 @@ export function renderLabMd(lab: { id: string; stages: LabStage[]; settingsLine:
     lines.push(row(['cache hit ratio', ...stages.map((s) => pct(s.summary.cache)), change(base.summary.cache?.hitRatio, last.summary.cache?.hitRatio)]));
   }
   lines.push('');
+  if (anySmall) lines.push(smallNote, '');
+  // after the headline (the CLI prints the first section), before the per-route tables
+  lines.push(...labStageLines(lab, routes));
 
   for (const r of [...routes, null]) {
     lines.push(`## ${r ? cell(r) : 'overall'}`, '');
@@ -160,7 +226,7 @@ export function renderLabMd(lab: { id: string; stages: LabStage[]; settingsLine:
       const rps = ROUTE_METRICS[3].get;
       lines.push(
         row([
-          `[${cell(s.stage)}](${encodeURI(s.run)}/summary.md)`,
+          `[${cell(s.stage)}](${encodeURI(s.run)}/summary.md)${r ? mark(s.summary, r) : ''}`,
           ...ROUTE_METRICS.map((m) => fmt(m.get(s.summary, r), m.digits ?? 1)),
           i === 0 ? '–' : change(p95(prev, r), p95(s.summary, r)),
           i === 0 ? '–' : change(p95(base.summary, r), p95(s.summary, r)),
@@ -170,6 +236,7 @@ export function renderLabMd(lab: { id: string; stages: LabStage[]; settingsLine:
       );
     });
     lines.push('');
+    if (r && stages.some((s) => mark(s.summary, r))) lines.push(smallNote, '');
   }
   lines.push(
     '## Per stage',
@@ -193,4 +260,23 @@ export function renderLabMd(lab: { id: string; stages: LabStage[]; settingsLine:
   );
   if (lab.notes?.length) lines.push('## Notes', '', ...lab.notes.map((n) => `- ${n}`), '');
   return lines.join('\n');
+}
+
+/**
+ * lab.md's companion to the findings table: which query each N+1 finding repeats, per stage and route (the
+ * statement of the median affected request, as the rule recorded it). Empty when no stage has one.
+ */
+export function renderLabNPlusOne(stages: readonly { stage: string; findings: readonly Finding[] }[]): string {
+  const rows: string[] = [];
+  for (const s of stages) {
+    for (const f of s.findings) {
+      if (f.kind !== 'n-plus-one') continue;
+      const e = f.evidence as { statement?: unknown; queriesPerRequest?: unknown };
+      const statement = typeof e.statement === 'string' ? e.statement : '?';
+      const times = typeof e.queriesPerRequest === 'number' ? `${fmt(e.queriesPerRequest, 0)} ×` : '';
+      rows.push(row([cell(s.stage), f.route ? cell(f.route) : '–', times, `<code>${cell(statement.length > 160 ? `${statement.slice(0, 157)}…` : statement)}</code>`]));
+    }
+  }
+  if (rows.length === 0) return '';
+  return ['## The N+1 queries', '', 'The statement each N+1 row repeats, times per request of the route (median of the requests that loop):', '', row(['stage', 'route', 'per request', 'statement']), row(Array(4).fill('---')), ...rows, ''].join('\n');
 }

@@ -5,12 +5,14 @@
  * profiles/<lab-id>/ with a run folder per stage, lab.json and lab.md (rewritten after every stage, so an interrupted
  * lab keeps what it has).
  */
-import { basename, join } from 'node:path';
+import { basename, join, relative } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { LAB_FILES, type LabFile, type LabStage, type ProfilerName, type Summary } from '../../profiles/contract/types.js';
 import { writeJsonAtomic, writeTextAtomic } from '../../profiles/contract/write.js';
 import { hasFile, readFindings } from '../../profiles/contract/read.js';
 import { renderLabFindingsMarkdown } from '../diagnose/index.js';
-import { fmt, renderLabMd } from '../analysis/markdown.js';
+import { fmt, renderLabMd, renderLabNPlusOne } from '../analysis/markdown.js';
+import { DEFAULT_LATENCY_MS, parsePerEndpoint } from '../../target-app/upstream/config.js';
 import { aggregateSummaries, medianRunIndex } from '../compare/aggregate.js';
 import { LooplensError, withPhase } from '../errors.js';
 import type { IdRanges, Scenario } from '../load/scenario.js';
@@ -80,9 +82,16 @@ export async function runLab(options: LabOptions, hooks: { progress: Progress; s
     `${l.connections} connections${l.rate ? `, ${l.rate} req/s fixed` : ''}; profiler ${options.profiler}` +
     `${options.workers ? `; ${options.workers} workers` : ''}; ${fmt(options.scale, 0)} users` +
     `${options.runs > 1 ? `; ${options.runs} runs per stage (medians shown)` : ''}. Node ${m.node}, ${m.cpu.cores} × ${m.cpu.model}. Latency in ms.`;
+  // for lab.md: what each stage changes (target-app's own one-liners) and POST /posts' designed wait for its upload
+  const stageChanges = { summaries: await stageSummaries(root), href: relative(dir, join(root, 'target-app/README.md')) };
+  const imageUploadMs = uploadLatencyMs(options.env);
   const save = () => {
     writeJsonAtomic(join(dir, LAB_FILES.lab), lab);
-    writeTextAtomic(join(dir, LAB_FILES.labMd), renderLabMd({ id: lab.id, stages: lab.stages, settingsLine, notes }) + labFindingsMd(dir, lab.stages));
+    const status = { complete: lab.complete, reason: lab.reason, endedAt: lab.endedAt, stagesPlanned: options.stages.length };
+    writeTextAtomic(
+      join(dir, LAB_FILES.labMd),
+      renderLabMd({ id: lab.id, stages: lab.stages, settingsLine, notes, status, stageChanges, imageUploadMs }) + labFindingsMd(dir, lab.stages),
+    );
   };
   save();
 
@@ -214,5 +223,26 @@ function labFindingsMd(labDir: string, stages: readonly LabStage[]): string {
   const withFindings = stages
     .filter((s) => hasFile(join(labDir, s.run), 'findings'))
     .map((s) => ({ stage: s.stage, findings: readFindings(join(labDir, s.run)).findings }));
-  return withFindings.length === 0 ? '' : '\n' + renderLabFindingsMarkdown(withFindings);
+  if (withFindings.length === 0) return '';
+  const nPlusOne = renderLabNPlusOne(withFindings);
+  return '\n' + renderLabFindingsMarkdown(withFindings) + (nPlusOne ? '\n' + nPlusOne : '');
+}
+
+/** Stage name → what it changes (Stage.summary), from the built target-app; {} when it cannot be read. */
+async function stageSummaries(root: string): Promise<Record<string, string>> {
+  try {
+    const mod = (await import(pathToFileURL(join(root, 'dist/target-app/stages/index.js')).href)) as { STAGES?: { name: string; summary: string }[] };
+    return Object.fromEntries((mod.STAGES ?? []).map((st) => [st.name, st.summary]));
+  } catch {
+    return {};
+  }
+}
+
+/** The stand-in's image-upload latency for this lab (UPSTREAM_LATENCY_MS, else its default). */
+function uploadLatencyMs(env: NodeJS.ProcessEnv): number | undefined {
+  try {
+    return parsePerEndpoint('UPSTREAM_LATENCY_MS', env.UPSTREAM_LATENCY_MS, DEFAULT_LATENCY_MS, { min: 0, max: 60_000 }).images;
+  } catch {
+    return undefined; // the stand-in refuses it itself, with the reason
+  }
 }

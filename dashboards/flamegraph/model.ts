@@ -54,8 +54,8 @@ export interface FlameData {
   /** Milliseconds one sample stands for, per side (a profile's duration / its samples), when known. */
   msPerSample?: number;
   baseMsPerSample?: number;
-  /** Differential mode: the functions whose share moved most, largest move first. */
-  changes?: { grew: FunctionShare[]; shrank: FunctionShare[] };
+  /** Differential mode: the functions whose share moved most, largest move first — per filter, of the frames it keeps. */
+  changes?: Record<FilterName, { grew: FunctionShare[]; shrank: FunctionShare[] }>;
 }
 
 export interface BuildOptions {
@@ -160,12 +160,21 @@ export function buildFlameData(folded: string, base?: string, options: BuildOpti
   if (base !== undefined) data.baseTotal = root.b ?? 0;
   if (options.msPerSample !== undefined) data.msPerSample = options.msPerSample;
   if (options.baseMsPerSample !== undefined) data.baseMsPerSample = options.baseMsPerSample;
-  if (base !== undefined) data.changes = topChanges(head, baseStacks, data.total, data.baseTotal!, nameIndex, options);
+  if (base !== undefined) {
+    const all = functionChanges(head, baseStacks, data.total, data.baseTotal!, nameIndex, options);
+    const top = (filter: FilterName) => {
+      const keeps = (c: FunctionShare) => FILTERS[filter].keeps(frameKind(names[c.n]));
+      const max = options.maxChanges ?? 12;
+      return { grew: all.grew.filter(keeps).slice(0, max), shrank: all.shrank.filter(keeps).slice(0, max) };
+    };
+    data.changes = { all: top('all'), lib: top('lib'), app: top('app') };
+  }
   data.kinds = kinds.join('');
   return data;
 }
 
-function topChanges(
+/** Every function whose share moved by `minShare` or more, per direction, largest move first. */
+function functionChanges(
   head: [string[], number][],
   base: [string[], number][],
   headTotal: number,
@@ -173,7 +182,6 @@ function topChanges(
   nameIndex: (name: string) => number,
   options: BuildOptions,
 ): { grew: FunctionShare[]; shrank: FunctionShare[] } {
-  const max = options.maxChanges ?? 12;
   const min = options.minShare ?? 0.001;
   const all: FunctionShare[] = [];
   for (const [name, s] of functionShares(head, base)) {
@@ -184,10 +192,7 @@ function topChanges(
     all.push({ n: nameIndex(name), head: h, base: b, headSamples: s.head, baseSamples: s.base, status });
   }
   const by = (x: FunctionShare, y: FunctionShare) => Math.abs(y.head - y.base) - Math.abs(x.head - x.base) || x.n - y.n;
-  return {
-    grew: all.filter((x) => x.head > x.base).sort(by).slice(0, max),
-    shrank: all.filter((x) => x.head < x.base).sort(by).slice(0, max),
-  };
+  return { grew: all.filter((x) => x.head > x.base).sort(by), shrank: all.filter((x) => x.head < x.base).sort(by) };
 }
 
 /** Milliseconds per sample of a V8 CPU profile: its duration (endTime − startTime, µs) over its samples. */

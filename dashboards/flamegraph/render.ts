@@ -193,12 +193,12 @@ if (diff) {
   document.getElementById('shape-head').addEventListener('click', function(){ setShape('head'); });
   document.getElementById('shape-base').addEventListener('click', function(){ setShape('base'); });
 }
-function keptKind(k){ return filter === 'all' || k === 'a' || (filter === 'lib' && k === 's'); }
 function listChanges(){
   if (!diff || !data.changes) return;
-  [['grew', data.changes.grew], ['shrank', data.changes.shrank]].forEach(function(pair){
+  var changes = data.changes[filter];
+  [['grew', changes.grew], ['shrank', changes.shrank]].forEach(function(pair){
     var ol = document.getElementById(pair[0]); ol.textContent = '';
-    var shown = pair[1].filter(function(c){ return keptKind(kinds.charAt(c.n)); });
+    var shown = pair[1];
     if (!shown.length) { var li = document.createElement('li'); li.textContent = 'none beyond 0.1 point'; ol.appendChild(li); return; }
     shown.forEach(function(c){
       var li = document.createElement('li'), word = {new:'new', vanished:'vanished', grew:'grew', shrank:'shrank'}[c.status];

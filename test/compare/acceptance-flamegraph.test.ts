@@ -57,11 +57,11 @@ describe('a head without the base\'s blocking function', () => {
     expect(nodes.every((n) => n.v === 0)).toBe(true);
     const baseSamples = nodes.reduce((s, n) => s + (n.b ?? 0), 0);
     expect(baseSamples / data.baseTotal!).toBeGreaterThan(0.2);
-    const vanished = data.changes!.shrank.find((c) => c.n === i)!;
+    const vanished = data.changes!.all.shrank.find((c) => c.n === i)!;
     expect(vanished).toMatchObject({ status: 'vanished', head: 0 });
     expect(vanished.base).toBeCloseTo(baseSamples / data.baseTotal!, 6);
     // what grew in head: the page's remaining work, renderPage, takes a larger share
-    expect(data.changes!.grew.map((c) => data.names[c.n])).toContain('renderPage (test/compare/fixtures/app.mjs)');
+    expect(data.changes!.app.grew.map((c) => data.names[c.n])).toContain('renderPage (test/compare/fixtures/app.mjs)');
     // both runs have a CPU profile: ms are known on both sides
     expect(data.msPerSample).toBeGreaterThan(0);
     expect(data.baseMsPerSample).toBeGreaterThan(0);

@@ -186,6 +186,10 @@ describe('diff flamegraph in Chromium', () => {
     expect(await page.locator('#shrank').textContent()).toMatch(/callSync \(dist\/target-app\/lib\/blocking-bridge\.js\) — vanished: base [1-9]/);
     await page.click('#shape-base');
     expect(await page.locator('#status').textContent()).toMatch(/^base shape — .* matches: head 0\.00 % · base [1-9]/);
+    // app frames only: the list names the app code that replaced it, not Node's or OpenTelemetry's frames
+    await page.check('#f-app');
+    expect(await page.locator('#grew').textContent()).toMatch(/dist\/target-app\/stages\/async-db\.js\) — new/);
+    expect(await page.locator('#grew').textContent()).not.toMatch(/node_modules|node:/);
     expect(problems).toEqual([]);
     await page.close();
   });

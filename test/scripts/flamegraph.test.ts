@@ -60,9 +60,9 @@ describe('flamegraph renderer', () => {
     const main = d.root.c![0];
     const gone = main.c!.find((k) => d.names[k.n] === 'blockingWork (app.js:30)')!;
     expect(gone).toMatchObject({ v: 0, b: 60 }); // drawn in the base shape only
-    const vanished = d.changes!.shrank.find((c) => d.names[c.n] === 'blockingWork (app.js:30)')!;
+    const vanished = d.changes!.all.shrank.find((c) => d.names[c.n] === 'blockingWork (app.js:30)')!;
     expect(vanished).toMatchObject({ status: 'vanished', base: 0.6, head: 0, baseSamples: 60 });
-    expect(d.changes!.grew.map((c) => [d.names[c.n], c.status])).toEqual([
+    expect(d.changes!.all.grew.map((c) => [d.names[c.n], c.status])).toEqual([
       ['render (app.js:9)', 'grew'],
       ['cacheHit (app.js:50)', 'new'],
     ]);
@@ -72,6 +72,18 @@ describe('flamegraph renderer', () => {
     expect(html).toContain('ms = samples × the profile');
     expect(renderFlamegraphHtml({ folded: head, base })).toContain('ms unknown for both sides');
     expect(renderFlamegraphHtml({ folded: head })).toContain('ms unknown (no profile.cpuprofile');
+  });
+
+  it('lists the changes per filter, so app code is not crowded out of the list by Node and dependency frames', () => {
+    const nodeFrames = Array.from({ length: 14 }, (_, i) => `tick${i} (node:internal/t${i}:1)`);
+    const head = [...nodeFrames.map((f) => `${f} 10`), 'main (app.js:1);newCode (app.js:5) 5'].join('\n');
+    const base = [...nodeFrames.map((f) => `${f} 1`), 'main (app.js:1);oldCode (app.js:9) 100'].join('\n');
+    const d = buildFlameData(head, base);
+    const names = (l: { n: number }[]) => l.map((c) => d.names[c.n]);
+    expect(d.changes!.all.grew).toHaveLength(12);
+    expect(names(d.changes!.all.grew)).not.toContain('newCode (app.js:5)');
+    expect(names(d.changes!.app.grew)).toEqual(['newCode (app.js:5)']);
+    expect(names(d.changes!.lib.shrank)).toEqual(['oldCode (app.js:9)', 'main (app.js:1)']); // vanished, the larger move
   });
 
   it('times a sample from a V8 profile: duration over samples', () => {

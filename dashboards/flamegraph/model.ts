@@ -8,6 +8,7 @@
  * above it, so "app frames only" shows each app function with everything it called underneath it. A stack with
  * no kept frame is shown as one synthetic frame, so totals never change.
  */
+import { parseFolded } from '../../scripts/analysis/fold.js';
 import { frameKind, type FrameKind } from './frames.js';
 
 export interface FlameNode {
@@ -73,16 +74,9 @@ interface MutableNode {
   children: Map<string, MutableNode>;
 }
 
-/** Folded text → [frames, count]; lines that are not `stack count` are skipped. */
+/** Folded text → [frames, count] (the one folded parser, ../../scripts/analysis/fold.ts; empty counts dropped). */
 export function parseFoldedLines(text: string): [string[], number][] {
-  const out: [string[], number][] = [];
-  for (const line of text.split('\n')) {
-    const m = /^([\s\S]*) (\d+)$/.exec(line.trimEnd());
-    if (!m || !m[1]) continue;
-    const count = Number(m[2]);
-    if (count > 0) out.push([m[1].split(';'), count]);
-  }
-  return out;
+  return [...parseFolded(text)].filter(([, n]) => n > 0).map(([stack, n]) => [stack.split(';'), n]);
 }
 
 /** A stack with a filter applied: hidden frames removed; the filter's placeholder when nothing is left. */

@@ -5,6 +5,7 @@
  * - unmeasured runs: a run that served no successful request, or mostly failures (RUN_EMPTY / RUN_ERRORS, marked in
  *   run.json by `looplens profile`, or seen in an older run's summary) — its numbers mean nothing, and the gate fails.
  */
+import { posix } from 'node:path';
 import { isRunFolder, readRunInfo, type LabFile, type RunInfo, type Summary } from '../../profiles/contract/index.js';
 import { loadProblem } from '../load/check.js';
 import { shortenPath } from './folded.js';
@@ -31,7 +32,7 @@ export function commandKey(command: readonly string[]): string {
   return command.map((arg, i) => (i === 0 && NODE.test(arg) ? 'node' : ABSOLUTE.test(arg) ? shortenPath(arg) : arg)).join(' ');
 }
 
-const baseName = (p: string) => p.replace(/\\/g, '/').replace(/\/+$/, '').split('/').pop() ?? p;
+const baseName = (p: string) => posix.basename(p.replace(/\\/g, '/'));
 
 /**
  * The same app command in two checkouts: argument by argument equal, except that node may live anywhere and an

@@ -131,6 +131,7 @@ export async function main(argv: readonly string[], io: MainIO = {}): Promise<nu
       },
       cwd: io.cwd ?? process.cwd(),
       env,
+      argv,
     });
     progress.done();
     return code ?? 0;

@@ -210,6 +210,18 @@ export const labSchema = {
         properties: { stage: str, run: str, summary: summarySchema },
       },
     },
+    recorded: {
+      type: 'object',
+      required: ['command', 'loadAverageStart'],
+      properties: {
+        command: { type: 'array', items: str },
+        loadAverageStart: { type: 'array', items: num },
+        loadAverageEnd: { type: 'array', items: num },
+        postgres: str,
+        redis: str,
+        seed: { type: 'object', required: ['skipped', 'ms'], properties: { skipped: { type: 'boolean' }, ms: num } },
+      },
+    },
   },
 } as const;
 

@@ -259,6 +259,21 @@ export interface LabFile {
   reason?: string;
   settings: { profiler: ProfilerName; load: LoadSettings; workers?: number; scale?: number };
   stages: LabStage[];
+  /** How and where the lab ran, so that figures quoted from it can say so (scripts/readme-lab.ts). */
+  recorded?: LabRecord;
+}
+
+export interface LabRecord {
+  /** The looplens command line, e.g. ["looplens", "lab", "--duration", "3"]. */
+  command: string[];
+  /** The machine's 1-, 5- and 15-minute load averages when the lab started, and when it ended. */
+  loadAverageStart: number[];
+  loadAverageEnd?: number[];
+  /** Server versions, e.g. "15.20 (Debian 15.20-0+deb12u1)" and "7.0.15". */
+  postgres?: string;
+  redis?: string;
+  /** Whether the database had to be seeded before the stages, and how long that took. */
+  seed?: { skipped: boolean; ms: number };
 }
 
 export interface LabStage {

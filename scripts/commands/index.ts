@@ -18,6 +18,8 @@ export interface CommandContext {
   out: (text: string) => void;
   cwd: string;
   env: NodeJS.ProcessEnv;
+  /** The command line as given (without node and the script), for records such as lab.json's `recorded.command`. */
+  argv: readonly string[];
 }
 
 export interface CommandInput {

@@ -35,6 +35,7 @@ export const run: CommandHandler = async (input, ctx) => {
       cwd: ctx.cwd,
       out: o.out,
       env: ctx.env,
+      command: ['looplens', ...ctx.argv],
       load: loadFromFlags(o, scenario, scenarioName),
     },
     { progress: ctx.progress, signal: ctx.signal },

@@ -59,6 +59,11 @@ export async function dropStaleClones(admin: pg.Client, seeded: string): Promise
   return dropped;
 }
 
+/** PostgreSQL's version as a number (150020 for 15.20). */
+export async function serverVersionNum(db: pg.ClientBase): Promise<number> {
+  return Number((await db.query<{ v: string }>("SELECT current_setting('server_version_num') AS v")).rows[0]?.v ?? 0);
+}
+
 export async function labDatabase(seededUrl: string, log: (line: string) => void, options: { retryMs?: number } = {}): Promise<LabDatabase> {
   const seeded = databaseName(seededUrl);
   const admin = await connectOnce(maintenanceUrl(seededUrl));
@@ -68,7 +73,7 @@ export async function labDatabase(seededUrl: string, log: (line: string) => void
     if (stale.length) log(`dropped ${stale.length} lab database${stale.length === 1 ? '' : 's'} left by interrupted labs (${stale.join(', ')})`);
     const name = cloneName(seeded);
     await admin.query(LOCK, [name]);
-    const version = Number((await admin.query<{ v: string }>('SHOW server_version_num')).rows[0]?.v ?? 0);
+    const version = await serverVersionNum(admin);
     // FILE_COPY (PostgreSQL 15+; the only way before): copies the files instead of writing them all to the WAL
     const create = `CREATE DATABASE ${pg.escapeIdentifier(name)} TEMPLATE ${pg.escapeIdentifier(seeded)}${version >= 150000 ? ' STRATEGY FILE_COPY' : ''}`;
     // (each CREATE DATABASE itself waits up to 5 s for other sessions to leave before it fails)

@@ -21,6 +21,7 @@ import { createRunFolder, machineInfo, timestamp } from '../profile/runfolder.js
 import { PROJECT_ROOT, loadSettingsOf, profile, type ProfileLoad, type ProfileResult } from '../profile/run.js';
 import type { Progress } from '../progress.js';
 import { clearCacheOf, labDatabase } from './database.js';
+import { loadAverage, serviceVersions, startRecord } from './recorded.js';
 import { DEFAULT_DATABASE_URL, runSeed } from './seed.js';
 import { ensureService, type Service } from './services.js';
 import { targetAppMain } from './stages.js';
@@ -38,6 +39,8 @@ export interface LabOptions {
   cwd: string;
   out?: string;
   env: NodeJS.ProcessEnv;
+  /** The looplens command line, for lab.json's `recorded` (default ["looplens", "lab"]). */
+  command?: string[];
 }
 
 export interface LabResult {
@@ -73,6 +76,7 @@ export async function runLab(options: LabOptions, hooks: { progress: Progress; s
       scale: options.scale,
     },
     stages: [],
+    recorded: startRecord(options.command ?? ['looplens', 'lab']),
   };
   const notes: string[] = [];
   const m = machineInfo();
@@ -112,10 +116,12 @@ export async function runLab(options: LabOptions, hooks: { progress: Progress; s
     cleanups.push(() => redis.stop());
     if (pg.source !== 'existing' && pg.source !== 'external') notes.push(`PostgreSQL: ${pg.source}`);
     if (redis.source !== 'existing' && redis.source !== 'external') notes.push(`Redis: ${redis.source}`);
+    lab.recorded = { ...lab.recorded!, ...(await serviceVersions(pg.url, redis.url)) };
 
     progress.enter('seed', `scale ${options.scale} (skipped when already seeded)`);
     const seeded = await runSeed({ root, databaseUrl: pg.url, scale: options.scale, progress, signal, env: options.env });
     progress.log(seeded.skipped ? `database already seeded at scale ${seeded.scale ?? options.scale}` : `seeded in ${fmt((seeded.ms ?? 0) / 1000)} s`);
+    lab.recorded = { ...lab.recorded!, seed: { skipped: seeded.skipped === true, ms: seeded.ms ?? 0 } };
     const users = Number(seeded.users ?? options.scale);
     const posts = Number(seeded.posts ?? users);
     const ids: IdRanges = { default: users, userId: users, id: users, postId: posts };
@@ -194,6 +200,7 @@ export async function runLab(options: LabOptions, hooks: { progress: Progress; s
     lab.complete = incomplete.length === 0;
     if (incomplete.length) lab.reason = `${incomplete.length} stage run${incomplete.length > 1 ? 's' : ''} incomplete: ${incomplete.map((i) => `${i.stage} (${i.error.message})`).join('; ')}`;
     lab.endedAt = new Date().toISOString();
+    lab.recorded = { ...lab.recorded!, loadAverageEnd: loadAverage() };
     save();
     return { dir, lab, incomplete };
   } catch (err) {
@@ -201,6 +208,7 @@ export async function runLab(options: LabOptions, hooks: { progress: Progress; s
     progress.setPrefix('');
     lab.complete = false;
     lab.endedAt = new Date().toISOString();
+    lab.recorded = { ...lab.recorded!, loadAverageEnd: loadAverage() };
     lab.reason = signal?.aborted ? `${(signal.reason as Error | undefined)?.message ?? 'interrupted'} during ${phase}` : withPhase((err as Error).message, phase);
     save();
     throw err;

@@ -13,6 +13,7 @@ import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { readLab, readSummary } from '../../profiles/contract/read.js';
 import { dropDatabase } from '../../target-app/db/connection.js';
+import { renderReadmeLabBlock } from '../../scripts/readme-lab.js';
 import { expectNoOrphans, killTagged, oneError, startCli, waitForStderr } from './helpers-cli.js';
 
 const DB = 'looplens_test_faults_iso';
@@ -74,6 +75,16 @@ describe('each lab on its own copy of the seeded data', () => {
     await expectNoOrphans(cli.tag);
     const lab = readLab(out);
     expect(lab.complete).toBe(true);
+    // how it ran, for figures quoted from it (scripts/readme-lab.ts renders its block from this folder)
+    expect(lab.recorded).toMatchObject({
+      command: ['looplens', 'lab', '--stages', 'pooled,cached', '--duration', '3', ...common, '--out', out],
+      postgres: expect.stringMatching(/^\d+\.\d+/),
+      redis: expect.stringMatching(/^\d+\.\d+/),
+      seed: { skipped: false, ms: expect.any(Number) },
+    });
+    expect(lab.recorded!.loadAverageStart).toHaveLength(3);
+    expect(lab.recorded!.loadAverageEnd).toHaveLength(3);
+    expect(renderReadmeLabBlock(out)).toContain(`Measured with \`looplens lab --stages pooled,cached`);
     // pooled wrote posts and likes under load, into the copy only
     const pooled = readSummary(join(out, lab.stages[0]!.run));
     expect(Object.keys(pooled.routes).some((k) => k.startsWith('POST'))).toBe(true);

@@ -12,7 +12,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dropDatabase } from '../../target-app/db/connection.js';
 import { seed } from '../../target-app/db/seed.js';
-import { clearCacheOf, cloneName, labDatabase } from '../../scripts/lab/database.js';
+import { clearCacheOf, cloneName, labDatabase, serverVersionNum } from '../../scripts/lab/database.js';
 
 const SEEDED = 'looplens_test_scripts_labdb';
 const URL_ = `postgres://postgres@127.0.0.1:5432/${SEEDED}`;
@@ -119,6 +119,18 @@ describe('a database per lab', () => {
       await lab.drop();
     } finally {
       await busy.end();
+    }
+  });
+
+  it('reads the server version (FILE_COPY clones need 15+)', async () => {
+    const c = new pg.Client(URL_);
+    await c.connect();
+    try {
+      const v = await serverVersionNum(c);
+      expect(v).toBeGreaterThanOrEqual(100000);
+      expect(Math.floor(v / 10000)).toBe(Number((await c.query('SHOW server_version')).rows[0].server_version.split('.')[0]));
+    } finally {
+      await c.end();
     }
   });
 

@@ -9,6 +9,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { dropDatabase } from '../../target-app/db/connection.js';
 import { FIXTURE, expectNoOrphans, killTagged, processesTagged, startCli, waitForPhase } from './helpers-cli.js';
@@ -19,6 +20,15 @@ const tags: string[] = [];
 afterAll(async () => {
   for (const t of tags) killTagged(t);
   rmSync(tmp, { recursive: true, force: true });
+  // the killed lab could not drop its copy of the database (the next lab would): drop it here
+  const admin = new pg.Client('postgres://postgres@127.0.0.1:5432/postgres');
+  await admin.connect();
+  try {
+    const { rows } = await admin.query<{ datname: string }>(`SELECT datname FROM pg_database WHERE datname LIKE 'looplens\\_test\\_faults\\_sigkill\\_lab\\_%'`);
+    for (const { datname } of rows) await admin.query(`DROP DATABASE IF EXISTS ${pg.escapeIdentifier(datname)} WITH (FORCE)`);
+  } finally {
+    await admin.end();
+  }
   await dropDatabase(DB);
 });
 

@@ -160,6 +160,15 @@ function overviewSection(stages: StageView[]): Raw {
 <tbody>${rows}</tbody></table></section>`;
 }
 
+/**
+ * The load generator's names for a route, when they differ from the app's template it met on (a scenario's own
+ * label, a --path with an id): shown under the route so a reader finds the row of what they asked for.
+ */
+function loadNames(s: StageView, route: string): Raw {
+  const names = s.run?.evidence.measured.routes.find((f) => f.route === route)?.loadRoutes.filter((n) => n !== route) ?? [];
+  return names.length ? html`<br><span class="empty" title="the load generator's name${names.length > 1 ? 's' : ''} for this route">as sent: ${names.map((n) => html`<code>${n}</code>`)}</span>` : raw('');
+}
+
 function latencySection(stages: StageView[]): Raw {
   const routes = routesOf(stages);
   if (routes.length === 0) return html`<section id="latency"><h2>Latency and throughput per route</h2><p class="empty">No per-route numbers in summary.json.</p></section>`;
@@ -195,8 +204,8 @@ function latencySection(stages: StageView[]): Raw {
   if (!multi) {
     const rows = routes.map((r) => {
       const st = get(ref, r)!;
-      if (st.requests === 0) return html`<tr><td class="route"><code>${r}</code></td><td class="n">0</td><td colspan="${cols - 2}" class="empty">no responses</td></tr>`;
-      return html`<tr><td class="route"><code>${r}</code></td><td class="n">${fmtNum(st.requests)}</td><td class="n">${fmtNum(st.rps, st.rps < 100 ? 1 : 0)}</td>
+      if (st.requests === 0) return html`<tr><td class="route"><code>${r}</code>${loadNames(ref, r)}</td><td class="n">0</td><td colspan="${cols - 2}" class="empty">no responses</td></tr>`;
+      return html`<tr><td class="route"><code>${r}</code>${loadNames(ref, r)}</td><td class="n">${fmtNum(st.requests)}</td><td class="n">${fmtNum(st.rps, st.rps < 100 ? 1 : 0)}</td>
 <td class="n">${fmtMs(st.latencyMs.p50)}</td><td class="n">${fmtMs(st.latencyMs.p90)}</td><td class="n">${fmtMs(st.latencyMs.p95)}</td><td class="n">${fmtMs(st.latencyMs.p99)}</td><td class="n">${fmtMs(st.latencyMs.max)}</td><td class="n">${fmtNum(st.errors + st.non2xx)}</td>${extraCells(st)}</tr>`;
     });
     return html`<section id="latency"><h2>Latency and throughput per route</h2>
@@ -214,7 +223,7 @@ function latencySection(stages: StageView[]): Raw {
       return html`<tr><td>${stageChip(s)}</td><td class="n">${fmtNum(st.requests)}</td><td class="n">${fmtNum(st.rps, st.rps < 100 ? 1 : 0)}${multi && s !== ref ? ratio(st.rps, rs?.rps, false) : ''}</td>
 <td class="n">${fmtMs(st.latencyMs.p50)}</td><td class="n">${fmtMs(st.latencyMs.p90)}</td><td class="n">${fmtMs(st.latencyMs.p95)}</td><td class="n">${fmtMs(st.latencyMs.p99)}${multi && s !== ref ? ratio(st.latencyMs.p99, rs?.latencyMs.p99, true) : ''}</td><td class="n">${fmtMs(st.latencyMs.max)}</td><td class="n">${fmtNum(st.errors + st.non2xx)}</td>${extraCells(st)}</tr>`;
     });
-    return html`<tr class="group"><td colspan="${cols}" class="route"><code>${r}</code></td></tr>${rows}`;
+    return html`<tr class="group"><td colspan="${cols}" class="route"><code>${r}</code>${stages.map((st) => loadNames(st, r))[0] ?? ''}</td></tr>${rows}`;
   });
   return html`<section id="latency"><h2>Latency and throughput per route</h2>
 ${multi ? raw(legend(stages)) : ''}

@@ -89,6 +89,9 @@ export async function profileRuns(options: ProfileOptions & { runs: number }, ho
     run.update({
       notes,
       ...(outputs.length ? { profilerOutputs: outputs } : {}),
+      // the files at the top level are the median run's: so is the window their evidence is read over
+      ...(info.window ? { window: info.window } : {}),
+      ...(info.warmup ? { warmup: info.warmup } : {}),
       complete: !incomplete,
       ...(incomplete ? { reason: `${RUNS_DIR}/${firstIncomplete + 1} is incomplete: ${incomplete.message}`, reasonCode: incomplete.code } : {}),
       phase: 'done',

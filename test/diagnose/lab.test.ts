@@ -13,6 +13,7 @@ import pg from 'pg';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { readFindings } from '../../profiles/contract/index.js';
+import { loadEvidence } from '../../scripts/analysis/evidence.js';
 import { diagnoseLab } from '../../scripts/diagnose/index.js';
 import { expectLabFindings } from './lab-expectations.js';
 
@@ -54,5 +55,9 @@ describe('diagnose on a real lab run', () => {
       expect(readFindings(s.dir).findings.map((f) => f.key)).toEqual(s.file.findings.map((f) => f.key));
     }
     expectLabFindings(lab);
+    // every block of the synchronous baseline is charged to the request whose work ran in it
+    const baseline = loadEvidence(lab.stages[0]!.dir).measured;
+    expect(baseline.blocks.length).toBeGreaterThan(0);
+    expect(baseline.chargedShare).toBeGreaterThanOrEqual(0.99);
   }, 480_000);
 });

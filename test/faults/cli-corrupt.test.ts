@@ -32,7 +32,7 @@ beforeAll(async () => {
   // a real run folder with every file of the contract (findings.json included)
   const r = await runCli(['profile', '--path', '/block', '--path', '/', '--warmup', '0', '--duration', '2', '--out', RUN, '--', 'node', FIXTURE], { LOOPLENS_QUIET: '1' });
   expect(r.code, r.stderr).toBe(0);
-  for (const f of ['run.json', 'summary.json', 'blocking.json', 'stacks.folded', 'traces.otlp.json', 'traces.jaeger.json', 'eventloop.jsonl', 'findings.json']) {
+  for (const f of ['run.json', 'summary.json', 'load.json', 'blocking.json', 'stacks.folded', 'traces.otlp.json', 'traces.jaeger.json', 'eventloop.jsonl', 'findings.json']) {
     expect(existsSync(join(RUN, f)), f).toBe(true);
   }
 }, 120_000);
@@ -59,35 +59,41 @@ function corrupt(path: string, mode: Mode): void {
 /** What a command does with a file: needs it, reads it if there (optional), or never reads it. */
 type Use = { need: true } | { optional: true; missingSays: RegExp | null; corruptIsNote?: boolean } | { unused: true };
 const USE: Record<Cmd, Record<string, Use>> = {
+  // compare reads each run's evidence for its blocking hotspots (run.json's window, load.json, blocking.json, the
+  // traces, eventloop.jsonl: scripts/analysis/evidence.ts)
   compare: {
     'run.json': { need: true },
     'summary.json': { need: true },
     'blocking.json': { optional: true, missingSays: /blocking\.json is missing from the base run/ },
     'stacks.folded': { optional: true, missingSays: /stacks\.folded is missing from the base run/ },
     'findings.json': { optional: true, missingSays: /findings\.json is missing from the base run/ },
-    'traces.otlp.json': { unused: true },
+    'load.json': { optional: true, missingSays: null },
+    // without traces.otlp.json the evidence reads the same spans from traces.jaeger.json
+    'traces.otlp.json': { optional: true, missingSays: null },
+    'eventloop.jsonl': { optional: true, missingSays: null },
     'traces.jaeger.json': { unused: true },
-    'eventloop.jsonl': { unused: true },
   },
   diagnose: {
-    'summary.json': { optional: true, missingSays: /summary\.json missing/ },
+    'run.json': { optional: true, missingSays: null },
+    'load.json': { optional: true, missingSays: null },
     'blocking.json': { optional: true, missingSays: /blocking\.json missing/ },
-    // without traces.otlp.json diagnose reads the same spans from traces.jaeger.json
     'traces.otlp.json': { optional: true, missingSays: null },
-    'run.json': { unused: true },
+    'eventloop.jsonl': { optional: true, missingSays: null },
+    // read only when load.json is missing (an older run): the load generator's figures
+    'summary.json': { unused: true },
     'traces.jaeger.json': { unused: true },
     'stacks.folded': { unused: true },
-    'eventloop.jsonl': { unused: true },
     'findings.json': { unused: true },
   },
   report: {
     'run.json': { need: true },
     'summary.json': { need: true },
     'eventloop.jsonl': { optional: true, missingSays: /eventloop\.jsonl is missing/, corruptIsNote: true },
-    'blocking.json': { optional: true, missingSays: /blocking\.json is missing/, corruptIsNote: true },
-    'traces.jaeger.json': { optional: true, missingSays: /traces\.jaeger\.json is missing/, corruptIsNote: true },
+    'blocking.json': { optional: true, missingSays: /blocking\.json missing/, corruptIsNote: true },
+    'load.json': { optional: true, missingSays: null, corruptIsNote: true },
+    'traces.otlp.json': { optional: true, missingSays: null, corruptIsNote: true },
     'findings.json': { optional: true, missingSays: null, corruptIsNote: true },
-    'traces.otlp.json': { unused: true },
+    'traces.jaeger.json': { unused: true },
     'stacks.folded': { unused: true },
   },
 };
@@ -245,10 +251,10 @@ describe('error codes', () => {
     for (const c of contractCodes) expect(Object.keys(ERROR_CODES)).toContain(c);
   });
 
-  it('LOOPLENS_DEBUG=1 is the only way to get a stack (checked on a corrupt summary.json)', () => {
+  it('LOOPLENS_DEBUG=1 is the only way to get a stack (checked on a corrupt blocking.json)', () => {
     const bad = join(tmp, 'debug', 'run');
     cpSync(RUN, bad, { recursive: true });
-    corrupt(join(bad, 'summary.json'), 'invalid');
+    corrupt(join(bad, 'blocking.json'), 'invalid');
     const r = spawnSync(process.execPath, [join(ROOT, 'bin/looplens.js'), 'diagnose', bad], { env: { ...process.env, LOOPLENS_DEBUG: '1' }, encoding: 'utf8' });
     expect(r.status).toBe(1);
     expect(r.stderr).toMatch(/\[RUN_FILE_CORRUPT\]\n[\s\S]*\n\s+at /);

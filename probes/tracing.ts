@@ -27,11 +27,6 @@ type Tracked = Span & { [kRoot]?: Tracked; [kBlocked]?: boolean };
 /** Span starts kept for charging a block nothing timed (see activityIn): a ring. */
 const STARTS_KEPT = 4096;
 
-/**
- * Instrumentations the lab needs; everything else (fs, dns, net, …) only costs. "fastify" (@fastify/otel) is an
- * extra: without it the route still comes from Fastify's diagnostics channel.
- */
-const LAB_INSTRUMENTATIONS = ['http', 'pg', 'ioredis', 'undici'];
 const SECRET_KEY = /authorization|cookie/i;
 
 /** Switches the blocking detector's owner whenever a context is entered or left. */
@@ -74,7 +69,8 @@ function loadInstrumentations(config: ProbeConfig): Instrumentation[] {
     return auto.getNodeAutoInstrumentations(config);
   }
   const fromAuto = createRequire(autoPath);
-  const names = new Set([...LAB_INSTRUMENTATIONS, ...extra, ...fromEnv, ...metrics]);
+  const asked = new Set([...extra, ...fromEnv, ...metrics]);
+  const names = new Set([...Object.keys(DEFAULT_INSTRUMENTATIONS), ...asked]);
   names.delete('fastify');
   const list: Instrumentation[] = [];
   for (const name of names) {
@@ -86,7 +82,9 @@ function loadInstrumentations(config: ProbeConfig): Instrumentation[] {
       continue;
     }
     const Class = Object.entries(mod).find(([key]) => key.endsWith('Instrumentation'))?.[1] as (new (c?: object) => Instrumentation) | undefined;
-    if (Class) list.push(new Class(name === 'http' ? HTTP_CONFIG : {}));
+    // asked for by name: its full spans (the http one keeps looplens' own configuration)
+    const options = name === 'http' ? HTTP_CONFIG : asked.has(name) ? {} : (DEFAULT_INSTRUMENTATIONS[name] ?? {});
+    if (Class) list.push(new Class(options));
   }
   return list;
 }
@@ -102,6 +100,33 @@ const HTTP_CONFIG = {
   applyCustomAttributesOnSpan(span: { setAttribute(k: string, v: boolean): unknown }, _request: unknown, response: { writableFinished?: unknown }) {
     if (response.writableFinished === false) span.setAttribute(ABORTED_ATTRIBUTE, true);
   },
+};
+
+/**
+ * On by default, with the configuration each runs in: what every view of a run needs — the request (http), its
+ * queries (pg, mysql2, and knex's own spans, which keep a query in its request's trace where knex's promises lose the
+ * async context), its cache lookups (ioredis), its calls (undici), and the route template of the common frameworks.
+ * An instrumentation patches a module only if the app loads it: for an app that loads none of these frameworks or
+ * drivers, the cost is loading the instrumentations at start-up (~15 ms for the seven beyond the lab's four, measured
+ * on this machine). The framework ones run in route-only mode where they can: the template reaches the server span
+ * (`http.route`, name "GET /users/:id"), with no span per middleware — Express ignores every layer type (it still
+ * sets the route), Koa keeps its router layer's span (its route is set there); Hapi, Restify and Nest add one span a
+ * request. Everything else (fs, dns, net, …) only costs. Fastify's route comes from its own diagnostics channel at no
+ * span; "fastify" (@fastify/otel) is an extra. Naming a framework in LOOPLENS_OTEL_INSTRUMENTATIONS turns on its full
+ * spans (a span per middleware, layer or hook).
+ */
+const DEFAULT_INSTRUMENTATIONS: Record<string, object> = {
+  http: HTTP_CONFIG,
+  pg: {},
+  mysql2: {},
+  knex: {},
+  ioredis: {},
+  undici: {},
+  express: { ignoreLayersType: ['middleware', 'router', 'request_handler'] },
+  koa: { ignoreLayersType: ['middleware'] },
+  hapi: {},
+  restify: {},
+  'nestjs-core': {},
 };
 
 function removeSecrets(attributes: Record<string, unknown>): void {

@@ -79,6 +79,16 @@ export const summarySchema = {
       properties: { count: { type: 'integer', minimum: 0 }, totalMs: nonNeg, msPerRequest: nonNeg },
     },
     db: { type: 'object', required: ['queriesPerRequest'], properties: { queriesPerRequest: nonNeg } },
+    lostContext: {
+      type: 'object',
+      required: ['share', 'orphanQueries', 'outsideRequestQueries', 'queries'],
+      properties: {
+        share: { type: 'number', minimum: 0, maximum: 1 },
+        orphanQueries: { type: 'integer', minimum: 0 },
+        outsideRequestQueries: { type: 'integer', minimum: 0 },
+        queries: { type: 'integer', minimum: 0 },
+      },
+    },
     upstream: {
       type: 'object',
       required: ['calls', 'failures'],

@@ -125,6 +125,12 @@ export interface Summary {
   };
   blocking: { count: number; totalMs: number; msPerRequest: number };
   db?: { queriesPerRequest: number };
+  /**
+   * Present when the run's database queries lost their request's async context (a promise library or pool that
+   * drops it): the share of the window's queries in no request or outside the request they were charged to. The
+   * queries per request are then not to be trusted, and diagnose draws no finding from queries.
+   */
+  lostContext?: { share: number; orphanQueries: number; outsideRequestQueries: number; queries: number };
   /** Failures of calls to external services seen by the app (when the app reports them). */
   upstream?: { calls: number; failures: number };
   /** Spread across repeated runs (--runs N): per metric, [min, max] of the run medians aggregated. */
@@ -292,7 +298,8 @@ export interface Finding {
     | 'unawaited-work-on-critical-path'
     | 'connection-per-request'
     | 'cacheable-reads'
-    | 'pool-starvation';
+    | 'pool-starvation'
+    | 'serial-independent-queries';
   /** Stable identity across runs ("<kind> <route> <subject>"): compare matches findings of base and head by it. */
   key: string;
   route: string | null;

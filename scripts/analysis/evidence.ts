@@ -31,8 +31,8 @@ import {
   type TraceSet,
 } from '../../profiles/contract/index.js';
 import { latencyOf, mergeHistograms } from '../load/histogram.js';
-import { buildRequests, httpStatus, isCacheSystem, type DbQuery, type HttpCall, type RequestTrace } from './requests.js';
-import { loadRouteMatcher, probeRoute } from './routes.js';
+import { buildRequests, dbQueryOf, httpStatus, isCacheSystem, type DbQuery, type HttpCall, type RequestTrace } from './requests.js';
+import { inferTemplates, loadRouteMatcher, probeRoute } from './routes.js';
 
 /** Where in the run something happened. Only `measured` counts in the figures. */
 export type Phase = 'startup' | 'warmup' | 'measured' | 'after';
@@ -119,6 +119,65 @@ export interface MeasuredFigures {
   upstream: { calls: number; failures: number };
   /** Share of the blocked ms charged to a request (1 when nothing blocked). */
   chargedShare: number;
+  /** Whether the queries kept their request's async context (see lostContextOf). */
+  context: QueryContext;
+}
+
+/**
+ * Queries that lost their request's async context: a database query of the window in no request's trace (orphan), or
+ * in a request's trace but started outside that request's lifetime — what a promise library or a pool that runs
+ * callbacks outside the async context (bluebird under knex < 0.95, some connection pools) makes of queries: they land
+ * in whichever request's context was active, or in none. When `lost`, the queries per request and every finding
+ * drawn from queries are not to be trusted.
+ */
+export interface QueryContext {
+  /** Database queries (not cache lookups) that started in the window, orphans included. */
+  queries: number;
+  orphan: number;
+  outsideRequest: number;
+  /** (orphan + outsideRequest) ÷ queries. */
+  share: number;
+  lost: boolean;
+}
+
+/** What to do about lost context, in one sentence (the note, summary.md, the report). */
+export const LOST_CONTEXT_FIX =
+  'A promise library (bluebird) or a connection pool that runs callbacks outside the async context drops it: use the library on native promises (knex ≥ 0.95), or turn its OpenTelemetry instrumentation on (LOOPLENS_OTEL_INSTRUMENTATIONS=<name>; knex, mysql2 and pg are on by default).';
+
+/** The share of a window's queries out of context from which the context counts as lost. */
+export const LOST_CONTEXT_SHARE = 0.05;
+/** How far outside its request a query may start and still be its request's (span clocks, a response's last write). */
+const OUTSIDE_TOLERANCE_MS = 1;
+
+function queryContext(spans: readonly Span[], measuredRequests: readonly RequestTrace[], window: TimeWindow): QueryContext {
+  const inRequests = new Set<Span>();
+  let outsideRequest = 0;
+  for (const r of measuredRequests) {
+    for (const q of r.queries) {
+      if (isCacheSystem(q.system)) continue;
+      inRequests.add(q.span);
+      if (q.span.startMs > r.endMs + OUTSIDE_TOLERANCE_MS || q.span.startMs < r.startMs - OUTSIDE_TOLERANCE_MS) outsideRequest++;
+    }
+  }
+  const byId = new Map(spans.map((s) => [`${s.traceId}/${s.spanId}`, s]));
+  let orphan = 0;
+  let queries = inRequests.size;
+  for (const s of spans) {
+    if (inRequests.has(s) || s.startMs < window.startMs || s.startMs > window.endMs) continue;
+    const q = dbQueryOf(s);
+    if (!q || isCacheSystem(q.system)) continue;
+    // a driver's span under a query builder's is the same query
+    const parent = s.parentId ? byId.get(`${s.traceId}/${s.parentId}`) : undefined;
+    if (parent && dbQueryOf(parent)) continue;
+    // in a request's trace, outside the window's requests (a request that started before the window): not counted
+    let root: Span | undefined = s;
+    while (root?.parentId) root = byId.get(`${root.traceId}/${root.parentId}`);
+    if (root && root !== s && root.kind === 'server') continue;
+    queries++;
+    orphan++;
+  }
+  const share = queries > 0 ? (orphan + outsideRequest) / queries : 0;
+  return { queries, orphan, outsideRequest, share, lost: share >= LOST_CONTEXT_SHARE };
 }
 
 export interface Evidence {
@@ -302,6 +361,11 @@ export function buildEvidence(input: EvidenceInput): Evidence {
     waitedMs: 0,
     blockedByOthers: [],
   }));
+  // Routes no framework named: templates inferred from every path the run saw (./routes.ts).
+  const inferred = requests.filter((r) => r.routeInferred && r.target !== null);
+  const pathKey = (r: EvidenceRequest) => `${r.route.slice(0, r.route.indexOf(' '))} ${(r.target ?? '/').split('?')[0]}`;
+  const templates = inferTemplates(inferred.map(pathKey));
+  for (const r of inferred) r.route = templates.get(pathKey(r)) ?? r.route;
   const byTrace = new Map<string, EvidenceRequest>();
   for (const r of requests) if (!byTrace.has(r.traceId)) byTrace.set(r.traceId, r);
 
@@ -423,6 +487,12 @@ export function buildEvidence(input: EvidenceInput): Evidence {
       if (c.span.error || httpStatus(c.span) >= 500) upstream.failures++;
     }
   }
+  const context = queryContext(traces.spans, measuredRequests, window);
+  if (context.lost) {
+    notes.push(
+      `${Math.round(context.share * 100)} % of the window's database queries lost their request's context (${context.orphan} in no request, ${context.outsideRequest} outside the request they were charged to): queries per request and findings drawn from queries are not shown. ${LOST_CONTEXT_FIX}`,
+    );
+  }
   const measured: MeasuredFigures = {
     requests: measuredRequests,
     blocks: measuredBlocks,
@@ -434,6 +504,7 @@ export function buildEvidence(input: EvidenceInput): Evidence {
     queriesPerRequest: measuredRequests.length > 0 ? round(queries / measuredRequests.length, 2) : null,
     upstream,
     chargedShare: blockedMs > 0 ? charged / blockedMs : 1,
+    context,
   };
   if (load && traces.spans.length > 0 && measuredRequests.length < 0.9 * requestCount) {
     notes.push(`the traces hold ${measuredRequests.length} of the window's ${requestCount} requests (the probes' span cap, LOOPLENS_MAX_SPANS, or requests without spans): per-request trace figures are over the traced ones`);

@@ -1,5 +1,6 @@
 /** summary.md and lab.md: the numbers of summary.json as tables people read. */
 import type { CacheCounts, Finding, LabStage, RequestStats, RunInfo, Summary } from '../../profiles/contract/types.js';
+import { LOST_CONTEXT_FIX } from './evidence.js';
 
 export function fmt(n: number | undefined, digits = 1): string {
   if (n === undefined || Number.isNaN(n)) return '–';
@@ -62,6 +63,12 @@ export function renderSummaryMd(summary: Summary, run: Pick<RunInfo, 'id' | 'com
     `- blocking: ${summary.blocking.count} events, ${fmt(summary.blocking.totalMs)} ms in total, ${fmt(summary.blocking.msPerRequest, 2)} ms per request`,
   ];
   if (summary.db) lines.push(`- database: ${fmt(summary.db.queriesPerRequest, 2)} queries per request`);
+  if (summary.lostContext) {
+    const lc = summary.lostContext;
+    lines.push(
+      `- **warning: the queries lost their request's context** — ${fmt(lc.share * 100, 0)} % of ${fmt(lc.queries, 0)} queries in no request (${fmt(lc.orphanQueries, 0)}) or outside the request they were charged to (${fmt(lc.outsideRequestQueries, 0)}): queries per request are not to be trusted and no finding is drawn from queries. ${LOST_CONTEXT_FIX}`,
+    );
+  }
   if (summary.upstream) lines.push(`- external calls: ${summary.upstream.calls}, failed ${summary.upstream.failures}`);
   if (cache) {
     lines.push(

@@ -66,6 +66,7 @@ export interface RequestTrace {
   /** When the response was sent: the server span's end. */
   endMs: number;
   durationMs: number;
+  /** Database queries (outermost spans only: a query builder's span around the driver's counts once), in start order. */
   queries: DbQuery[];
   /** Database connections opened directly by the request (not by a pool). */
   connects: Span[];
@@ -245,7 +246,8 @@ export function buildRequests(spans: readonly Span[]): RequestTrace[] {
       }
       const q = dbQueryOf(s);
       if (q) {
-        queries.push(q);
+        // an ORM's or query builder's span (knex, TypeORM…) around the driver's own (pg): one query, the outermost
+        if (!inside(s, (p) => dbQueryOf(p) !== null)) queries.push(q);
         continue;
       }
       const call = httpCallOf(s);

@@ -55,6 +55,55 @@ export function requestRoute(server: Span, descendants: readonly Span[]): { rout
   return { route: `${method} ${templatePath((target ?? '/').split('?')[0] ?? '/')}`, inferred: true, target };
 }
 
+/** Distinct values a path position needs before its rare values are taken for a parameter. */
+export const MIN_DISTINCT_VALUES = 5;
+/** A value at least this common at its position is a route of its own ("/articles/feed"), not a parameter's value. */
+export const LITERAL_SHARE = 0.2;
+
+/**
+ * Templates inferred from the paths seen, for requests no framework named a route for: after the ids templatePath
+ * knows (numbers, UUIDs, long hex), a path position where at least MIN_DISTINCT_VALUES different values occur among
+ * paths of the same method and length is a parameter (`:slug`) — except its common values (LITERAL_SHARE or more of
+ * the position's paths), which stay literal routes. `paths`: "<METHOD> <path>" (query left out); returns the template
+ * of each, "<METHOD> <template>".
+ */
+export function inferTemplates(paths: readonly string[]): Map<string, string> {
+  const split = (p: string) => {
+    const space = p.indexOf(' ');
+    return { method: p.slice(0, space), segments: templatePath(p.slice(space + 1)).split('/') };
+  };
+  const groups = new Map<string, { path: string; segments: string[] }[]>();
+  for (const path of new Set(paths)) {
+    const { method, segments } = split(path);
+    const key = `${method} ${segments.length}`;
+    const list = groups.get(key) ?? [];
+    list.push({ path, segments });
+    groups.set(key, list);
+  }
+  const counts = new Map<string, number>();
+  for (const p of paths) counts.set(p, (counts.get(p) ?? 0) + 1);
+  const out = new Map<string, string>();
+  for (const [key, list] of groups) {
+    const method = key.slice(0, key.indexOf(' '));
+    const width = list[0]!.segments.length;
+    const param = new Array<Set<string> | null>(width).fill(null);
+    for (let i = 1; i < width; i++) {
+      // how often each value occurs at this position, weighted by how often its path was requested
+      const values = new Map<string, number>();
+      let total = 0;
+      for (const { path, segments } of list) {
+        const n = counts.get(path) ?? 1;
+        values.set(segments[i]!, (values.get(segments[i]!) ?? 0) + n);
+        total += n;
+      }
+      if (values.size < MIN_DISTINCT_VALUES) continue;
+      param[i] = new Set([...values].filter(([v, n]) => v !== ':id' && n / total < LITERAL_SHARE).map(([v]) => v));
+    }
+    for (const { path, segments } of list) out.set(path, `${method} ${segments.map((seg, i) => (param[i]?.has(seg) ? ':slug' : seg)).join('/')}`);
+  }
+  return out;
+}
+
 /**
  * A route the probes recorded without traces ("<METHOD> <path or template>"), in the same vocabulary: its path
  * templated the same way. A template passes through unchanged.

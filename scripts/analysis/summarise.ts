@@ -101,6 +101,8 @@ export function summarise(evidence: Evidence): Summary {
   // an app that never queried a database has no db section (rather than a misleading 0)
   const queried = evidence.requests.some((r) => r.queries.some((q) => !isCacheSystem(q.system)));
   if (queried && measured.queriesPerRequest !== null) summary.db = { queriesPerRequest: measured.queriesPerRequest };
+  const c = measured.context;
+  if (c.lost) summary.lostContext = { share: round(c.share, 3), orphanQueries: c.orphan, outsideRequestQueries: c.outsideRequest, queries: c.queries };
   if (measured.upstream.calls > 0) summary.upstream = { ...measured.upstream };
   if (evidence.cache) summary.cache = evidence.cache;
   return summary;

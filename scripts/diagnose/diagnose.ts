@@ -38,6 +38,32 @@ function weight(f: Finding, evidence: Evidence): number {
 }
 
 /**
+ * Savings on one route never add up past what its requests take: the latency findings of a route (all but blocking
+ * calls, whose saving is loop time given back to every request) overlap — one slow call can be serial and deferrable
+ * at once — so when their savings per request add up past the route's median request duration (its traced server
+ * spans, what the findings are measured on), each is scaled down by the same factor and says so
+ * (`savingCappedFromMs`).
+ */
+function capSavings(findings: Finding[], evidence: Evidence): void {
+  const byRoute = new Map<string, Finding[]>();
+  for (const f of findings) {
+    if (f.kind === 'blocking-call' || !f.route) continue;
+    byRoute.set(f.route, [...(byRoute.get(f.route) ?? []), f]);
+  }
+  for (const [route, list] of byRoute) {
+    const durations = evidence.measured.requests.filter((r) => r.route === route).map((r) => r.durationMs).sort((a, b) => a - b);
+    const spends = durations[durations.length >> 1];
+    const total = list.reduce((a, f) => a + f.savingMsPerRequest, 0);
+    if (!spends || total <= spends) continue;
+    const factor = spends / total;
+    for (const f of list) {
+      f.evidence = { ...f.evidence, savingCappedFromMs: f.savingMsPerRequest, cappedBecause: `the route's findings would save ${Math.round(total)} ms per request, past its median request duration of ${Math.round(spends)} ms: each saving scaled by ${factor.toFixed(2)}` };
+      f.savingMsPerRequest = Math.round(f.savingMsPerRequest * factor * 100) / 100;
+    }
+  }
+}
+
+/**
  * For each finding, the blocking-call findings it is a victim of: those whose blocks its route's requests waited
  * behind, VICTIM_MIN_MS_PER_REQUEST or more per request.
  */
@@ -75,8 +101,12 @@ function causesOf(findings: readonly Finding[], evidence: Evidence): Map<Finding
  * finding whose evidence was mostly waiting after the others.
  */
 export function diagnose(evidence: Evidence, rules: readonly Rule[] = RULES, notes: string[] = []): Finding[] {
+  // Queries charged to the wrong request make every query rule wrong: those are not run (the evidence's note says why).
+  const lost = evidence.measured.context.lost;
+  const skipped = lost ? rules.filter((r) => r.readsQueries).map((r) => r.kind) : [];
+  if (skipped.length) notes.push(`not run, the queries having lost their request's context: ${skipped.join(', ')}`);
   // One rule failing on odd data must not cost the others (profile writes findings.json at its end).
-  const findings = rules.flatMap((rule) => {
+  const findings = rules.filter((r) => !(lost && r.readsQueries)).flatMap((rule) => {
     try {
       return rule.detect(evidence);
     } catch (err) {
@@ -84,6 +114,7 @@ export function diagnose(evidence: Evidence, rules: readonly Rule[] = RULES, not
       return [];
     }
   });
+  capSavings(findings, evidence);
   const ranked = findings.sort(
     (a, b) => Number(isMostlyWaiting(a)) - Number(isMostlyWaiting(b)) || weight(b, evidence) - weight(a, evidence) || a.key.localeCompare(b.key),
   );

@@ -13,6 +13,7 @@ export const KIND_LABELS: Record<Finding['kind'], string> = {
   'connection-per-request': 'Connection per request',
   'cacheable-reads': 'Cacheable repeated reads',
   'pool-starvation': 'Pool starvation',
+  'serial-independent-queries': 'Serial independent queries',
 };
 
 export interface RenderOptions {

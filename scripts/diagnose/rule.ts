@@ -12,6 +12,12 @@ export interface Rule {
   kind: Finding['kind'];
   /** One line for `looplens diagnose --help` and the docs. */
   describe: string;
+  /**
+   * The rule reads database queries (or connects, pool checkouts) as its request's: it is not run when the run's
+   * queries lost their request's context (evidence.measured.context.lost) — its findings would be drawn from
+   * queries charged to the wrong request.
+   */
+  readsQueries?: true;
   /** Findings over the evidence's measured window (evidence.measured). */
   detect(evidence: Evidence): Finding[];
 }
@@ -34,6 +40,19 @@ export function groupBy<T, K>(items: Iterable<T>, key: (t: T) => K): Map<K, T[]>
 /** Requests grouped by route, routes in first-seen order. */
 export function byRoute<R extends { route: string }>(requests: readonly R[]): Map<string, R[]> {
   return groupBy(requests, (r) => r.route);
+}
+
+/**
+ * A rule fires on a route only when the window holds at least this many of its requests: fewer say nothing about a
+ * pattern (a route requested once or twice is noise — one Express run gave hundreds of one-request "routes").
+ */
+export const MIN_ROUTE_REQUESTS = 5;
+
+/** The measured window's traced requests by route, for the routes with at least MIN_ROUTE_REQUESTS of them. */
+export function routesOf(measured: { requests: readonly EvidenceRequest[] }): Map<string, EvidenceRequest[]> {
+  const out = new Map<string, EvidenceRequest[]>();
+  for (const [route, list] of byRoute(measured.requests)) if (list.length >= MIN_ROUTE_REQUESTS) out.set(route, list);
+  return out;
 }
 
 // ---------------------------------------------------------------------------------------------------------------

@@ -127,6 +127,6 @@ export function writeDerived(runDir: string, info: RunInfo, root: string, folded
 
 /** summary.md: the numbers, then the top findings. */
 export function writeSummaryMd(runDir: string, summary: Summary, info: RunInfo, findings: readonly Finding[]): void {
-  const text = renderSummaryMd(summary, info) + '\n' + renderFindingsMarkdown(findings, { max: 5 });
+  const text = renderSummaryMd(summary, info) + '\n' + renderFindingsMarkdown(findings, { max: 5, moreIn: 'findings.json (looplens diagnose lists them all)' });
   writeTextAtomic(join(runDir, RUN_FILES.summaryMd), text);
 }

@@ -15,11 +15,18 @@ export const EXPECTED_KINDS: Record<string, Finding['kind'][]> = {
   cached: [],
 };
 
-const kinds = (fs: Finding[]) => [...new Set(fs.map((f) => f.kind))].sort();
+/**
+ * Kinds a stage may show besides its expected ones: baseline's likes read three statements in turn on the
+ * synchronous driver (serial independent queries, a millisecond or two each: whether they pass the rule's 2 ms floor
+ * depends on the machine's load).
+ */
+export const MAY_ALSO_SHOW: Record<string, Finding['kind'][]> = { baseline: ['serial-independent-queries'] };
+
+const kinds = (fs: Finding[], stage: string) => [...new Set(fs.map((f) => f.kind))].filter((k) => !(MAY_ALSO_SHOW[stage] ?? []).includes(k)).sort();
 
 export function expectLabFindings(lab: LabFindings): void {
   expect(lab.stages.map((s) => s.stage)).toEqual(Object.keys(EXPECTED_KINDS));
-  const table = Object.fromEntries(lab.stages.map((s) => [s.stage, kinds(s.file.findings)]));
+  const table = Object.fromEntries(lab.stages.map((s) => [s.stage, kinds(s.file.findings, s.stage)]));
   expect(table).toEqual(Object.fromEntries(Object.entries(EXPECTED_KINDS).map(([k, v]) => [k, [...v].sort()])));
   // Gains none: every (kind, route) of a stage was already there in the stage before.
   for (let i = 1; i < lab.stages.length; i++) {

@@ -12,7 +12,7 @@
 import type { Finding, StackFrame } from '../../../profiles/contract/index.js';
 import type { EvidenceBlock } from '../../analysis/evidence.js';
 import { isCacheSystem } from '../../analysis/requests.js';
-import { covered, findingKey, groupBy, interval, median, pct, round, sum, type Interval, type Rule } from '../rule.js';
+import { MIN_ROUTE_REQUESTS, covered, findingKey, groupBy, interval, median, pct, round, sum, type Interval, type Rule } from '../rule.js';
 
 /** A group must block at least this much per request of its route… */
 export const MIN_MS_PER_REQUEST = 1;
@@ -141,6 +141,7 @@ export const blockingCall: Rule = {
       const route = first.route;
       // the route's requests in the window, as every view counts them (the evidence's per-route figures)
       const routeRequests = Math.max(1, route === null ? measured.requestCount : (figures.get(route)?.requests ?? events.length));
+      if (route !== null && routeRequests < MIN_ROUTE_REQUESTS) continue;
       const blockedMs = sum(events.map((e) => e.durationMs));
       const msPerRequest = blockedMs / routeRequests;
       if (events.length < MIN_EVENTS || msPerRequest < MIN_MS_PER_REQUEST || events.length / routeRequests < MIN_EVENTS_PER_REQUEST) continue;

@@ -36,7 +36,7 @@
 import type { Finding } from '../../../profiles/contract/index.js';
 import type { EvidenceRequest } from '../../analysis/evidence.js';
 import { isCacheSystem, type DbQuery, type RequestTrace } from '../../analysis/requests.js';
-import { byRoute, findingKey, groupBy, interval, median, medianExample, ownCovered, pct, round, sum, type Rule } from '../rule.js';
+import { findingKey, routesOf, groupBy, interval, median, medianExample, ownCovered, pct, round, sum, type Rule } from '../rule.js';
 
 export const WINDOW_MS = 10_000;
 /** The sample size repetition is judged at: REFERENCE_REQUESTS requests of the route. */
@@ -132,6 +132,7 @@ interface Read {
 
 export const cacheableReads: Rule = {
   kind: 'cacheable-reads',
+  readsQueries: true,
   describe: 'identical reads (same statement and parameters) repeated across requests within a short window',
   detect({ measured }): Finding[] {
     const requests = measured.requests;
@@ -164,7 +165,7 @@ export const cacheableReads: Rule = {
     const findings: Finding[] = [];
     const readsByRequest = groupBy(reads, (r) => r.request);
     const lookupMs = lookupCostMs(requests.flatMap((r) => r.queries.filter((q) => q.read && !isCacheSystem(q.system))));
-    for (const [route, list] of byRoute(requests)) {
+    for (const [route, list] of routesOf(measured)) {
       const routeReads = list.flatMap((r) => readsByRequest.get(r) ?? []);
       if (routeReads.length < MIN_READS || alreadyCached(list).yes) continue;
       // Repetition, independent of throughput: requests per key → the share absorbed within REFERENCE_REQUESTS.

@@ -12,7 +12,7 @@
 import type { Finding } from '../../../profiles/contract/index.js';
 import type { EvidenceRequest } from '../../analysis/evidence.js';
 import type { RequestTrace } from '../../analysis/requests.js';
-import { byRoute, findingKey, mean, median, medianExample, ownSpanMs, pct, round, waitedIn, type Rule } from '../rule.js';
+import { routesOf, findingKey, mean, median, medianExample, ownSpanMs, pct, round, waitedIn, type Rule } from '../rule.js';
 
 /** "Most requests": the share of the route's requests that must connect. */
 export const MIN_REQUEST_SHARE = 0.5;
@@ -32,10 +32,11 @@ function ownTeardownMs(r: EvidenceRequest): number {
 
 export const connectionPerRequest: Rule = {
   kind: 'connection-per-request',
+  readsQueries: true,
   describe: 'a database connection opened inside most requests instead of taken from a pool',
   detect({ measured }): Finding[] {
     const findings: Finding[] = [];
-    for (const [route, list] of byRoute(measured.requests)) {
+    for (const [route, list] of routesOf(measured)) {
       const connecting = list.filter((r) => r.connects.length > 0);
       const share = connecting.length / list.length;
       if (connecting.length === 0 || share < MIN_REQUEST_SHARE) continue;

@@ -7,6 +7,7 @@ import { unawaitedWork } from './unawaited-work-on-critical-path.js';
 import { connectionPerRequest } from './connection-per-request.js';
 import { cacheableReads } from './cacheable-reads.js';
 import { poolStarvation } from './pool-starvation.js';
+import { serialQueries } from './serial-queries.js';
 
 export const RULES: readonly Rule[] = [
   blockingCall,
@@ -16,4 +17,5 @@ export const RULES: readonly Rule[] = [
   connectionPerRequest,
   cacheableReads,
   poolStarvation,
+  serialQueries,
 ];

@@ -10,7 +10,7 @@
 import type { Finding } from '../../../profiles/contract/index.js';
 import type { EvidenceRequest } from '../../analysis/evidence.js';
 import { isCacheSystem, type DbQuery } from '../../analysis/requests.js';
-import { byRoute, covered, findingKey, groupBy, interval, median, medianExample, ownCovered, pct, round, routeVerdict, spanMs, waitingEvidence, type Rule } from '../rule.js';
+import { routesOf, covered, findingKey, groupBy, interval, median, medianExample, ownCovered, pct, round, routeVerdict, spanMs, waitingEvidence, type Rule } from '../rule.js';
 
 /** Same-shape queries in one request from which it is a loop (Sentry's N+1 detector uses 5 as well). */
 export const MIN_REPEATS = 5;
@@ -26,12 +26,19 @@ interface Hit {
   rawSavingMs: number;
 }
 
+/** A statement in one line, at most 80 characters: "SELECT id, name FROM users WHERE id = $1". */
+export function shortStatement(sql: string): string {
+  const one = sql.replace(/\s+/g, ' ').trim();
+  return one.length > 80 ? `${one.slice(0, 79)}…` : one;
+}
+
 export const nPlusOne: Rule = {
   kind: 'n-plus-one',
+  readsQueries: true,
   describe: 'many database queries of the same statement shape within one request',
   detect({ measured }): Finding[] {
     const findings: Finding[] = [];
-    for (const [route, list] of byRoute(measured.requests)) {
+    for (const [route, list] of routesOf(measured)) {
       const loops: (Hit & { shape: string })[] = [];
       for (const request of list) {
         const groups = groupBy(request.queries.filter((q) => !isCacheSystem(q.system)), (q) => q.shape);
@@ -50,12 +57,12 @@ export const nPlusOne: Rule = {
         const all = hits.flatMap((h) => h.queries);
         const example = medianExample(hits, (h) => h.queries.length)!;
         const perRequestMs = hits.map((h) => ownCovered(h.queries.map((q) => interval(q.span)), h.request));
-        const table = /\bfrom\s+("?[\w.]+"?)/i.exec(example.queries[0]!.statement)?.[1] ?? null;
         findings.push({
           kind: 'n-plus-one',
           key: findingKey('n-plus-one', route, shape),
           route,
-          title: `${route} runs the same query ${round(median(counts))} times per request${table ? ` (${table})` : ''}`,
+          // the statement itself, shortened: two loops on one route (and one table) must not read alike
+          title: `${route} runs the same query ${round(median(counts))} times per request: ${shortStatement(example.queries[0]!.statement)}`,
           evidence: {
             statement: example.queries[0]!.statement.replace(/\s+/g, ' ').trim(),
             shape,

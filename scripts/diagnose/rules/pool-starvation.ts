@@ -9,7 +9,7 @@
 import type { Finding } from '../../../profiles/contract/index.js';
 import type { EvidenceRequest } from '../../analysis/evidence.js';
 import type { PoolWait } from '../../analysis/requests.js';
-import { byRoute, findingKey, interval, mean, median, medianExample, ownCovered, pct, round, sum, waitedIn, type Rule } from '../rule.js';
+import { routesOf, findingKey, interval, mean, median, medianExample, ownCovered, pct, round, sum, waitedIn, type Rule } from '../rule.js';
 
 /** A checkout's wait less the time it waited behind other requests' blocks (the client was free, the loop was not). */
 const ownWait = (w: PoolWait, r: EvidenceRequest): number => Math.max(0, w.waitMs - waitedIn(r, w.span.startMs, w.span.endMs));
@@ -21,10 +21,11 @@ export const MIN_WAIT_MS = 1;
 
 export const poolStarvation: Rule = {
   kind: 'pool-starvation',
+  readsQueries: true,
   describe: 'time waiting for a pooled connection large relative to the time spent in queries',
   detect({ measured }): Finding[] {
     const findings: Finding[] = [];
-    for (const [route, list] of byRoute(measured.requests)) {
+    for (const [route, list] of routesOf(measured)) {
       const pooled = list.filter((r) => r.poolWaits.length > 0);
       if (pooled.length === 0) continue;
       const waitPerRequest = list.map((r) => sum(r.poolWaits.map((w) => ownWait(w, r))));

@@ -14,7 +14,7 @@
 import type { Finding } from '../../../profiles/contract/index.js';
 import type { EvidenceRequest } from '../../analysis/evidence.js';
 import type { HttpCall, RequestTrace } from '../../analysis/requests.js';
-import { byRoute, covered, except, findingKey, groupBy, interval, median, medianExample, pct, round, routeVerdict, sum, waitedIn, waitingEvidence, type Interval, type Rule } from '../rule.js';
+import { routesOf, covered, except, findingKey, groupBy, interval, median, medianExample, pct, round, routeVerdict, sum, waitedIn, waitingEvidence, type Interval, type Rule } from '../rule.js';
 
 export const MIN_REQUEST_SHARE = 0.5;
 export const MIN_SAVING_MS = 1;
@@ -84,7 +84,7 @@ export const serialExternalCalls: Rule = {
   describe: 'outgoing HTTP calls awaited one after another within one request',
   detect({ measured }): Finding[] {
     const findings: Finding[] = [];
-    for (const [route, list] of byRoute(measured.requests)) {
+    for (const [route, list] of routesOf(measured)) {
       const hits: Hit[] = [];
       for (const request of list) {
         const w = waves(waitedCalls(request));

@@ -21,7 +21,7 @@
 import type { Finding } from '../../../profiles/contract/index.js';
 import type { EvidenceRequest } from '../../analysis/evidence.js';
 import type { HttpCall, RequestTrace } from '../../analysis/requests.js';
-import { byRoute, covered, except, findingKey, interval, median, medianExample, pct, round, routeVerdict, waitedIn, waitingEvidence, type Interval, type Rule } from '../rule.js';
+import { routesOf, covered, except, findingKey, interval, median, medianExample, pct, round, routeVerdict, waitedIn, waitingEvidence, type Interval, type Rule } from '../rule.js';
 import { waitedCalls } from './serial-external-calls.js';
 
 export const MIN_REQUEST_SHARE = 0.5;
@@ -48,7 +48,7 @@ export const unawaitedWork: Rule = {
   describe: 'side-effect calls (notify, index…) the response waits for although it does not need their answer',
   detect({ measured }): Finding[] {
     const findings: Finding[] = [];
-    for (const [route, list] of byRoute(measured.requests)) {
+    for (const [route, list] of routesOf(measured)) {
       const hits: Hit[] = [];
       for (const request of list) {
         const waited = waitedCalls(request);

@@ -1,12 +1,13 @@
 /**
  * Load with autocannon's programmatic API: one weighted request mix, per-route latency histograms
- * (hdr-histogram-js, recorded per response), live req/s ticks, stoppable through an AbortSignal.
+ * (hdr-histogram-js, recorded per response), live req/s ticks, stoppable through an AbortSignal. With an auth step
+ * (scenario `auth`) each connection logs in first and sends its token; the login requests are a route of their own.
  */
 import autocannon from 'autocannon';
 import type { LoadRoute, RequestStats } from '../../profiles/contract/types.js';
 import { LooplensError } from '../errors.js';
 import { encodeHistogram, latencyOf, newHistogram, type Histogram } from './histogram.js';
-import { requestPicker, routeKey, type IdRanges, type Scenario } from './scenario.js';
+import { authRouteKey, describeTokenSource, routeKey, scenarioRequests, tokenFrom, type BuiltRequest, type IdRanges, type Scenario } from './scenario.js';
 
 export interface LoadOptions {
   /** http://127.0.0.1:PORT */
@@ -45,14 +46,27 @@ interface RouteAcc {
   paths: string[];
 }
 
+/** What one connection (one autocannon client) knows: its token, and the request it sent last. */
+interface Connection {
+  token?: string;
+  /** An answer other than 401 came back to a request sent with this token. */
+  tokenWorked: boolean;
+  sent?: BuiltRequest;
+  /** The last answer's route and status, from onResponse to the 'response' event that follows it. */
+  answered?: { key: string; status: number };
+}
+
 export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
-  const next = requestPicker(opts.scenario, opts.ids, opts.seed ?? 1);
+  const scenario = opts.scenario;
+  const source = scenarioRequests(scenario, opts.ids, opts.seed ?? 1);
   const routes = new Map<string, RouteAcc>();
-  for (const r of opts.scenario.requests) {
-    const key = routeKey(r);
+  const templates = scenario.requests.map((r) => ({ key: routeKey(r), method: r.method, path: r.path }));
+  if (scenario.auth) templates.push({ key: authRouteKey(scenario.auth), method: scenario.auth.method ?? 'POST', path: scenario.auth.path });
+  for (const r of templates) {
+    // the path pattern, {placeholders} kept: the evidence matches the app's requests to this route by it
     const path = r.path.split('?')[0] ?? r.path;
-    const acc = routes.get(key);
-    if (!acc) routes.set(key, { hist: newHistogram(), requests: 0, non2xx: 0, method: r.method.toUpperCase(), paths: [path] });
+    const acc = routes.get(r.key);
+    if (!acc) routes.set(r.key, { hist: newHistogram(), requests: 0, non2xx: 0, method: r.method.toUpperCase(), paths: [path] });
     else if (!acc.paths.includes(path)) acc.paths.push(path);
   }
   const overall: RouteAcc = { hist: newHistogram(), requests: 0, non2xx: 0, method: '', paths: [] };
@@ -61,21 +75,55 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
   // that coordinated omission would hide, as autocannon does for its own histogram.
   const expectedIntervalUs = opts.rate ? Math.round((1_000_000 * connections) / opts.rate) : 0;
 
-  // autocannon calls onResponse(status, body, context) then emits 'response' (with the latency) synchronously, one
-  // response at a time; the route travels from setupRequest to onResponse through the per-connection context.
-  let pendingKey: string | undefined;
-  let pendingStatus = 0;
-  const request = {
-    setupRequest: (req: Record<string, unknown>, context: Record<string, unknown>) => {
-      const r = next();
-      context.key = r.key;
+  // The auth step failed: the load stops and the run fails with this (the answer itself is never shown: it may hold
+  // credentials).
+  let authFailure: LooplensError | undefined;
+  let stopForAuth: () => void = () => {};
+  const failAuth = (message: string, fix: string) => {
+    if (authFailure) return;
+    authFailure = new LooplensError('AUTH_FAILED', message, fix);
+    setImmediate(() => stopForAuth());
+  };
+  const auth = scenario.auth;
+
+  // One request object per connection (autocannon's setupClient + client.setRequests), so each keeps its own token.
+  // autocannon calls onResponse(status, body, context, headers) and then emits 'response' (with the latency)
+  // synchronously, one response at a time per connection.
+  const byClient = new WeakMap<object, Connection>();
+  const requestFor = (conn: Connection) => ({
+    setupRequest: (req: Record<string, unknown>) => {
+      const r = auth && conn.token === undefined ? source.login() : source.next(conn.token === undefined ? undefined : { token: conn.token });
+      conn.sent = r;
       return { ...req, method: r.method, path: r.path, headers: { ...(req.headers as object), ...r.headers }, body: r.body ?? Buffer.alloc(0) };
     },
-    onResponse: (status: number, _body: unknown, context: Record<string, unknown>) => {
-      pendingKey = context.key as string;
-      pendingStatus = status;
+    onResponse: (status: number, body: string, _context: unknown, headers: Record<string, unknown>) => {
+      const r = conn.sent;
+      if (!r) return;
+      conn.answered = { key: r.key, status };
+      if (!auth) return;
+      if (r.auth) {
+        const what = `the auth step ${r.method} ${auth.path}`;
+        if (status < 200 || status >= 300) {
+          failAuth(`${what} answered ${status}`, 'check its path, body and credentials in the scenario against the app');
+          return;
+        }
+        const token = tokenFrom(auth.token, body ?? '', headers ?? {});
+        if (token === null) {
+          failAuth(`${what} answered ${status} without a token in its ${describeTokenSource(auth.token)}`, 'point the scenario\'s auth.token at the JSON field, header or cookie that carries it');
+          return;
+        }
+        conn.token = token;
+        conn.tokenWorked = false;
+      } else if (status === 401) {
+        if (!conn.tokenWorked) {
+          failAuth(`${r.method} ${r.key.slice(r.key.indexOf(' ') + 1)} answered 401 to a token the auth step had just issued`, 'check how the scenario sends it, e.g. "headers": {"Authorization": "Bearer {token}"}');
+          return;
+        }
+        // the token expired or was revoked: this connection logs in again before its next request
+        conn.token = undefined;
+      } else conn.tokenWorked = true;
     },
-  };
+  });
 
   const startMs = Date.now();
   return await new Promise<LoadResult>((resolve, reject) => {
@@ -87,12 +135,20 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
         duration: opts.durationS,
         ...(opts.rate ? { overallRate: opts.rate } : {}),
         timeout: opts.timeoutS ?? 30,
-        requests: [request as never],
+        setupClient: (client: autocannon.Client) => {
+          const conn: Connection = { tokenWorked: false };
+          byClient.set(client, conn);
+          client.setRequests([requestFor(conn) as never]);
+        },
       },
       (err: Error | null, result: autocannon.Result) => {
         opts.signal?.removeEventListener('abort', onAbort);
         if (settled) return;
         settled = true;
+        if (authFailure) {
+          reject(authFailure);
+          return;
+        }
         if (err) {
           reject(new LooplensError('LOAD_FAILED', `load generation failed: ${err.message}`, 'check the --scenario/--path and that the app answers HTTP', { cause: err }));
           return;
@@ -125,14 +181,16 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
         });
       },
     );
-    instance.on('response', (_client: unknown, _status: number, _bytes: number, responseTimeMs: number) => {
-      const key = pendingKey;
-      pendingKey = undefined;
-      const acc = key ? routes.get(key) : undefined;
+    stopForAuth = () => (instance as unknown as { stop: () => void }).stop();
+    instance.on('response', (client: object, status: number, _bytes: number, responseTimeMs: number) => {
+      const conn = byClient.get(client);
+      const answered = conn?.answered;
+      if (conn) conn.answered = undefined;
+      const acc = answered ? routes.get(answered.key) : undefined;
       const us = Math.max(1, Math.round(responseTimeMs * 1000));
       for (const a of acc ? [acc, overall] : [overall]) {
         a.requests++;
-        if (pendingStatus < 200 || pendingStatus >= 300) a.non2xx++;
+        if (status < 200 || status >= 300) a.non2xx++;
         if (expectedIntervalUs) a.hist.recordValueWithExpectedInterval(us, expectedIntervalUs);
         else a.hist.recordValue(us);
       }

@@ -38,6 +38,14 @@ export class CpuProfiler {
     return this.perfAtStart + (us - this.monoUsAtStart) / 1000;
   }
 
+  /**
+   * What to add to a profile time (µs ÷ 1000) for epoch ms on the wall clock blocks and spans are stamped with, given
+   * that clock's offset from performance.timeOrigin + performance.now() (start.ts's clockOffsetMs).
+   */
+  epochOffsetMs(wallClockOffsetMs: number): number {
+    return performance.timeOrigin + this.perfAtStart - this.monoUsAtStart / 1000 + wallClockOffsetMs;
+  }
+
   stop(): CpuProfile | null {
     const session = this.session;
     if (!session) return null;

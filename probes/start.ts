@@ -201,7 +201,10 @@ export function startProbes(config: ProbeConfig, tracingModule: TracingModule | 
         });
         if (detector) writeBlocking(events);
         tracing?.writeFiles(resolved, join(out, RUN_FILES.tracesOtlp), join(out, RUN_FILES.tracesJaeger), writeTextAtomic);
-        if (config.cpuProfile && profile) writeTextAtomic(join(out, RUN_FILES.cpuprofile), JSON.stringify(profile));
+        if (config.cpuProfile && profile) {
+          profile.looplens = { epochOffsetMs: profiler.epochOffsetMs(clockOffsetMs()), cwd, pid: process.pid };
+          writeTextAtomic(join(out, RUN_FILES.cpuprofile), JSON.stringify(profile));
+        }
       }
     } catch (err) {
       process.stderr.write(`looplens probes: could not write the run files in ${out}: ${(err as Error).message}\n`);

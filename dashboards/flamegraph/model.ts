@@ -189,10 +189,4 @@ function functionChanges(
   return { grew: all.filter((x) => x.head > x.base).sort(by), shrank: all.filter((x) => x.head < x.base).sort(by) };
 }
 
-/** Milliseconds per sample of a V8 CPU profile: its duration (endTime − startTime, µs) over its samples. */
-export function msPerSampleOf(profile: unknown): number | undefined {
-  const p = profile as { startTime?: unknown; endTime?: unknown; samples?: unknown } | null;
-  if (!p || typeof p.startTime !== 'number' || typeof p.endTime !== 'number' || !Array.isArray(p.samples) || p.samples.length === 0) return undefined;
-  const ms = (p.endTime - p.startTime) / 1000 / p.samples.length;
-  return Number.isFinite(ms) && ms > 0 ? ms : undefined;
-}
+export { msPerSampleOf } from '../../scripts/analysis/fold.js';

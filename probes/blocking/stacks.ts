@@ -4,20 +4,9 @@
  */
 import { relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { StackFrame } from '../../profiles/contract/types.js';
+import type { CpuProfile, CpuProfileNode, StackFrame } from '../../profiles/contract/types.js';
 
-export interface CpuProfileNode {
-  id: number;
-  callFrame: { functionName: string; url: string; lineNumber: number; columnNumber: number; scriptId?: string };
-  children?: number[];
-}
-export interface CpuProfile {
-  nodes: CpuProfileNode[];
-  startTime: number;
-  endTime: number;
-  samples?: number[];
-  timeDeltas?: number[];
-}
+export type { CpuProfile, CpuProfileNode } from '../../profiles/contract/types.js';
 
 /** Share of a window's samples an app function needs to be named over what else ran. */
 const MIN_APP_SHARE = 0.1;
@@ -42,7 +31,7 @@ export function indexProfile(profile: CpuProfile): ProfileIndex {
   const samples = profile.samples ?? [];
   const deltas = profile.timeDeltas ?? [];
   const times = new Float64Array(samples.length);
-  let t = profile.startTime;
+  let t = profile.startTime ?? 0;
   for (let i = 0; i < samples.length; i++) {
     t += deltas[i] ?? 0;
     times[i] = t;
@@ -74,7 +63,7 @@ function toFrame(node: CpuProfileNode): StackFrame {
     functionName: cf.functionName,
     url: cf.url,
     lineNumber: Math.max(0, cf.lineNumber + 1),
-    columnNumber: Math.max(0, cf.columnNumber + 1),
+    columnNumber: Math.max(0, (cf.columnNumber ?? -1) + 1),
   };
 }
 

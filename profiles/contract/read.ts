@@ -6,6 +6,7 @@ import {
   LAB_FILES,
   RUN_FILES,
   type BlockingFile,
+  type CpuProfile,
   type EventLoopSample,
   type FindingsFile,
   type JaegerFile,
@@ -130,13 +131,13 @@ export function readFolded(dir: string): string {
   return text;
 }
 
-export function readCpuProfile(dir: string): unknown {
+export function readCpuProfile(dir: string): CpuProfile {
   const path = join(dir, RUN_FILES.cpuprofile);
   const value = readJson(path);
   if (!isObject(value) || !Array.isArray(value.nodes)) {
     throw new RunFolderError('RUN_FILE_INVALID', path, `${path} has no "nodes" array (expected a V8 CPU profile)`);
   }
-  return value;
+  return value as unknown as CpuProfile;
 }
 
 export function readFindings(dir: string): FindingsFile {

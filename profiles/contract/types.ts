@@ -185,6 +185,28 @@ export interface StackFrame {
   columnNumber: number;
 }
 
+/** profile.cpuprofile: a V8 CPU profile (the format Chrome DevTools and speedscope open), times in µs. */
+export interface CpuProfileNode {
+  id: number;
+  callFrame: { functionName: string; url: string; lineNumber: number; columnNumber?: number; scriptId?: string | number };
+  hitCount?: number;
+  children?: number[];
+}
+export interface CpuProfile {
+  nodes: CpuProfileNode[];
+  /** µs on the profiler's monotonic clock. */
+  startTime?: number;
+  endTime?: number;
+  samples?: number[];
+  timeDeltas?: number[];
+  /**
+   * Written by the probes beside V8's fields (other tools ignore it): `epochOffsetMs` turns a profile time into epoch
+   * ms on the wall clock spans and blocks use (profile µs ÷ 1000 + epochOffsetMs), `cwd` is the app's working folder
+   * (what frame paths are shown relative to), `pid` the process profiled.
+   */
+  looplens?: { epochOffsetMs: number; cwd: string; pid: number };
+}
+
 /** One stretch in which the loop did not turn for longer than the threshold, charged to one request. */
 export interface BlockingEvent {
   /**
@@ -299,7 +321,8 @@ export interface Finding {
     | 'connection-per-request'
     | 'cacheable-reads'
     | 'pool-starvation'
-    | 'serial-independent-queries';
+    | 'serial-independent-queries'
+    | 'cpu-hotspot';
   /** Stable identity across runs ("<kind> <route> <subject>"): compare matches findings of base and head by it. */
   key: string;
   route: string | null;

@@ -12,6 +12,8 @@
 import {
   hasFile,
   readBlocking,
+  readCpuProfile,
+  readFolded,
   readEventLoop,
   readLoad,
   readRunInfo,
@@ -27,10 +29,12 @@ import {
   type RunInfo,
   type Span,
   type StackFrame,
+  type CpuProfile,
   type TimeWindow,
   type TraceSet,
 } from '../../profiles/contract/index.js';
 import { latencyOf, mergeHistograms } from '../load/histogram.js';
+import { foldCpuProfile, msPerSampleOf, parseFolded } from './fold.js';
 import { buildRequests, dbQueryOf, httpStatus, isCacheSystem, type DbQuery, type HttpCall, type RequestTrace } from './requests.js';
 import { inferTemplates, loadRouteMatcher, probeRoute } from './routes.js';
 
@@ -180,6 +184,23 @@ function queryContext(spans: readonly Span[], measuredRequests: readonly Request
   return { queries, orphan, outsideRequest, share, lost: share >= LOST_CONTEXT_SHARE };
 }
 
+/** The CPU samples of the measured window (idle left out), and what one sample stands for. */
+export interface CpuFigures {
+  /** Folded stack ("root;…;leaf", frames "name (file:line)") → samples. */
+  stacks: Map<string, number>;
+  /** Busy samples in all. */
+  samples: number;
+  /** ms one sample stands for (the profile's duration over its samples), null when unknown. */
+  msPerSample: number | null;
+  /**
+   * 'window': the samples taken in the measured window; 'run': the whole run's (start-up and warm-up included), for a
+   * profile without the probes' clock (an older run, 0x, clinic).
+   */
+  scope: 'window' | 'run';
+  /** The window's requests the profiled process served (with workers, the profile is the busiest worker's). */
+  requests: number;
+}
+
 export interface Evidence {
   /** The run folder, when built from one. */
   dir: string | null;
@@ -192,6 +213,8 @@ export interface Evidence {
   load: LoadFile | null;
   cache: CacheSummary | null;
   eventLoop: EventLoopSample[];
+  /** The CPU samples (see CpuFigures.scope), null without a CPU profile. */
+  cpu: CpuFigures | null;
   /** Every request in the traces, in start order, each with its phase. */
   requests: EvidenceRequest[];
   /** Every block, in start order, each with its phase. */
@@ -208,6 +231,7 @@ export interface EvidenceInput {
   blocking: BlockingFile | null;
   traces: TraceSet;
   eventLoop: readonly EventLoopSample[];
+  cpu?: CpuSamples | null;
   notes?: string[];
 }
 
@@ -519,6 +543,7 @@ export function buildEvidence(input: EvidenceInput): Evidence {
     load,
     cache: load?.cache ?? null,
     eventLoop: [...input.eventLoop],
+    cpu: input.cpu ? cpuFiguresOf(input.cpu, measured) : null,
     requests,
     blocks,
     measured,
@@ -584,5 +609,45 @@ export function loadEvidence(dir: string, options: LoadEvidenceOptions = {}): Ev
   } else traces = readTraces(dir);
   if (traces.source === null) notes.push('no spans (traces.otlp.json and traces.jaeger.json missing or empty): requests, queries and calls are not known');
   const eventLoop = read('eventloop', readEventLoop) ?? [];
-  return buildEvidence({ dir, info, load, blocking, traces, eventLoop, notes });
+  const cpu = cpuSamplesOf(read('cpuprofile', readCpuProfile), read('folded', readFolded), info?.window ?? null);
+  if (cpu?.scope === 'run') notes.push('the CPU profile has no clock of the probes (an older run, or another profiler): CPU figures count the whole run, start-up and warm-up included');
+  return buildEvidence({ dir, info, load, blocking, traces, eventLoop, cpu, notes });
 }
+
+/** A run's CPU samples before the window's requests are known: see CpuFigures. */
+export interface CpuSamples {
+  stacks: Map<string, number>;
+  msPerSample: number | null;
+  scope: 'window' | 'run';
+  /** The process profiled, when the profile says. */
+  pid: string | null;
+}
+
+/**
+ * The samples of the measured window, from profile.cpuprofile's own sample times turned to epoch ms with the probes'
+ * clock (profile.looplens); without that clock or a window, the whole run's stacks.folded (or the profile folded).
+ */
+export function cpuSamplesOf(profile: CpuProfile | null, folded: string | null, window: TimeWindow | null): CpuSamples | null {
+  const clock = profile?.looplens;
+  const msPerSample = profile ? (msPerSampleOf(profile) ?? null) : null;
+  if (profile && clock && window && profile.samples?.length) {
+    const toUs = (epochMs: number) => (epochMs - clock.epochOffsetMs) * 1000;
+    const text = foldCpuProfile(profile, { root: clock.cwd, window: { fromUs: toUs(window.startMs), toUs: toUs(window.endMs) } });
+    return { stacks: parseFolded(text), msPerSample, scope: 'window', pid: String(clock.pid) };
+  }
+  const text = folded ?? (profile ? foldCpuProfile(profile, { root: clock?.cwd }) : null);
+  if (text === null) return null;
+  return { stacks: parseFolded(text), msPerSample, scope: 'run', pid: clock ? String(clock.pid) : null };
+}
+
+function cpuFiguresOf(cpu: CpuSamples, measured: MeasuredFigures): CpuFigures {
+  const samples = [...cpu.stacks.values()].reduce((a, b) => a + b, 0);
+  // with workers, the profile is one process's: it served its share of the traced requests
+  const traced = measured.requests.filter((r) => r.pid !== null);
+  const pids = new Set(traced.map((r) => r.pid));
+  const share = cpu.pid !== null && pids.size > 1 ? traced.filter((r) => r.pid === cpu.pid).length / traced.length : 1;
+  return { stacks: cpu.stacks, samples, msPerSample: cpu.msPerSample, scope: cpu.scope, requests: Math.round(measured.requestCount * share) };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Per process: what each process of the app did in the window

@@ -6,26 +6,17 @@
 import { isAbsolute, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-export interface CpuProfileNode {
-  id: number;
-  callFrame: { functionName: string; url: string; lineNumber: number; columnNumber?: number; scriptId?: string | number };
-  hitCount?: number;
-  children?: number[];
-}
+import type { CpuProfile, CpuProfileNode } from '../../profiles/contract/types.js';
 
-export interface CpuProfile {
-  nodes: CpuProfileNode[];
-  samples?: number[];
-  timeDeltas?: number[];
-  startTime?: number;
-  endTime?: number;
-}
+export type { CpuProfile, CpuProfileNode } from '../../profiles/contract/types.js';
 
 export interface FoldOptions {
   /** Paths under this folder are shown relative to it. */
   root?: string;
   /** Frames to drop entirely (with their subtree), by function name. Default: (idle). */
   drop?: readonly string[];
+  /** Count only the samples taken in [fromUs, toUs] (the profile's clock); needs `samples` and `timeDeltas`. */
+  window?: { fromUs: number; toUs: number };
 }
 
 export function frameFile(url: string, root?: string): string {
@@ -53,11 +44,16 @@ export function frameName(cf: CpuProfileNode['callFrame'], root?: string): strin
   return `${name} (${file}:${cf.lineNumber + 1})`;
 }
 
-/** Sample counts per node id: from `samples` when present, else each node's hitCount. */
-function selfCounts(profile: CpuProfile): Map<number, number> {
+/** Sample counts per node id: from `samples` when present (those in `window` only), else each node's hitCount. */
+function selfCounts(profile: CpuProfile, window?: FoldOptions['window']): Map<number, number> {
   const counts = new Map<number, number>();
   if (profile.samples && profile.samples.length > 0) {
-    for (const id of profile.samples) counts.set(id, (counts.get(id) ?? 0) + 1);
+    let t = profile.startTime ?? 0;
+    const deltas = profile.timeDeltas ?? [];
+    profile.samples.forEach((id, i) => {
+      t += deltas[i] ?? 0;
+      if (!window || (t >= window.fromUs && t <= window.toUs)) counts.set(id, (counts.get(id) ?? 0) + 1);
+    });
   } else {
     for (const n of profile.nodes) if (n.hitCount) counts.set(n.id, n.hitCount);
   }
@@ -67,7 +63,7 @@ function selfCounts(profile: CpuProfile): Map<number, number> {
 export function foldCpuProfile(profile: CpuProfile, options: FoldOptions = {}): string {
   const drop = new Set(options.drop ?? ['(idle)']);
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
-  const counts = selfCounts(profile);
+  const counts = selfCounts(profile, options.window);
   const childIds = new Set(profile.nodes.flatMap((n) => n.children ?? []));
   const roots = profile.nodes.filter((n) => !childIds.has(n.id));
   const folded = new Map<string, number>();
@@ -117,4 +113,12 @@ export function sumFolded(texts: readonly string[]): string {
     .map(([k, v]) => `${k} ${v}`)
     .join('\n')
     .concat(total.size ? '\n' : '');
+}
+
+/** Milliseconds per sample of a V8 CPU profile: its duration (endTime − startTime, µs) over its samples. */
+export function msPerSampleOf(profile: unknown): number | undefined {
+  const p = profile as { startTime?: unknown; endTime?: unknown; samples?: unknown } | null;
+  if (!p || typeof p.startTime !== 'number' || typeof p.endTime !== 'number' || !Array.isArray(p.samples) || p.samples.length === 0) return undefined;
+  const ms = (p.endTime - p.startTime) / 1000 / p.samples.length;
+  return Number.isFinite(ms) && ms > 0 ? ms : undefined;
 }

@@ -14,6 +14,7 @@ export const KIND_LABELS: Record<Finding['kind'], string> = {
   'cacheable-reads': 'Cacheable repeated reads',
   'pool-starvation': 'Pool starvation',
   'serial-independent-queries': 'Serial independent queries',
+  'cpu-hotspot': 'CPU hotspot',
 };
 
 export interface RenderOptions {

@@ -8,6 +8,7 @@ import { connectionPerRequest } from './connection-per-request.js';
 import { cacheableReads } from './cacheable-reads.js';
 import { poolStarvation } from './pool-starvation.js';
 import { serialQueries } from './serial-queries.js';
+import { cpuHotspot } from './cpu-hotspot.js';
 
 export const RULES: readonly Rule[] = [
   blockingCall,
@@ -18,4 +19,5 @@ export const RULES: readonly Rule[] = [
   cacheableReads,
   poolStarvation,
   serialQueries,
+  cpuHotspot,
 ];

@@ -6,7 +6,7 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readRunInfo } from '../../profiles/contract/index.js';
-import { APPS, SCENARIOS, createBlogDb, dbUrl, describeRoutes, dropDb, ensureFixtures, freePort, profile, removeRoot, tempRoot, type Profiled } from './harness.js';
+import { APPS, IDS, SCENARIOS, createBlogDb, dbUrl, describeRoutes, dropDb, ensureFixtures, freePort, profile, removeRoot, tempRoot, type Profiled } from './harness.js';
 
 const DB = 'looplens_test_apps_fixed_port';
 
@@ -22,7 +22,7 @@ beforeAll(async () => {
   port = await freePort();
   run = await profile(
     join(APPS, 'fixed-port/app.js'),
-    ['--scenario', join(SCENARIOS, 'fixed-port.json'), '--ids', '20', '--duration', '4'],
+    ['--scenario', join(SCENARIOS, 'fixed-port.json'), '--ids', String(IDS), '--duration', '4'],
     { DATABASE_URL: dbUrl(DB), HAPI_PORT: String(port) },
     root,
     'fixed',

@@ -22,22 +22,30 @@ const PG_HOST = '127.0.0.1';
 const PG_PORT = 5432;
 const ADMIN_URL = `postgres://postgres@${PG_HOST}:${PG_PORT}/postgres`;
 
+/**
+ * Ids every blog path takes: the scenario draws `{id}` from 1..IDS, and every group, author and post 1..IDS exists.
+ * Wide enough that a request rarely reads what another read shortly before (a narrow range makes every route
+ * cacheable).
+ */
+export const IDS = 500;
+
 /** The three routes every blog fixture has, by its own template. */
 export const BLOG_ROUTES = {
   nPlusOne: 'GET /api/groups/:groupId/authors',
   serial: 'GET /api/authors/:authorId/stats',
   clean: 'GET /api/posts/:postId',
 } as const;
-/** One concrete path of each, for the query counts. */
-export const BLOG_PATHS = { nPlusOne: '/api/groups/3/authors', serial: '/api/authors/7/stats', clean: '/api/posts/11' } as const;
+/** Their paths as the scenario sends them (`{id}` 1–IDS), for measureApp. */
+export const BLOG_PATHS = { nPlusOne: '/api/groups/{id}/authors', serial: '/api/authors/{id}/stats', clean: '/api/posts/{id}' } as const;
 
 /**
- * The load every blog fixture gets: test/apps/scenarios/blog.json (one third each route, ids 1–20), 10 connections
- * (the default), a 3 s warm-up (the default), 8 s measured at a fixed 40 requests a second — an open loop, so that a
- * route's latency is its own time and not the queue of a saturated 2-core machine, and the fixed twin's saving can be
- * read off the latencies.
+ * The load every blog fixture gets: test/apps/scenarios/blog.json (one third each route, ids 1–IDS), one connection
+ * (requests one after another: a route's latency is its own time, so the app's and its fixed twin's latencies give
+ * what a fix saves — with 10 connections on a 2-core machine the queries also wait for the CPU, and the twin's
+ * latencies hold waits behind other requests: its clean route, the same code, measured 12–30 ms against the app's
+ * 7–10), the default 3 s warm-up, 8 s measured. Every looplens setting is its default.
  */
-export const BLOG_LOAD = ['--scenario', join(SCENARIOS, 'blog.json'), '--ids', '20', '--duration', '8', '--rate', '40'];
+export const BLOG_LOAD = ['--scenario', join(SCENARIOS, 'blog.json'), '--ids', String(IDS), '--duration', '8', '--connections', '1'];
 
 function sh(cmd: string, args: string[], cwd: string, env: NodeJS.ProcessEnv = process.env): void {
   execFileSync(cmd, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'], timeout: 300_000 });
@@ -93,8 +101,8 @@ async function admin(sql: string[], url = ADMIN_URL): Promise<void> {
 export const dbUrl = (name: string, port = PG_PORT): string => `postgres://postgres@${PG_HOST}:${port}/${name}`;
 
 /**
- * Creates `name` afresh with the blog tables: 20 groups of 10 authors (200), 20 posts per author (4,000), 3 comments
- * per post (12,000), indexed on every foreign key.
+ * Creates `name` afresh with the blog tables: IDS groups of 10 authors (5,000), 20 posts per author (100,000), one
+ * comment per post, indexed on every foreign key.
  */
 export async function createBlogDb(name: string): Promise<void> {
   await admin([`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`, `CREATE DATABASE ${name}`]);
@@ -107,9 +115,9 @@ export async function createBlogDb(name: string): Promise<void> {
       'CREATE INDEX ON posts (author_id)',
       'CREATE INDEX ON comments (post_id)',
       'CREATE INDEX ON comments (author_id)',
-      "INSERT INTO authors SELECT i, 'author ' || i, 1 + (i - 1) % 20 FROM generate_series(1, 200) i",
-      "INSERT INTO posts SELECT i, 1 + (i - 1) % 200, 'post ' || i, repeat('words ', 40), now() - i * interval '1 minute' FROM generate_series(1, 4000) i",
-      "INSERT INTO comments SELECT i, 1 + (i - 1) % 4000, 1 + (i * 7) % 200, 'comment ' || i FROM generate_series(1, 12000) i",
+      `INSERT INTO authors SELECT i, 'author ' || i, 1 + (i - 1) % ${IDS} FROM generate_series(1, ${IDS * 10}) i`,
+      `INSERT INTO posts SELECT i, 1 + (i - 1) % ${IDS * 10}, 'post ' || i, repeat('words ', 10), now() - i * interval '1 minute' FROM generate_series(1, ${IDS * 200}) i`,
+      `INSERT INTO comments SELECT i, i, 1 + (i * 7) % ${IDS * 10}, 'comment ' || i FROM generate_series(1, ${IDS * 200}) i`,
       'VACUUM ANALYZE',
     ],
     dbUrl(name),
@@ -163,12 +171,26 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
+/** What the app really does on one path, measured without looplens (see measureApp). */
+export interface TrueFigures {
+  /** Statements one request runs (the median of 3). */
+  queries: number;
+  /** Median latency of requests sent one at a time (nothing else in flight), ms. */
+  latencyMs: number;
+}
+
 /**
- * How many statements each path really runs, counted by the fixture itself (count-queries.js wraps pg's
- * Client#query), without looplens: the app runs plain, each path is requested once to warm the pool, then three times
- * one at a time with the count read before and after; the median delta per path.
+ * What each path really costs, measured by the fixture itself, without looplens: the app runs plain with
+ * count-queries.js, each path is requested twice to warm the pool, then three times one at a time with the count read
+ * before and after (the median delta: statements per request), then `timed` times one at a time, its `{id}` drawn in
+ * over 1–IDS (the median latency: the route's own time, with nothing else in flight).
  */
-export async function trueQueries(app: string, env: Record<string, string>, paths: readonly string[], opts: { listenPort?: number } = {}): Promise<Record<string, number>> {
+export async function measureApp(
+  app: string,
+  env: Record<string, string>,
+  paths: readonly string[],
+  opts: { listenPort?: number; timed?: number } = {},
+): Promise<Record<string, TrueFigures>> {
   const countPort = await freePort();
   const port = opts.listenPort ?? (await freePort());
   const child = spawn(process.execPath, [app], {
@@ -180,13 +202,19 @@ export async function trueQueries(app: string, env: Record<string, string>, path
   child.stdout.on('data', (d: Buffer) => (output += d.toString()));
   child.stderr.on('data', (d: Buffer) => (output += d.toString()));
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const at = (path: string, id: number) => path.replace('{id}', String(id));
   try {
     const base = `http://127.0.0.1:${port}`;
+    const get = async (path: string) => {
+      const res = await fetch(`${base}${path}`);
+      await res.arrayBuffer();
+      if (res.status !== 200) throw new Error(`${path} answered ${res.status}`);
+    };
     const deadline = Date.now() + 30_000;
     for (;;) {
       try {
         await fetch(`http://127.0.0.1:${countPort}/`).then((r) => r.json());
-        await fetch(`${base}${paths[0]}`).then((r) => r.arrayBuffer());
+        await get(at(paths[0]!, 1));
         break;
       } catch {
         if (Date.now() > deadline || child.exitCode !== null) throw new Error(`${app} did not answer: ${output.slice(-800)}`);
@@ -194,18 +222,23 @@ export async function trueQueries(app: string, env: Record<string, string>, path
       }
     }
     const count = async () => ((await fetch(`http://127.0.0.1:${countPort}/`).then((r) => r.json())) as { queries: number }).queries;
-    const result: Record<string, number> = {};
-    for (const path of paths) await fetch(`${base}${path}`).then((r) => r.arrayBuffer());
+    const median = (xs: number[]) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+    const result: Record<string, TrueFigures> = {};
+    for (const path of paths) for (let i = 1; i <= 2; i++) await get(at(path, i));
     for (const path of paths) {
       const deltas: number[] = [];
       for (let i = 0; i < 3; i++) {
         const before = await count();
-        const res = await fetch(`${base}${path}`);
-        await res.arrayBuffer();
-        if (res.status !== 200) throw new Error(`${path} answered ${res.status}`);
+        await get(at(path, 7));
         deltas.push((await count()) - before);
       }
-      result[path] = deltas.sort((a, b) => a - b)[1]!;
+      const times: number[] = [];
+      for (let i = 0; i < (opts.timed ?? 40); i++) {
+        const t0 = performance.now();
+        await get(at(path, 1 + ((i * 97) % IDS)));
+        times.push(performance.now() - t0);
+      }
+      result[path] = { queries: median(deltas), latencyMs: median(times) };
     }
     return result;
   } finally {

@@ -7,7 +7,7 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadEvidence, type Evidence } from '../../scripts/analysis/evidence.js';
-import { APPS, SCENARIOS, createBlogDb, dbUrl, describeFindings, describeRoutes, dropDb, ensureFixtures, profile, removeRoot, tempRoot, trueQueries, type Profiled } from './harness.js';
+import { APPS, IDS, SCENARIOS, createBlogDb, dbUrl, describeFindings, describeRoutes, dropDb, ensureFixtures, profile, removeRoot, tempRoot, measureApp, type Profiled } from './harness.js';
 
 const DB = 'looplens_test_apps_lost_context';
 const APP = join(APPS, 'lost-context/app.js');
@@ -18,9 +18,9 @@ const OWN: Record<string, RegExp> = {
   'GET /api/posts/:postId': /SELECT \* FROM posts WHERE id/,
 };
 const PATHS: Record<string, string> = {
-  'GET /api/authors/:authorId/posts': '/api/authors/5/posts',
-  'GET /api/posts/:postId/comments': '/api/posts/9/comments',
-  'GET /api/posts/:postId': '/api/posts/9',
+  'GET /api/authors/:authorId/posts': '/api/authors/{id}/posts',
+  'GET /api/posts/:postId/comments': '/api/posts/{id}/comments',
+  'GET /api/posts/:postId': '/api/posts/{id}',
 };
 
 let root = '';
@@ -33,8 +33,8 @@ beforeAll(async () => {
   root = tempRoot('lost-context');
   await createBlogDb(DB);
   const env = { DATABASE_URL: dbUrl(DB) };
-  truth = await trueQueries(APP, env, Object.values(PATHS));
-  run = await profile(APP, ['--scenario', join(SCENARIOS, 'lost-context.json'), '--ids', '20', '--duration', '6'], env, root, 'run');
+  truth = Object.fromEntries(Object.entries(await measureApp(APP, env, Object.values(PATHS), { timed: 1 })).map(([p, t]) => [p, t.queries]));
+  run = await profile(APP, ['--scenario', join(SCENARIOS, 'lost-context.json'), '--ids', String(IDS), '--duration', '6'], env, root, 'run');
   evidence = loadEvidence(run.dir);
 }, 200_000);
 

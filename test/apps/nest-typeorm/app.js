@@ -50,7 +50,8 @@ function decorate(decorators, target, key, descriptor) {
   return target;
 }
 const method = (cls, name, ...decorators) => decorate(decorators, cls.prototype, name, Object.getOwnPropertyDescriptor(cls.prototype, name));
-const param = (cls, name, index, decorator) => decorator(cls.prototype, name, index);
+// a constructor parameter's decorator gets the class, a method parameter's the prototype
+const param = (cls, name, index, decorator) => decorator(name === undefined ? cls : cls.prototype, name, index);
 
 class BlogService {
   constructor(dataSource) {

@@ -11,12 +11,14 @@ import {
   type FindingsFile,
   type JaegerFile,
   type LabFile,
+  type ListenFile,
   type LoadFile,
   type RunFileKey,
   type RunInfo,
+  type SourceMapsFile,
   type Summary,
 } from './types.js';
-import { validateBlocking, validateLab, validateLoad, validateRunInfo, validateSummary } from './validate.js';
+import { validateBlocking, validateLab, validateListen, validateLoad, validateRunInfo, validateSourceMaps, validateSummary } from './validate.js';
 
 function readText(path: string): string {
   if (!existsSync(path)) throw new RunFolderError('RUN_FILE_MISSING', path, `${path} is missing`);
@@ -68,6 +70,18 @@ export function readBlocking(dir: string): BlockingFile {
 export function readLoad(dir: string): LoadFile {
   const path = join(dir, RUN_FILES.load);
   return checked<LoadFile>(path, readJson(path), validateLoad);
+}
+
+/** listen.json of `dir` (the run folder, or a worker's or child process's folder in it). */
+export function readListen(dir: string): ListenFile {
+  const path = join(dir, RUN_FILES.listen);
+  return checked<ListenFile>(path, readJson(path), validateListen);
+}
+
+/** sourcemaps.json of `dir` (the run folder, or a worker's or child process's folder in it). */
+export function readSourceMaps(dir: string): SourceMapsFile {
+  const path = join(dir, RUN_FILES.sourceMaps);
+  return checked<SourceMapsFile>(path, readJson(path), validateSourceMaps);
 }
 
 export function readLab(dir: string): LabFile {

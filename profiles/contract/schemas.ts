@@ -109,7 +109,17 @@ export const summarySchema = {
 const frame = {
   type: 'object',
   required: ['functionName', 'url', 'lineNumber', 'columnNumber'],
-  properties: { functionName: str, url: str, lineNumber: { type: 'integer' }, columnNumber: { type: 'integer' } },
+  properties: {
+    functionName: str,
+    url: str,
+    lineNumber: { type: 'integer' },
+    columnNumber: { type: 'integer' },
+    original: {
+      type: 'object',
+      required: ['url', 'lineNumber', 'columnNumber'],
+      properties: { url: str, lineNumber: { type: 'integer' }, columnNumber: { type: 'integer' } },
+    },
+  },
 } as const;
 
 const nullableStr = { type: ['string', 'null'] } as const;
@@ -136,6 +146,7 @@ export const blockingSchema = {
           traceId: nullableStr,
           spanId: nullableStr,
           topFrame: str,
+          compiledTopFrame: str,
           frames: { type: 'array', items: frame },
         },
       },
@@ -255,10 +266,62 @@ export const loadSchema = {
   },
 } as const;
 
+export const listenSchema = {
+  $schema: 'https://json-schema.org/draft/2020-12/schema',
+  $id: 'https://looplens.dev/schemas/listen.schema.json',
+  title: 'looplens listening servers (listen.json)',
+  type: 'object',
+  required: ['servers'],
+  properties: {
+    servers: {
+      type: 'array',
+      items: {
+        type: 'object',
+        required: ['pid', 'port', 'address', 'family', 'http', 'atMs'],
+        properties: {
+          pid: { type: 'integer', minimum: 0 },
+          port: { type: 'integer', minimum: 1, maximum: 65535 },
+          address: str,
+          family: str,
+          http: { type: 'boolean' },
+          atMs: num,
+        },
+      },
+    },
+  },
+} as const;
+
+export const sourceMapsSchema = {
+  $schema: 'https://json-schema.org/draft/2020-12/schema',
+  $id: 'https://looplens.dev/schemas/sourcemaps.schema.json',
+  title: 'looplens in-memory source maps (sourcemaps.json)',
+  type: 'object',
+  required: ['maps'],
+  properties: {
+    maps: {
+      type: 'object',
+      additionalProperties: {
+        type: 'object',
+        required: ['version', 'sources', 'mappings'],
+        properties: {
+          version: { type: 'integer' },
+          sources: { type: 'array', items: { type: ['string', 'null'] } },
+          mappings: str,
+          names: { type: 'array', items: str },
+          sourceRoot: str,
+          file: str,
+        },
+      },
+    },
+  },
+} as const;
+
 export const SCHEMA_FILES = {
   'summary.schema.json': summarySchema,
   'blocking.schema.json': blockingSchema,
   'run.schema.json': runInfoSchema,
   'lab.schema.json': labSchema,
   'load.schema.json': loadSchema,
+  'listen.schema.json': listenSchema,
+  'sourcemaps.schema.json': sourceMapsSchema,
 } as const;

@@ -21,6 +21,10 @@ export const RUN_FILES = {
   findings: 'findings.json',
   /** What the load generator measured, per route of its own (latencies as the client saw them). */
   load: 'load.json',
+  /** Where the app's servers listen, as the probes saw them (an app that ignores $PORT is loaded on its own port). */
+  listen: 'listen.json',
+  /** Source maps the app's loader kept in memory only (tsx, --enable-source-maps), for the frames of its profile. */
+  sourceMaps: 'sourcemaps.json',
 } as const;
 
 export const LAB_FILES = {
@@ -178,6 +182,22 @@ export interface EventLoopSample {
 
 export interface StackFrame {
   functionName: string;
+  /** Where the code ran: the compiled file (dist/…/x.js) of a compiled app. */
+  url: string;
+  /** 1-based. */
+  lineNumber: number;
+  /** 1-based. */
+  columnNumber: number;
+  /**
+   * Where the app's source map puts the frame (the .ts file a developer edits), when it has one: written by the
+   * runner after the app stopped; `url`, `lineNumber` and `columnNumber` stay the compiled location.
+   */
+  original?: SourcePosition;
+}
+
+/** A position in an original source file, from a source map. */
+export interface SourcePosition {
+  /** The source file (absolute path, or the URL the source map names when it is not a file). */
   url: string;
   /** 1-based. */
   lineNumber: number;
@@ -228,8 +248,13 @@ export interface BlockingEvent {
   route: string | null;
   traceId: string | null;
   spanId: string | null;
-  /** Innermost app frame (not a Node internal or dependency), "name (file:line)". */
+  /**
+   * Innermost app frame (not a Node internal or dependency), "name (file:line)": its original source position when
+   * the app's source map has one ("priceBasket (src/pricing.ts:14)"), else where it ran.
+   */
   topFrame: string;
+  /** The compiled location of `topFrame` ("priceBasket (dist/pricing.js:9)"), when a source map moved it. */
+  compiledTopFrame?: string;
   /** Innermost first. */
   frames: StackFrame[];
 }
@@ -378,4 +403,39 @@ export interface JaegerTag {
   key: string;
   type: 'string' | 'bool' | 'int64' | 'float64' | 'binary';
   value: string | number | boolean;
+}
+
+/** listen.json — every TCP server the app's processes started listening, in order (written by the probes). */
+export interface ListenFile {
+  servers: ListeningServer[];
+}
+
+export interface ListeningServer {
+  pid: number;
+  port: number;
+  /** As server.address() says: "127.0.0.1", "::", "0.0.0.0"… */
+  address: string;
+  family: string;
+  /** An http or https server (not a plain net.Server). */
+  http: boolean;
+  /** Epoch ms when it listened. */
+  atMs: number;
+}
+
+/**
+ * sourcemaps.json — source maps the app's loader kept in memory (tsx compiles .ts in memory; Node keeps maps with
+ * --enable-source-maps), keyed by the script URL its CPU-profile frames name; `sourcesContent` left out.
+ */
+export interface SourceMapsFile {
+  maps: Record<string, RawSourceMap>;
+}
+
+/** A source map (version 3), as the loader produced it. */
+export interface RawSourceMap {
+  version: number;
+  sources: (string | null)[];
+  mappings: string;
+  names?: string[];
+  sourceRoot?: string;
+  file?: string;
 }

@@ -7,6 +7,7 @@
 import { isMainThread } from 'node:worker_threads';
 import cluster from 'node:cluster';
 import { readConfig } from './config.js';
+import { reportListening } from './listen-report.js';
 import { watchParent } from './parent-watch.js';
 import { startProbes, type TracingModule } from './start.js';
 
@@ -21,6 +22,7 @@ const config = readConfig(process.env, {
 });
 
 if (config.out) {
+  reportListening(config.out);
   // Synchronous on purpose: a --require preload must be fully set up before the app's first require.
   const tracing = config.tracing ? (require('./tracing.js') as TracingModule) : null;
   startProbes(config, tracing, __dirname);

@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { isMainThread } from 'node:worker_threads';
 import cluster from 'node:cluster';
 import { readConfig } from './config.js';
+import { reportListening } from './listen-report.js';
 import { watchParent } from './parent-watch.js';
 import { startProbes, type TracingModule } from './start.js';
 
@@ -23,6 +24,7 @@ const config = readConfig(process.env, {
 });
 
 if (config.out) {
+  reportListening(config.out);
   let tracing: TracingModule | null = null;
   let acknowledged: (() => Promise<void>) | null = null;
   if (config.tracing) {

@@ -101,8 +101,15 @@ export const PROFILE_FLAGS = [
   ...loadTimeFlags(10, 3),
   ...LOAD_FLAGS,
   { name: 'stage', short: 's', type: 'string', valueName: 'name', description: 'target-app stage (sets STAGE; with no command, runs target-app)' },
-  { name: 'port', type: 'number', min: 1, integer: true, valueName: 'n', description: 'port for the app (sets PORT; default: a free port)' },
-  { name: 'ready-timeout', type: 'number', min: 1, default: 30, valueName: 's', description: 'how long to wait for the app to accept connections' },
+  {
+    name: 'port',
+    type: 'number',
+    min: 1,
+    integer: true,
+    valueName: 'n',
+    description: 'port for the app (sets PORT; default: a free port); an app that listens on a port of its own is loaded there without it',
+  },
+  { name: 'ready-timeout', type: 'number', min: 1, default: 30, valueName: 's', description: 'how long to wait for the app to accept connections (on PORT, or on the port it says it listens on)' },
   { name: 'method', type: 'string', default: 'GET', valueName: 'verb', description: 'HTTP method for --path requests' },
   { name: 'no-tracing', type: 'boolean', description: 'do not trace requests (no spans, no per-request queries)' },
 ] as const satisfies readonly FlagSpec[];
@@ -131,7 +138,7 @@ export const COMMANDS: readonly CommandEntry[] = [
       flags: PROFILE_FLAGS,
       acceptsCommand: true,
       notes: [
-        'The app gets PORT (a free port, or --port) and LOOPLENS_OUT (the run folder); it must listen on PORT.',
+        'The app gets PORT (a free port, or --port) and LOOPLENS_OUT (the run folder). An app that ignores PORT and listens on a port of its own (NestJS examples hard-code 3000) is loaded there: the probes report where it listens (listen.json), and a note says so.',
         'Durations are in seconds. Ctrl-C stops everything and marks the run incomplete.',
         'Under --profiler 0x the probes\' CPU profiler and blocking detector are off (V8 writes no ticks for 0x while another CPU profiler runs): profile.cpuprofile comes from 0x\'s ticks and blocked time is not measured.',
         'With --runs N the run folder holds runs/1 … runs/N (each a complete run folder) and, at the top, the medians (summary.json, with spread) and the median run\'s files.',

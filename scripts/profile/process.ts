@@ -176,8 +176,30 @@ function describeExit(e: { code: number | null; signal: NodeJS.Signals | null })
   return e.signal ? `was killed by ${e.signal}` : `exited with code ${e.code}`;
 }
 
-/** Resolves once host:port accepts a TCP connection; rejects with APP_EXITED / APP_NOT_LISTENING. */
-export async function waitForPort(app: AppProcess, port: number, timeoutMs: number, signal?: AbortSignal, host = '127.0.0.1'): Promise<void> {
+/** Where to reach a server: a host to connect to and its port. */
+export interface ListenTarget {
+  host: string;
+  port: number;
+}
+
+/** "127.0.0.1:3000", "[::1]:3000". */
+export function hostPort(t: ListenTarget): string {
+  return t.host.includes(':') ? `[${t.host}]:${t.port}` : `${t.host}:${t.port}`;
+}
+
+/**
+ * Resolves once host:port accepts a TCP connection — or the port the app itself reported listening on (`reported`,
+ * polled: an app that ignores $PORT), whichever accepts first, $PORT tried first — with where it connected. Rejects
+ * with APP_EXITED / APP_NOT_LISTENING.
+ */
+export async function waitForPort(
+  app: AppProcess,
+  port: number,
+  timeoutMs: number,
+  signal?: AbortSignal,
+  host = '127.0.0.1',
+  reported?: () => ListenTarget | null,
+): Promise<ListenTarget> {
   const deadline = Date.now() + timeoutMs;
   let exited = false;
   void app.exited.then(() => {
@@ -193,12 +215,17 @@ export async function waitForPort(app: AppProcess, port: number, timeoutMs: numb
         { details: app.lastLines() },
       );
     }
-    if (await canConnect(port, host, 300)) return;
+    if (await canConnect(port, host, 300)) return { host, port };
+    const own = reported?.() ?? null;
+    if (own && !(own.port === port && own.host === host) && (await canConnect(own.port, own.host, 300))) return own;
     if (Date.now() > deadline) {
+      const within = `within ${Math.round(timeoutMs / 1000)} s`;
       throw new LooplensError(
         'APP_NOT_LISTENING',
-        `the app did not accept connections on ${host}:${port} within ${Math.round(timeoutMs / 1000)} s`,
-        'make it listen on process.env.PORT (and HOST), or raise --ready-timeout',
+        own
+          ? `the app did not accept connections on ${hostPort({ host, port })} (PORT) nor on ${hostPort(own)}, where it said it listens, ${within}`
+          : `the app did not accept connections on ${hostPort({ host, port })} ${within}, and started listening on no port of its own`,
+        'make it listen on process.env.PORT (and HOST), pass the port it listens on with --port, or raise --ready-timeout if it starts slowly',
         { details: app.lastLines() },
       );
     }

@@ -18,7 +18,8 @@ import type { Progress } from '../progress.js';
 import { mergeWorkers, writeDerived, writeSummaryMd } from './collect.js';
 import { readCacheCounters } from './app-stats.js';
 import { cacheWindow } from '../analysis/cache.js';
-import { freePort, killApp, portInUse, signalGroup, startApp, stopApp, waitForPort, yieldToSignals, type AppProcess } from './process.js';
+import { freePort, hostPort, killApp, portInUse, signalGroup, startApp, stopApp, waitForPort, yieldToSignals, type AppProcess } from './process.js';
+import { reportedListenTarget } from './listen.js';
 import { RunJson, appLabel, createRunFolder, gitSha, machineInfo, timestamp } from './runfolder.js';
 
 /** The project root (where dist/ lives), from this compiled module's location: dist/scripts/profile/run.js. */
@@ -212,9 +213,15 @@ export async function profile(options: ProfileOptions, hooks: ProfileHooks): Pro
     const spec = adapter.wrap({ command: pre.command, runDir: dir, env });
     phase('starting', `waiting for the app to listen on 127.0.0.1:${port}`);
     app = startApp(spec.command, { env: spec.env, cwd: options.cwd, logFile: join(dir, RUN_FILES.appLog) });
-    await waitForPort(app, port, (options.readyTimeoutS ?? 30) * 1000, signal);
+    // the app may ignore PORT and listen where it likes: the probes report where (listen.json), and it is loaded there
+    const reached = await waitForPort(app, port, (options.readyTimeoutS ?? 30) * 1000, signal, '127.0.0.1', () => reportedListenTarget(dir));
+    if (reached.port !== port || reached.host !== '127.0.0.1') {
+      const note = `the app listens on ${hostPort(reached)} of its own, not on PORT ${port}${options.port !== undefined ? ' (--port)' : ''}: it was loaded there`;
+      run.note(note);
+      progress.update(note);
+    }
 
-    const url = `http://127.0.0.1:${port}`;
+    const url = `http://${hostPort(reached)}`;
     const drive = async (durationS: number, label: string): Promise<LoadResult> => {
       const inner = new AbortController();
       const stopInner = () => inner.abort(signal?.reason);

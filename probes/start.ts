@@ -27,6 +27,7 @@ import { Watchdog } from './blocking/watchdog.js';
 import type { ProbeConfig } from './config.js';
 import { CpuProfiler } from './cpu-profiler.js';
 import { EventLoopSampler } from './eventloop.js';
+import { writeLoaderSourceMaps } from './source-maps.js';
 import { requestChannelOwners, type OwnerModel, type RecordedBlock, type ResolvedBlock } from './owners.js';
 import type { startTracing } from './tracing.js';
 
@@ -176,6 +177,7 @@ export function startProbes(config: ProbeConfig, tracingModule: TracingModule | 
         const index = profile ? indexProfile(profile) : null;
         const cwd = process.cwd();
         const exclude = [probesDir, `file://${probesDir}`].map((p) => (p.endsWith(sep) ? p : p + sep));
+        if (profile) writeLoaderSourceMaps(out, profile, exclude);
         if (index && arming) {
           for (const block of recoverArmingBlocks(index, arming.unarmedWindows, profiler, config, intervalUs, watchdog)) {
             // charged to the request the watchdog saw running in it, else to the one whose spans started in it

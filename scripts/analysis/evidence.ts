@@ -37,6 +37,7 @@ import { latencyOf, mergeHistograms } from '../load/histogram.js';
 import { foldCpuProfile, msPerSampleOf, parseFolded } from './fold.js';
 import { buildRequests, dbQueryOf, httpStatus, isCacheSystem, type DbQuery, type HttpCall, type RequestTrace } from './requests.js';
 import { inferTemplates, loadRouteMatcher, probeRoute } from './routes.js';
+import { withSourcePositions } from './sourcemaps.js';
 
 /** Where in the run something happened. Only `measured` counts in the figures. */
 export type Phase = 'startup' | 'warmup' | 'measured' | 'after';
@@ -597,7 +598,7 @@ export function loadEvidence(dir: string, options: LoadEvidenceOptions = {}): Ev
     load = read('summary', loadFromSummary);
     if (info && load) notes.push('no load.json (an older run): the load generator\'s figures come from summary.json');
   }
-  const blocking = read('blocking', readBlocking);
+  const blocking = withSourcePositions(read('blocking', readBlocking), dir, info); // frames at their .ts source (./sourcemaps.ts)
   if (!blocking) notes.push('blocking.json missing: no blocked time in this evidence');
   let traces: TraceSet = { spans: [], source: null, droppedSpans: null };
   if (options.onUnreadable) {

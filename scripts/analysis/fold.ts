@@ -6,7 +6,7 @@
 import { isAbsolute, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import type { CpuProfile, CpuProfileNode } from '../../profiles/contract/types.js';
+import type { CpuProfile, CpuProfileNode, SourcePosition } from '../../profiles/contract/types.js';
 
 export type { CpuProfile, CpuProfileNode } from '../../profiles/contract/types.js';
 
@@ -15,6 +15,11 @@ export interface FoldOptions {
   root?: string;
   /** Frames to drop entirely (with their subtree), by function name. Default: (idle). */
   drop?: readonly string[];
+  /**
+   * The original source position of a frame (1-based line and column), e.g. SourceMapper.original of
+   * ./sourcemaps.ts: a frame that has one is named by it ("priceBasket (src/pricing.ts:14)").
+   */
+  original?: (url: string, lineNumber: number, columnNumber: number) => SourcePosition | null;
   /** Count only the samples taken in [fromUs, toUs] (the profile's clock); needs `samples` and `timeDeltas`. */
   window?: { fromUs: number; toUs: number };
 }
@@ -36,12 +41,16 @@ export function frameFile(url: string, root?: string): string {
   return path;
 }
 
-/** One frame's display name; `;` and line breaks are replaced since they delimit folded stacks. */
-export function frameName(cf: CpuProfileNode['callFrame'], root?: string): string {
+/**
+ * One frame's display name, at its original source position when `original` gives one; `;` and line breaks are
+ * replaced since they delimit folded stacks.
+ */
+export function frameName(cf: CpuProfileNode['callFrame'], root?: string, original?: FoldOptions['original']): string {
   const name = (cf.functionName || '(anonymous)').replace(/[;\r\n]/g, ' ');
-  const file = frameFile(cf.url, root).replace(/[;\r\n]/g, ' ');
+  const source = original?.(cf.url, cf.lineNumber + 1, (cf.columnNumber ?? -1) + 1);
+  const file = frameFile(source?.url ?? cf.url, root).replace(/[;\r\n]/g, ' ');
   if (!file) return name;
-  return `${name} (${file}:${cf.lineNumber + 1})`;
+  return `${name} (${file}:${source ? source.lineNumber : cf.lineNumber + 1})`;
 }
 
 /** Sample counts per node id: from `samples` when present (those in `window` only), else each node's hitCount. */
@@ -78,7 +87,7 @@ export function foldCpuProfile(profile: CpuProfile, options: FoldOptions = {}): 
   function pushNode(id: number, prefix: string): void {
     const n = byId.get(id);
     if (!n || drop.has(n.callFrame.functionName)) return;
-    stack.push([n, prefix ? `${prefix};${frameName(n.callFrame, options.root)}` : frameName(n.callFrame, options.root)]);
+    stack.push([n, prefix ? `${prefix};${frameName(n.callFrame, options.root, options.original)}` : frameName(n.callFrame, options.root, options.original)]);
   }
   while (stack.length > 0) {
     const [n, path] = stack.pop()!;

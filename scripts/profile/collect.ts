@@ -10,6 +10,7 @@ import { writeJsonAtomic, writeTextAtomic } from '../../profiles/contract/write.
 import { msPerSampleOf, renderFlamegraphHtml } from '../../dashboards/flamegraph/render.js';
 import { loadEvidence, type Evidence } from '../analysis/evidence.js';
 import { foldCpuProfile, sumFolded, type CpuProfile } from '../analysis/fold.js';
+import { mapBlocking, runSourceMapper, unmappedTypeScriptNote } from '../analysis/sourcemaps.js';
 import { renderSummaryMd } from '../analysis/markdown.js';
 import { summarise } from '../analysis/summarise.js';
 import { renderFindingsMarkdown } from '../diagnose/index.js';
@@ -89,7 +90,9 @@ export function mergeWorkers(runDir: string, root: string): { folded: string | n
   if (profiles.length === 0) return { folded: null, workers: dirs.length };
   const biggest = profiles.reduce((a, b) => ((b.samples?.length ?? 0) > (a.samples?.length ?? 0) ? b : a));
   writeJsonAtomic(join(runDir, RUN_FILES.cpuprofile), biggest);
-  return { folded: sumFolded(profiles.map((p) => foldCpuProfile(p, { root }))), workers: dirs.length };
+  const mapper = runSourceMapper(runDir);
+  const original = mapper.original.bind(mapper);
+  return { folded: sumFolded(profiles.map((p) => foldCpuProfile(p, { root, original }))), workers: dirs.length };
 }
 
 export function missingProbeFiles(runDir: string): string[] {
@@ -100,7 +103,7 @@ export function missingProbeFiles(runDir: string): string[] {
  * stacks.folded + flamegraph.html + summary.json, from the run folder the probes and the runner (run.json's window,
  * load.json) wrote. Returns the summary and the evidence it was computed from, for findings.json.
  */
-export function writeDerived(runDir: string, info: RunInfo, root: string, foldedOverride: string | null): { summary: Summary; evidence: Evidence } {
+export function writeDerived(runDir: string, info: RunInfo, root: string, foldedOverride: string | null): { summary: Summary; evidence: Evidence; notes: string[] } {
   const missing = missingProbeFiles(runDir);
   if (missing.length > 0) {
     throw new LooplensError(
@@ -113,7 +116,14 @@ export function writeDerived(runDir: string, info: RunInfo, root: string, folded
   if (!profile || !Array.isArray(profile.nodes)) {
     throw new LooplensError('PROBE_OUTPUT_MISSING', `${RUN_FILES.cpuprofile} is not a V8 CPU profile`, 'see app.log in the run folder');
   }
-  const folded = foldedOverride ?? foldCpuProfile(profile, { root });
+  // frames of a compiled app at their source position (its source maps, ../analysis/sourcemaps.ts): stacks.folded,
+  // the flamegraph, and blocking.json's frames and top frames, the compiled location kept beside each
+  const mapper = runSourceMapper(runDir);
+  const folded = foldedOverride ?? foldCpuProfile(profile, { root, original: mapper.original.bind(mapper) });
+  const blocking = readBlocking(runDir);
+  const mapped = mapBlocking(blocking, mapper);
+  if (mapped !== blocking) writeJsonAtomic(join(runDir, RUN_FILES.blocking), mapped);
+  const unmapped = unmappedTypeScriptNote(mapper, root);
   writeTextAtomic(join(runDir, RUN_FILES.folded), folded);
   const subtitle = `${info.stage ? `stage ${info.stage} · ` : ''}profiler ${info.profiler} · ${info.command.join(' ')}`;
   // ms per sample from the profile's own duration and sample count (with workers: the largest process's profile)
@@ -122,7 +132,7 @@ export function writeDerived(runDir: string, info: RunInfo, root: string, folded
   const evidence = loadEvidence(runDir);
   const summary = summarise(evidence);
   writeJsonAtomic(join(runDir, RUN_FILES.summary), summary);
-  return { summary, evidence };
+  return { summary, evidence, notes: unmapped ? [unmapped] : [] };
 }
 
 /** summary.md: the numbers, then the top findings. */

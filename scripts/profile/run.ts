@@ -311,6 +311,7 @@ export async function profile(options: ProfileOptions, hooks: ProfileHooks): Pro
       const merged = mergeWorkers(dir, PROJECT_ROOT);
       if (merged.workers) run.note(`merged the probe files of ${merged.workers} worker processes (workers/<pid>/)`);
       const derived = writeDerived(dir, run.info, PROJECT_ROOT, merged.folded);
+      for (const n of derived.notes) if (!(run.info.notes ?? []).includes(n)) run.note(n);
       summary = derived.summary;
       findings = writeFindings(dir, derived.evidence).findings;
     } catch (err) {

@@ -103,7 +103,8 @@ describe('looplens compare on a real baseline and async-db run', () => {
 
   it('finds the synchronous query function shrinking', () => {
     // baseline's queries go through SyncPgClient.querySync, which waits in the blocking bridge (callSync): the wait
-    // is callSync's self time, and querySync's total time (with its callees)
+    // is callSync's self time, and querySync's total time (with its callees); both named by their .ts sources
+    // (target-app is compiled with source maps)
     const query = json.functions.appTotal.find((f) => SYNC_QUERY.test(f.function));
     expect(query, JSON.stringify(json.functions.appTotal.slice(0, 5))).toBeDefined();
     expect(query!.deltaTotal).toBeLessThan(-0.2);
@@ -121,10 +122,10 @@ describe('looplens compare on a real baseline and async-db run', () => {
     expect(md).toMatch(/\| blocked ms per request \| [\d.,]+ ms \| [\d.,]+ ms \| ▼ −\d+(\.\d)?% 🟢 \|/);
     const shrank = md.slice(md.indexOf('**Shrank**'));
     expect(md.indexOf('**Shrank**')).toBeGreaterThan(0);
-    expect(shrank.split('\n').slice(0, 6).join('\n')).toMatch(/callSync \(dist\/target-app\/lib\/blocking-bridge\.js\)<\/code> \| [\d.]+% \| 0\.0% \| −[\d.]+ pp 🟢/);
+    expect(shrank.split('\n').slice(0, 6).join('\n')).toMatch(/callSync \(target-app\/lib\/blocking-bridge\.ts\)<\/code> \| [\d.]+% \| 0\.0% \| −[\d.]+ pp 🟢/);
     const app = md.slice(md.indexOf('**App code, total time**'), md.indexOf('#### Blocking hotspots'));
-    expect(app).toMatch(/querySync \(dist\/target-app\/db\/sync-client\.js\)<\/code> \| [\d.]+% \| 0\.0% \| −[\d.]+ pp 🟢/);
-    expect(md).toMatch(/blocking-bridge\.js\)<\/code> \| [^\n]*\| — \| vanished 🟢/); // the blocking hotspots
+    expect(app).toMatch(/querySync \(target-app\/db\/sync-client\.ts\)<\/code> \| [\d.]+% \| 0\.0% \| −[\d.]+ pp 🟢/);
+    expect(md).toMatch(/blocking-bridge\.ts\)<\/code> \| [^\n]*\| — \| vanished 🟢/); // the blocking hotspots
     expect(md.length).toBeLessThan(60_000);
   });
 

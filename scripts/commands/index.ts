@@ -54,7 +54,7 @@ export const LOAD_FLAGS = [
     name: 'scenario',
     type: 'string',
     valueName: 'name|file',
-    description: 'weighted request mix: built-in "sns" or a JSON file {name, requests:[{weight, method, path, body?, headers?}], placeholders?, headers?, auth?} (see Scenarios below)',
+    description: 'weighted request mix: built-in "sns" or a JSON file {name, requests:[{weight, method, path, body?, headers?}], placeholders?, headers?, auth?} (profile --help and docs/scenarios.md describe it)',
   },
   {
     name: 'ids',

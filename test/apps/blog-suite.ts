@@ -2,7 +2,7 @@
  * The acceptance of the any-app issue, for one blog fixture (express-sequelize, koa-knex, nest-typeorm,
  * prisma-express5): the app and its fixed twin (FIXED=1) each run once under the real CLI at looplens' default
  * settings (harness BLOG_LOAD), behind a 2 ms database round trip; what looplens says is held to what the fixture
- * really does: its own query counts (count-queries.js, harness measureApp), and what the fixed twin really saves —
+ * really does: its own query counts (count-queries.cjs, harness measureApp), and what the fixed twin really saves —
  * the route's p50 in the app's run minus in the twin's, both under the same load (one request at a time).
  */
 import { join } from 'node:path';

@@ -1,5 +1,5 @@
 /**
- * An app that ignores $PORT (fixed-port/app.js, Hapi on the port of its own config) is profiled by the real CLI
+ * An app that ignores $PORT (fixed-port/app.cjs, Hapi on the port of its own config) is profiled by the real CLI
  * without --port: looplens finds where it listens and says so in one line. An app that never listens gets a message
  * naming --port and --ready-timeout.
  */
@@ -21,13 +21,13 @@ beforeAll(async () => {
   await createBlogDb(DB);
   port = await freePort();
   run = await profile(
-    join(APPS, 'fixed-port/app.js'),
+    join(APPS, 'fixed-port/app.cjs'),
     ['--scenario', join(SCENARIOS, 'fixed-port.json'), '--ids', String(IDS), '--duration', '4'],
     { DATABASE_URL: dbUrl(DB), HAPI_PORT: String(port) },
     root,
     'fixed',
   );
-  silent = await profile(join(APPS, 'fixed-port/never-listens.js'), ['--path', '/', '--duration', '2', '--ready-timeout', '3'], {}, root, 'silent');
+  silent = await profile(join(APPS, 'fixed-port/never-listens.cjs'), ['--path', '/', '--duration', '2', '--ready-timeout', '3'], {}, root, 'silent');
 }, 200_000);
 
 afterAll(async () => {

@@ -1,7 +1,7 @@
 /**
  * What the fixture-app tests share: installing the fixtures' own dependencies (test/apps/package.json, kept out of the
  * main package.json), one blog database per test file on the real PostgreSQL, a TCP proxy that gives that database a
- * remote database's round trip, the fixtures' own query counts (count-queries.js), and running an app under the real
+ * remote database's round trip, the fixtures' own query counts (count-queries.cjs), and running an app under the real
  * CLI (`node bin/looplens.js profile … -- node <app>`) as a user would, at looplens' default settings.
  */
 import { execFile, execFileSync, spawn } from 'node:child_process';
@@ -181,7 +181,7 @@ export interface TrueFigures {
 
 /**
  * What each path really costs, measured by the fixture itself, without looplens: the app runs plain with
- * count-queries.js, each path is requested twice to warm the pool, then three times one at a time with the count read
+ * count-queries.cjs, each path is requested twice to warm the pool, then three times one at a time with the count read
  * before and after (the median delta: statements per request), then `timed` times one at a time, its `{id}` drawn in
  * over 1–IDS (the median latency: the route's own time, with nothing else in flight).
  */

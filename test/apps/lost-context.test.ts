@@ -1,5 +1,5 @@
 /**
- * An app whose queries lose their request's async context (lost-context/app.js: pg behind bluebird promises) under
+ * An app whose queries lose their request's async context (lost-context/app.cjs: pg behind bluebird promises) under
  * the real CLI at looplens' defaults (10 connections, closed loop). First that the fixture really loses it under the
  * probes — queries in other routes' traces, or in none — then the acceptance: looplens says so (summary.json,
  * summary.md) and draws no finding from those queries.
@@ -10,7 +10,7 @@ import { loadEvidence, type Evidence } from '../../scripts/analysis/evidence.js'
 import { APPS, IDS, SCENARIOS, createBlogDb, dbUrl, describeFindings, describeRoutes, dropDb, ensureFixtures, profile, removeRoot, tempRoot, measureApp, type Profiled } from './harness.js';
 
 const DB = 'looplens_test_apps_lost_context';
-const APP = join(APPS, 'lost-context/app.js');
+const APP = join(APPS, 'lost-context/app.cjs');
 /** Each route's own statements (what its handler sends), by a piece of their text. */
 const OWN: Record<string, RegExp> = {
   'GET /api/authors/:authorId/posts': /FROM authors WHERE id|FROM posts WHERE author_id/,

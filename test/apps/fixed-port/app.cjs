@@ -7,7 +7,7 @@
  * - GET /api/authors/{authorId}/posts — two dependent queries.
  * Prints "server running on <uri>" (not looplens' "listening <port>").
  */
-if (process.env.COUNT_QUERIES === '1') require('../count-queries.js');
+if (process.env.COUNT_QUERIES === '1') require('../count-queries.cjs');
 const Hapi = require('@hapi/hapi');
 const pg = require('pg');
 

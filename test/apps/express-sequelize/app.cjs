@@ -7,7 +7,7 @@
  * FIXED=1 is the fixed twin: the posts in one `author_id IN (…)` query, the five queries under Promise.all.
  * Listens on $PORT (127.0.0.1 unless $HOST) and prints "listening <port>".
  */
-if (process.env.COUNT_QUERIES === '1') require('../count-queries.js');
+if (process.env.COUNT_QUERIES === '1') require('../count-queries.cjs');
 const express = require('express');
 const { Sequelize, DataTypes } = require('sequelize');
 

@@ -9,7 +9,7 @@
  * FIXED=1 is the fixed twin: the posts in one `in` query, the five queries under Promise.all.
  * Listens on $PORT (127.0.0.1 unless $HOST) and prints "listening <port>".
  */
-if (process.env.COUNT_QUERIES === '1') require('../count-queries.js');
+if (process.env.COUNT_QUERIES === '1') require('../count-queries.cjs');
 const express = require('express');
 const { PrismaClient } = require('@prisma/client');
 const { PrismaPg } = require('@prisma/adapter-pg');

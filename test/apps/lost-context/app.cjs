@@ -9,7 +9,7 @@
  * - GET /api/posts/:postId — one query.
  * Listens on $PORT (127.0.0.1 unless $HOST) and prints "listening <port>".
  */
-if (process.env.COUNT_QUERIES === '1') require('../count-queries.js');
+if (process.env.COUNT_QUERIES === '1') require('../count-queries.cjs');
 const Bluebird = require('bluebird');
 const express = require('express');
 const pg = require('pg');

@@ -26,10 +26,18 @@ export function connectHost(address: string): string {
 }
 
 /**
- * The server the app listens on, by its own report: the first HTTP server to listen (the first TCP server when none
- * is HTTP), or null when it reported none yet. Files being written are skipped (the next poll reads them).
+ * How long a plain TCP server (not HTTP) must have been listening, with no HTTP server reported, before it is taken
+ * for the app's: an app often opens another socket (an admin or metrics port, a cluster primary's handle) just before
+ * its HTTP server, and a poll in between must not load the wrong one.
  */
-export function reportedListenTarget(runDir: string): ListenTarget | null {
+export const NON_HTTP_GRACE_MS = 1000;
+
+/**
+ * The server the app listens on, by its own report: the first HTTP server to listen (the first TCP server, once it
+ * has listened NON_HTTP_GRACE_MS with no HTTP server beside it), or null when it reported none yet. Files being
+ * written are skipped (the next poll reads them).
+ */
+export function reportedListenTarget(runDir: string, nowMs = Date.now()): ListenTarget | null {
   const servers: ListeningServer[] = [];
   for (const dir of probeDirs(runDir)) {
     if (!hasFile(dir, 'listen')) continue;
@@ -41,6 +49,6 @@ export function reportedListenTarget(runDir: string): ListenTarget | null {
   }
   if (servers.length === 0) return null;
   servers.sort((a, b) => a.atMs - b.atMs);
-  const chosen = servers.find((s) => s.http) ?? servers[0]!;
-  return { host: connectHost(chosen.address), port: chosen.port };
+  const chosen = servers.find((s) => s.http) ?? (nowMs - servers[0]!.atMs >= NON_HTTP_GRACE_MS ? servers[0]! : null);
+  return chosen ? { host: connectHost(chosen.address), port: chosen.port } : null;
 }

@@ -19,6 +19,11 @@ export interface ProbeConfig {
    * `always` times every callback from the start of detection.
    */
   blockDetect: 'auto' | 'always';
+  /**
+   * Span profiles (LOOPLENS_SPAN_PROFILE, default on with tracing, the CPU profile and the detector): every CPU sample
+   * charged to the request that ran it. Needs every callback timed, so it makes `always` the default detection.
+   */
+  spanProfile: boolean;
   tracing: boolean;
   cpuProfile: boolean;
   cpuProfileIntervalUs: number;
@@ -71,13 +76,20 @@ export function defaultIntervalUs(thresholdMs: number): number {
 
 export function readConfig(env: NodeJS.ProcessEnv, facts: ProcessFacts): ProbeConfig {
   const thresholdMs = num(env.LOOPLENS_BLOCK_THRESHOLD_MS, 20, 0);
+  const blocking = flag(env.LOOPLENS_BLOCKING, true);
+  const tracing = flag(env.LOOPLENS_TRACING, true);
+  const cpuProfile = flag(env.LOOPLENS_CPU_PROFILE, true);
+  const detect = env.LOOPLENS_BLOCK_DETECT?.trim().toLowerCase();
+  // a span profile needs every callback timed: asking for on-demand detection turns it off
+  const spanProfile = blocking && tracing && cpuProfile && detect !== 'auto' && flag(env.LOOPLENS_SPAN_PROFILE, true);
   const base: Omit<ProbeConfig, 'out'> = {
     thresholdMs,
-    blocking: flag(env.LOOPLENS_BLOCKING, true),
+    blocking,
     blockFromStart: flag(env.LOOPLENS_BLOCK_FROM_START, false),
-    blockDetect: env.LOOPLENS_BLOCK_DETECT?.trim().toLowerCase() === 'always' ? 'always' : 'auto',
-    tracing: flag(env.LOOPLENS_TRACING, true),
-    cpuProfile: flag(env.LOOPLENS_CPU_PROFILE, true),
+    blockDetect: detect === 'always' || (detect !== 'auto' && spanProfile) ? 'always' : 'auto',
+    spanProfile,
+    tracing,
+    cpuProfile,
     cpuProfileIntervalUs: Math.round(num(env.LOOPLENS_CPU_PROFILE_INTERVAL_US, defaultIntervalUs(thresholdMs), 50)),
     serviceName: env.LOOPLENS_SERVICE_NAME || env.OTEL_SERVICE_NAME || 'app',
     otlpEndpoint: env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT || env.OTEL_EXPORTER_OTLP_ENDPOINT || null,

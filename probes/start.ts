@@ -26,6 +26,7 @@ import { ArmingMonitor, TICK_MS, type UnarmedWindow } from './blocking/arming.js
 import { Watchdog } from './blocking/watchdog.js';
 import type { ProbeConfig } from './config.js';
 import { CpuProfiler } from './cpu-profiler.js';
+import { OwnerTimeline, ownSamples } from './cpu-owners.js';
 import { EventLoopSampler } from './eventloop.js';
 import { writeLoaderSourceMaps } from './source-maps.js';
 import { requestChannelOwners, type OwnerModel, type RecordedBlock, type ResolvedBlock } from './owners.js';
@@ -68,12 +69,15 @@ export function startProbes(config: ProbeConfig, tracingModule: TracingModule | 
     found,
   });
   const runQueue = config.blocking ? openRunQueueClock() : null;
+  // span profile: who ran each callback, to charge every CPU sample to its request (cpu-owners.ts)
+  const timeline = config.spanProfile ? new OwnerTimeline() : null;
   detector = config.blocking
     ? new BlockDetector({
         thresholdMs: config.thresholdMs,
         currentOwner: owners.currentOwner,
         rootOf: owners.rootOf,
         runQueueWaitMs: runQueue?.read,
+        onSlice: timeline ? (root, start, end) => timeline.record(root, start, end) : undefined,
         onBlock(block) {
           const recorded = record(block, 'timed');
           blocks.push(recorded);
@@ -205,6 +209,13 @@ export function startProbes(config: ProbeConfig, tracingModule: TracingModule | 
         tracing?.writeFiles(resolved, join(out, RUN_FILES.tracesOtlp), join(out, RUN_FILES.tracesJaeger), writeTextAtomic);
         if (config.cpuProfile && profile) {
           profile.looplens = { epochOffsetMs: profiler.epochOffsetMs(clockOffsetMs()), cwd, pid: process.pid };
+          if (timeline) {
+            const describe = (root: object) => {
+              const { traceId, spanId, route } = owners.describe(root);
+              return { traceId, spanId, route };
+            };
+            Object.assign(profile.looplens, ownSamples(profile, timeline, (us) => profiler.fromProfileUs(us), describe));
+          }
           writeTextAtomic(join(out, RUN_FILES.cpuprofile), JSON.stringify(profile));
         }
       }

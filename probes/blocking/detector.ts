@@ -45,6 +45,10 @@ export interface DetectorOptions {
   onBlock(block: Block): void;
   /** Cumulative ms the thread waited for a CPU (see runqueue.ts); that time does not count towards the threshold. */
   runQueueWaitMs?: () => number;
+  /** Every slice of synchronous work with its request (root) — not the probes' own: span profiles. */
+  onSlice?(root: object | null, start: number, end: number): void;
+  /** Each run-queue reading (performance.now() ms, cumulative wait ms): span profiles take the waiting out of samples. */
+  onRunQueue?(t: number, waitMs: number): void;
 }
 
 const now = () => performance.now();
@@ -105,6 +109,7 @@ export class BlockDetector {
         // Read before the slice starts: the read itself (a /proc file) is the probes' time, not the app's.
         this.waitMs = this.opts.runQueueWaitMs();
         this.waitAt = t = now();
+        this.opts.onRunQueue?.(t, this.waitMs);
       }
       this.segStart = t;
       this.owner = this.opts.currentOwner();
@@ -117,9 +122,16 @@ export class BlockDetector {
   private after(): void {
     if (this.depth === 0) return;
     if (--this.depth === 0) {
-      this.slice(this.owner, this.segStart, now());
+      const t = now();
+      this.slice(this.owner, this.segStart, t);
       this.owner = null;
       this.outer.length = 0;
+      // the end of a long callback is read too: waiting inside it is then known before the loop goes idle
+      if (this.opts.onRunQueue && this.opts.runQueueWaitMs && t - this.waitAt > RUN_QUEUE_EVERY_MS) {
+        this.waitMs = this.opts.runQueueWaitMs();
+        this.waitAt = t;
+        this.opts.onRunQueue(t, this.waitMs);
+      }
     } else {
       this.switchTo(this.outer.pop() ?? null);
     }
@@ -147,8 +159,10 @@ export class BlockDetector {
 
   private slice(owner: object | null, start: number, end: number): void {
     const ms = end - start;
-    if (owner === PROBE_OWNER || (owner === null && ms < UNOWNED_NOISE_MS)) return;
+    if (owner === PROBE_OWNER) return;
     const root = owner === null ? null : this.opts.rootOf(owner);
+    this.opts.onSlice?.(root, start, end);
+    if (owner === null && ms < UNOWNED_NOISE_MS) return;
     if (this.runActive && root === this.runRoot && start - this.runEnd <= GAP_MS) {
       this.runEnd = end;
       this.runBusy += ms;

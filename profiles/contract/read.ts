@@ -1,6 +1,8 @@
 /** Readers for the run folder: every failure names the file and says what is wrong with it. */
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
+import { Profile as PprofProfile } from 'pprof-format';
 import { RunFolderError } from './errors.js';
 import {
   LAB_FILES,
@@ -152,6 +154,33 @@ export function readCpuProfile(dir: string): CpuProfile {
     throw new RunFolderError('RUN_FILE_INVALID', path, `${path} has no "nodes" array (expected a V8 CPU profile)`);
   }
   return value as unknown as CpuProfile;
+}
+
+/**
+ * The CPU profiles of the processes that served the run's requests: each cluster worker's (workers/<pid>/), else the
+ * run's own profile.cpuprofile; [] when there is none.
+ */
+export function readServingCpuProfiles(dir: string): CpuProfile[] {
+  const workers = join(dir, 'workers');
+  const workerDirs = existsSync(workers)
+    ? readdirSync(workers)
+        .map((n) => join(workers, n))
+        .filter((d) => statSync(d).isDirectory() && existsSync(join(d, RUN_FILES.cpuprofile)))
+    : [];
+  if (workerDirs.length > 0) return workerDirs.map(readCpuProfile);
+  return existsSync(join(dir, RUN_FILES.cpuprofile)) ? [readCpuProfile(dir)] : [];
+}
+
+/** profile.pprof, decoded (gzipped or not, as pprof readers accept both). */
+export function readPprof(dir: string): PprofProfile {
+  const path = join(dir, RUN_FILES.pprof);
+  if (!existsSync(path)) throw new RunFolderError('RUN_FILE_MISSING', path, `${path} is missing`);
+  const raw = readFileSync(path);
+  try {
+    return PprofProfile.decode(raw[0] === 0x1f && raw[1] === 0x8b ? gunzipSync(raw) : raw);
+  } catch (err) {
+    throw new RunFolderError('RUN_FILE_CORRUPT', path, `${path} is not a pprof profile (${(err as Error).message})`);
+  }
 }
 
 export function readFindings(dir: string): FindingsFile {

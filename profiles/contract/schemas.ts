@@ -28,6 +28,38 @@ const requestStats = {
     errors: { type: 'integer', minimum: 0 },
     blockedMsPerRequest: nonNeg,
     queriesPerRequest: nonNeg,
+    waitedMsPerRequest: nonNeg,
+    cpuMsPerRequest: nonNeg,
+  },
+} as const;
+
+const offloadPoolCounts = {
+  type: 'object',
+  required: ['size', 'calls', 'queued', 'queuedMs'],
+  properties: { size: { type: 'integer', minimum: 1 }, calls: { type: 'integer', minimum: 0 }, queued: { type: 'integer', minimum: 0 }, queuedMs: nonNeg },
+} as const;
+
+const processSummary = {
+  type: 'object',
+  required: ['pid', 'role', 'requests', 'rps', 'blocks', 'blockedMs', 'blockedMsPerRequest', 'waitedMsPerRequest'],
+  properties: {
+    pid: { type: 'integer' },
+    role: { enum: ['server', 'primary', 'other'] },
+    requests: { type: 'integer', minimum: 0 },
+    rps: nonNeg,
+    blocks: { type: 'integer', minimum: 0 },
+    blockedMs: nonNeg,
+    blockedMsPerRequest: nonNeg,
+    waitedMsPerRequest: nonNeg,
+    eventLoop: {
+      type: 'object',
+      required: ['delayMs', 'utilization'],
+      properties: {
+        delayMs: { type: 'object', required: ['p50', 'p99', 'max'], properties: { p50: nonNeg, p99: nonNeg, max: nonNeg } },
+        utilization: { type: 'number', minimum: 0, maximum: 1 },
+      },
+    },
+    rssMb: { type: 'object', required: ['p50', 'max'], properties: { p50: nonNeg, max: nonNeg } },
   },
 } as const;
 
@@ -79,6 +111,16 @@ export const summarySchema = {
       properties: { count: { type: 'integer', minimum: 0 }, totalMs: nonNeg, msPerRequest: nonNeg },
     },
     db: { type: 'object', required: ['queriesPerRequest'], properties: { queriesPerRequest: nonNeg } },
+    cpu: {
+      type: 'object',
+      required: ['msPerRequest', 'scope', 'measuringShare'],
+      properties: {
+        msPerRequest: nonNeg,
+        scope: { enum: ['window', 'run'] },
+        measuringShare: { type: 'number', minimum: 0, maximum: 1 },
+        chargedShare: { type: 'number', minimum: 0, maximum: 1 },
+      },
+    },
     lostContext: {
       type: 'object',
       required: ['share', 'orphanQueries', 'outsideRequestQueries', 'queries'],
@@ -103,6 +145,12 @@ export const summarySchema = {
       additionalProperties: { type: 'array', items: num, minItems: 1 },
     },
     cache: cacheSummary,
+    processes: { type: 'array', items: processSummary },
+    offloadPool: {
+      type: 'object',
+      required: [...offloadPoolCounts.required, 'queuedShare', 'waitMsPerQueuedCall', 'meanWaiting'],
+      properties: { ...offloadPoolCounts.properties, queuedShare: { type: 'number', minimum: 0, maximum: 1 }, waitMsPerQueuedCall: nonNeg, meanWaiting: nonNeg },
+    },
   },
 } as const;
 
@@ -228,7 +276,19 @@ export const labSchema = {
       items: {
         type: 'object',
         required: ['stage', 'run', 'summary'],
-        properties: { stage: str, run: str, summary: summarySchema },
+        properties: { stage: str, run: str, workers: { type: 'integer', minimum: 1 }, summary: summarySchema },
+      },
+    },
+    story: {
+      type: 'object',
+      required: ['name', 'title', 'stages'],
+      properties: {
+        name: str,
+        title: str,
+        stages: {
+          type: 'array',
+          items: { type: 'object', required: ['stage', 'changes'], properties: { stage: str, changes: str, workers: { type: 'integer', minimum: 1 } } },
+        },
       },
     },
     recorded: {
@@ -263,6 +323,20 @@ export const loadSchema = {
       },
     },
     cache: cacheSummary,
+    memory: {
+      type: 'array',
+      items: {
+        type: 'object',
+        required: ['pid', 'ppid', 'name', 'samples'],
+        properties: {
+          pid: { type: 'integer' },
+          ppid: { type: 'integer' },
+          name: str,
+          samples: { type: 'array', items: { type: 'object', required: ['t', 'rssKb'], properties: { t: num, rssKb: nonNeg } } },
+        },
+      },
+    },
+    offloadPool: offloadPoolCounts,
   },
 } as const;
 

@@ -14,6 +14,8 @@ export const RUN_FILES = {
   tracesOtlp: 'traces.otlp.json',
   tracesJaeger: 'traces.jaeger.json',
   cpuprofile: 'profile.cpuprofile',
+  /** The CPU samples as pprof (gzipped protobuf), labelled with route, trace and span where the span profile knows them. */
+  pprof: 'profile.pprof',
   folded: 'stacks.folded',
   flamegraph: 'flamegraph.html',
   /** The app's (and its profiler's) stdout and stderr. */
@@ -116,6 +118,16 @@ export interface RequestStats {
   blockedMsPerRequest?: number;
   /** PostgreSQL query spans per request of this route (routes only; from traces). */
   queriesPerRequest?: number;
+  /**
+   * ms each traced request of this route spent, on average, with its process's loop blocked by other requests' work
+   * (routes only; the evidence's `waitedMs`): what a route that never blocks pays for the routes that do.
+   */
+  waitedMsPerRequest?: number;
+  /**
+   * CPU ms per traced request of this route, from the span profile (every CPU sample charged to the request that ran
+   * it; looplens' own measuring left out). Routes only, when the run has a span profile.
+   */
+  cpuMsPerRequest?: number;
 }
 
 /** summary.json — the numbers a person compares. Validated by summary.schema.json. */
@@ -129,6 +141,13 @@ export interface Summary {
   };
   blocking: { count: number; totalMs: number; msPerRequest: number };
   db?: { queriesPerRequest: number };
+  /**
+   * The app's CPU: busy CPU samples × ms per sample ÷ the window's requests, looplens' own measuring (probes,
+   * OpenTelemetry) left out — `measuringShare` of the busy samples was that. `scope` 'window': the samples of the
+   * measured window; 'run': the whole run's (a profile without the probes' clock). `chargedShare`: the share the span
+   * profile charged to a request of the window (absent without one).
+   */
+  cpu?: { msPerRequest: number; scope: 'window' | 'run'; measuringShare: number; chargedShare?: number };
   /**
    * Present when the run's database queries lost their request's async context (a promise library or pool that
    * drops it): the share of the window's queries in no request or outside the request they were charged to. The
@@ -149,6 +168,67 @@ export interface Summary {
    * when the app reports one (target-app's cached stage). Absent for apps and stages without a cache.
    */
   cache?: CacheSummary;
+  /**
+   * Per process of the app, over the measured window: each cluster worker's requests, blocks, waiting and event
+   * loop, and every process's memory (RSS, sampled by the runner). Present when the app ran several processes or the
+   * runner sampled memory; the evidence's `measured.processes`.
+   */
+  processes?: ProcessSummary[];
+  /** The app's pool for blocking calls over the measured window (target-app's offload pool), when it reports one. */
+  offloadPool?: OffloadPoolSummary;
+}
+
+/** One process of the app over the measured window (Summary.processes). */
+export interface ProcessSummary {
+  pid: number;
+  /** `server`: it served requests; `primary`: the parent of the servers (node:cluster); `other`: e.g. a profiler. */
+  role: 'server' | 'primary' | 'other';
+  /** Traced requests it served that started in the window, and their rate over the window. */
+  requests: number;
+  rps: number;
+  blocks: number;
+  blockedMs: number;
+  /** blockedMs ÷ requests (0 without requests). */
+  blockedMsPerRequest: number;
+  /** Mean ms its requests waited behind other requests' blocks in this process. */
+  waitedMsPerRequest: number;
+  /** Its own event-loop samples (as summary `eventLoop`), when the probes sampled it. */
+  eventLoop?: { delayMs: { p50: number; p99: number; max: number }; utilization: number };
+  /** Resident set size in MiB over the window (median and largest sample), when the runner sampled it. */
+  rssMb?: { p50: number; max: number };
+}
+
+/** A pool that runs blocking calls on threads, over the measured window (Summary.offloadPool). */
+export interface OffloadPoolSummary extends OffloadPoolCounts {
+  /** queued ÷ calls (0 without calls). */
+  queuedShare: number;
+  /** Mean ms a queued call waited for a thread (0 when none queued). */
+  waitMsPerQueuedCall: number;
+  /** queuedMs ÷ the window's ms: how many calls, on average, were waiting for a thread at any moment. */
+  meanWaiting: number;
+}
+
+/** Counts of an offload pool (the app's GET /stats `blockingIo.pool`, subtracted over the window for load.json). */
+export interface OffloadPoolCounts {
+  /** Threads the pool may run at once. */
+  size: number;
+  /** Calls a thread took. */
+  calls: number;
+  /** Calls that found every thread busy and waited in the queue. */
+  queued: number;
+  /** ms queued calls waited for a thread, in all. */
+  queuedMs: number;
+}
+
+/** Memory of one process of the app over the measured window, sampled by the runner (load.json `memory`). */
+export interface ProcessMemory {
+  pid: number;
+  /** Its parent process (node:cluster's primary for a worker). */
+  ppid: number;
+  /** The executable's name as the OS reports it ("node", "MainThread"). */
+  name: string;
+  /** Resident set size, KiB, at epoch ms `t`. */
+  samples: { t: number; rssKb: number }[];
 }
 
 /** Cache lookups in the measured window. */
@@ -178,6 +258,11 @@ export interface EventLoopSample {
   delayMs: { min: number; mean: number; p50: number; p90: number; p99: number; max: number };
   /** Event-loop utilization over the interval, 0..1. */
   utilization: number;
+  /**
+   * The process that sampled it: set when a cluster's worker files are merged (workers/<pid>/eventloop.jsonl), so
+   * each worker's loop can be told apart. Absent in a single process's file.
+   */
+  pid?: number;
 }
 
 export interface StackFrame {
@@ -224,7 +309,27 @@ export interface CpuProfile {
    * ms on the wall clock spans and blocks use (profile µs ÷ 1000 + epochOffsetMs), `cwd` is the app's working folder
    * (what frame paths are shown relative to), `pid` the process profiled.
    */
-  looplens?: { epochOffsetMs: number; cwd: string; pid: number };
+  looplens?: CpuProfileClock;
+}
+
+/** What the probes add to a V8 CPU profile (profile.cpuprofile's `looplens` field). */
+export interface CpuProfileClock {
+  epochOffsetMs: number;
+  cwd: string;
+  pid: number;
+  /**
+   * Span profile (probes with tracing): `sampleOwners[i]` is the index in `owners` of the request that ran sample i
+   * (the blocking detector's timeline of who ran each callback), -1 for none.
+   */
+  owners?: SampleOwner[];
+  sampleOwners?: number[];
+}
+
+/** A request that ran CPU samples: its server (root) span, and its route as the probes saw it. */
+export interface SampleOwner {
+  traceId: string | null;
+  spanId: string | null;
+  route: string | null;
 }
 
 /** One stretch in which the loop did not turn for longer than the threshold, charged to one request. */
@@ -290,6 +395,13 @@ export interface LoadFile {
   cache?: CacheSummary;
   /** Keyed by the load generator's route ("GET /users/:id/timeline"), which may differ from the app's template. */
   routes: Record<string, LoadRoute>;
+  /**
+   * The app's processes' memory during the window (every process of its process group, sampled by the runner from
+   * /proc; Linux only). Absent where it could not be sampled.
+   */
+  memory?: ProcessMemory[];
+  /** The app's offload pool over the window (its GET /stats `blockingIo.pool`, read before and after), when it has one. */
+  offloadPool?: OffloadPoolCounts;
 }
 
 export interface LoadRoute extends RequestStats {
@@ -312,6 +424,11 @@ export interface LabFile {
   reason?: string;
   settings: { profiler: ProfilerName; load: LoadSettings; workers?: number; scale?: number };
   stages: LabStage[];
+  /**
+   * A story lab (`looplens lab --story <name>`): its name and its stages as planned — what each changes, and its
+   * workers. Absent for the main lab (target-app's stages).
+   */
+  story?: LabStory;
   /** How and where the lab ran, so that figures quoted from it can say so (scripts/readme-lab.ts). */
   recorded?: LabRecord;
 }
@@ -333,7 +450,16 @@ export interface LabStage {
   stage: string;
   /** The run folder's name, relative to the lab folder. */
   run: string;
+  /** Cluster workers the stage ran (when it set WORKERS). */
+  workers?: number;
   summary: Summary;
+}
+
+export interface LabStory {
+  name: string;
+  /** One line: what the story shows. */
+  title: string;
+  stages: { stage: string; changes: string; workers?: number }[];
 }
 
 /** findings.json — what `looplens diagnose` recognised. */

@@ -23,6 +23,14 @@ export function writeTextAtomic(path: string, text: string): void {
   renameSync(tmp, path);
 }
 
+/** profile.pprof: the gzipped pprof bytes (scripts/analysis/pprof.ts builds them). */
+export function writePprof(dir: string, bytes: Uint8Array): void {
+  const path = runFilePath(dir, 'pprof');
+  const tmp = `${path}.${process.pid}.tmp`;
+  writeFileSync(tmp, bytes);
+  renameSync(tmp, path);
+}
+
 export function writeRunJson(dir: string, key: RunFileKey, value: unknown): void {
   mkdirSync(dir, { recursive: true });
   writeJsonAtomic(runFilePath(dir, key), value);

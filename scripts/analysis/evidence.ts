@@ -12,7 +12,7 @@
 import {
   hasFile,
   readBlocking,
-  readCpuProfile,
+  readServingCpuProfiles,
   readFolded,
   readEventLoop,
   readLoad,
@@ -25,19 +25,22 @@ import {
   type EventLoopSample,
   type LoadFile,
   type LoadRoute,
+  type OffloadPoolCounts,
+  type ProcessMemory,
   type RequestStats,
   type RunInfo,
   type Span,
   type StackFrame,
-  type CpuProfile,
   type TimeWindow,
   type TraceSet,
 } from '../../profiles/contract/index.js';
 import { latencyOf, mergeHistograms } from '../load/histogram.js';
-import { foldCpuProfile, msPerSampleOf, parseFolded } from './fold.js';
+import { cpuFiguresOf, cpuSamplesOf, type CpuFigures, type CpuSamples } from './cpu.js';
+import { parseFolded } from './fold.js';
 import { buildRequests, dbQueryOf, httpStatus, isCacheSystem, type DbQuery, type HttpCall, type RequestTrace } from './requests.js';
 import { inferTemplates, loadRouteMatcher, probeRoute } from './routes.js';
-import { withSourcePositions } from './sourcemaps.js';
+import { runSourceMapper, withSourcePositions } from './sourcemaps.js';
+import { median as medianOf, summariseEventLoop } from './summarise.js';
 
 /** Where in the run something happened. Only `measured` counts in the figures. */
 export type Phase = 'startup' | 'warmup' | 'measured' | 'after';
@@ -82,6 +85,11 @@ export interface EvidenceRequest extends RequestTrace {
   blocks: EvidenceBlock[];
   /** ms of its lifetime in which the loop was blocked by other requests' work (semconv waitedMs). */
   waitedMs: number;
+  /**
+   * ms before its span began in which its process's loop was blocked — the request already sent, waiting in its
+   * socket for the loop (see waitingBeforeStart): the part of its waiting the span cannot see. 0 when not known.
+   */
+  waitedBeforeMs: number;
   /** The blocks of other requests (or of no request) that overlapped its lifetime: what it waited behind. */
   blockedByOthers: EvidenceBlock[];
 }
@@ -107,6 +115,14 @@ export interface RouteFigures {
   queries: number;
   /** queries ÷ traced; null without traced requests. */
   queriesPerRequest: number | null;
+  /**
+   * ms its traced requests waited behind other requests' blocks — inside their spans (`waitedMs`) and before them
+   * (`waitedBeforeMs`), added — and per traced request.
+   */
+  waitedMs: number;
+  waitedMsPerRequest: number;
+  /** CPU ms per traced request, from the span profile (looplens' measuring left out); null without one. */
+  cpuMsPerRequest: number | null;
 }
 
 export interface MeasuredFigures {
@@ -126,6 +142,8 @@ export interface MeasuredFigures {
   chargedShare: number;
   /** Whether the queries kept their request's async context (see lostContextOf). */
   context: QueryContext;
+  /** Per process of the app (cluster workers, their primary): see processFigures. */
+  processes: ProcessFigures[];
 }
 
 /**
@@ -185,23 +203,6 @@ function queryContext(spans: readonly Span[], measuredRequests: readonly Request
   return { queries, orphan, outsideRequest, share, lost: share >= LOST_CONTEXT_SHARE };
 }
 
-/** The CPU samples of the measured window (idle left out), and what one sample stands for. */
-export interface CpuFigures {
-  /** Folded stack ("root;…;leaf", frames "name (file:line)") → samples. */
-  stacks: Map<string, number>;
-  /** Busy samples in all. */
-  samples: number;
-  /** ms one sample stands for (the profile's duration over its samples), null when unknown. */
-  msPerSample: number | null;
-  /**
-   * 'window': the samples taken in the measured window; 'run': the whole run's (start-up and warm-up included), for a
-   * profile without the probes' clock (an older run, 0x, clinic).
-   */
-  scope: 'window' | 'run';
-  /** The window's requests the profiled process served (with workers, the profile is the busiest worker's). */
-  requests: number;
-}
-
 export interface Evidence {
   /** The run folder, when built from one. */
   dir: string | null;
@@ -213,6 +214,8 @@ export interface Evidence {
   traces: TraceSet;
   load: LoadFile | null;
   cache: CacheSummary | null;
+  /** The app's offload pool over the window (load.json `offloadPool`), null when it reported none. */
+  offloadPool: OffloadPoolCounts | null;
   eventLoop: EventLoopSample[];
   /** The CPU samples (see CpuFigures.scope), null without a CPU profile. */
   cpu: CpuFigures | null;
@@ -384,6 +387,7 @@ export function buildEvidence(input: EvidenceInput): Evidence {
     pid: r.span.pid,
     blocks: [],
     waitedMs: 0,
+    waitedBeforeMs: 0,
     blockedByOthers: [],
   }));
   // Routes no framework named: templates inferred from every path the run saw (./routes.ts).
@@ -445,6 +449,8 @@ export function buildEvidence(input: EvidenceInput): Evidence {
     }
   }
 
+  // and before their spans began (closed-loop clients, every span kept: see waitingBeforeStart)
+  if (!info?.load?.rate && !traces.droppedSpans) waitingBeforeStart(requests, blocks);
   const measuredRequests = requests.filter((r) => r.phase === 'measured');
   correctForWaiting(
     measuredRequests.flatMap((r) => r.calls),
@@ -461,7 +467,7 @@ export function buildEvidence(input: EvidenceInput): Evidence {
   const figuresOf = (route: string, inferred: boolean): RouteFigures => {
     let f = routes.get(route);
     if (!f) {
-      f = { route, inferred, load: null, loadRoutes: [], requests: 0, traced: 0, blocks: 0, blockedMs: 0, blockedMsPerRequest: 0, queries: 0, queriesPerRequest: null };
+      f = { route, inferred, load: null, loadRoutes: [], requests: 0, traced: 0, blocks: 0, blockedMs: 0, blockedMsPerRequest: 0, queries: 0, queriesPerRequest: null, waitedMs: 0, waitedMsPerRequest: 0, cpuMsPerRequest: null };
       routes.set(route, f);
     }
     return f;
@@ -471,6 +477,7 @@ export function buildEvidence(input: EvidenceInput): Evidence {
     const f = figuresOf(r.route, r.routeInferred);
     f.traced++;
     f.queries += dbQueries(r);
+    f.waitedMs += r.waitedMs + r.waitedBeforeMs;
   }
   if (load) {
     const met = meetLoadRoutes(load, measuredRequests);
@@ -499,6 +506,8 @@ export function buildEvidence(input: EvidenceInput): Evidence {
     f.blockedMs = round(f.blockedMs, 2);
     f.blockedMsPerRequest = round(f.blockedMs / Math.max(1, f.requests), 3);
     f.queriesPerRequest = f.traced > 0 ? round(f.queries / f.traced, 2) : null;
+    f.waitedMsPerRequest = f.traced > 0 ? round(f.waitedMs / f.traced, 3) : 0;
+    f.waitedMs = round(f.waitedMs, 2);
   }
 
   const blockedMs = measuredBlocks.reduce((a, b) => a + b.durationMs, 0);
@@ -518,6 +527,12 @@ export function buildEvidence(input: EvidenceInput): Evidence {
       `${Math.round(context.share * 100)} % of the window's database queries lost their request's context (${context.orphan} in no request, ${context.outsideRequest} outside the request they were charged to): queries per request and findings drawn from queries are not shown. ${LOST_CONTEXT_FIX}`,
     );
   }
+  // CPU: the window's samples; with a span profile, each traced request's own, by route
+  const cpu = input.cpu ? cpuFiguresOf(input.cpu, measuredRequests.map((r) => ({ traceId: r.traceId, spanId: r.span.spanId, route: r.route })), requestCount) : null;
+  for (const [route, c] of cpu?.routes ?? []) {
+    const f = routes.get(route);
+    if (f && c.msPerRequest !== null) f.cpuMsPerRequest = round(c.msPerRequest, 3);
+  }
   const measured: MeasuredFigures = {
     requests: measuredRequests,
     blocks: measuredBlocks,
@@ -530,6 +545,7 @@ export function buildEvidence(input: EvidenceInput): Evidence {
     upstream,
     chargedShare: blockedMs > 0 ? charged / blockedMs : 1,
     context,
+    processes: processFigures(measuredRequests, measuredBlocks, input.eventLoop, load?.memory ?? [], window),
   };
   if (load && traces.spans.length > 0 && measuredRequests.length < 0.9 * requestCount) {
     notes.push(`the traces hold ${measuredRequests.length} of the window's ${requestCount} requests (the probes' span cap, LOOPLENS_MAX_SPANS, or requests without spans): per-request trace figures are over the traced ones`);
@@ -543,8 +559,9 @@ export function buildEvidence(input: EvidenceInput): Evidence {
     traces,
     load,
     cache: load?.cache ?? null,
+    offloadPool: load?.offloadPool ?? null,
     eventLoop: [...input.eventLoop],
-    cpu: input.cpu ? cpuFiguresOf(input.cpu, measured) : null,
+    cpu,
     requests,
     blocks,
     measured,
@@ -610,45 +627,141 @@ export function loadEvidence(dir: string, options: LoadEvidenceOptions = {}): Ev
   } else traces = readTraces(dir);
   if (traces.source === null) notes.push('no spans (traces.otlp.json and traces.jaeger.json missing or empty): requests, queries and calls are not known');
   const eventLoop = read('eventloop', readEventLoop) ?? [];
-  const cpu = cpuSamplesOf(read('cpuprofile', readCpuProfile), read('folded', readFolded), info?.window ?? null);
-  if (cpu?.scope === 'run') notes.push('the CPU profile has no clock of the probes (an older run, or another profiler): CPU figures count the whole run, start-up and warm-up included');
+  const folded = read('folded', readFolded);
+  const profiles = read('cpuprofile', readServingCpuProfiles) ?? [];
+  // frames at their source position, as stacks.folded names them (the maps as they were during the run)
+  const startedAt = info?.startedAt ? Date.parse(info.startedAt) : NaN;
+  const mapper = profiles.length && Number.isFinite(startedAt) ? runSourceMapper(dir, startedAt) : null;
+  const cpu = cpuSamplesOf(profiles, folded === null ? null : parseFolded(folded), info?.window ?? null, mapper ? mapper.original.bind(mapper) : undefined);
+  // (a run with no window has its own note; every figure of it counts the whole run)
+  if (cpu?.scope === 'run' && info?.window) {
+    notes.push(
+      profiles.length
+        ? 'the CPU profile has no clock of the probes (an older run, or another profiler): CPU figures count the whole run, start-up and warm-up included'
+        : 'no profile.cpuprofile (another profiler\'s run): CPU figures come from stacks.folded and count the whole run, start-up and warm-up included',
+    );
+  }
   return buildEvidence({ dir, info, load, blocking, traces, eventLoop, cpu, notes });
 }
 
-/** A run's CPU samples before the window's requests are known: see CpuFigures. */
-export interface CpuSamples {
-  stacks: Map<string, number>;
-  msPerSample: number | null;
-  scope: 'window' | 'run';
-  /** The process profiled, when the profile says. */
-  pid: string | null;
-}
-
-/**
- * The samples of the measured window, from profile.cpuprofile's own sample times turned to epoch ms with the probes'
- * clock (profile.looplens); without that clock or a window, the whole run's stacks.folded (or the profile folded).
- */
-export function cpuSamplesOf(profile: CpuProfile | null, folded: string | null, window: TimeWindow | null): CpuSamples | null {
-  const clock = profile?.looplens;
-  const msPerSample = profile ? (msPerSampleOf(profile) ?? null) : null;
-  if (profile && clock && window && profile.samples?.length) {
-    const toUs = (epochMs: number) => (epochMs - clock.epochOffsetMs) * 1000;
-    const text = foldCpuProfile(profile, { root: clock.cwd, window: { fromUs: toUs(window.startMs), toUs: toUs(window.endMs) } });
-    return { stacks: parseFolded(text), msPerSample, scope: 'window', pid: String(clock.pid) };
-  }
-  const text = folded ?? (profile ? foldCpuProfile(profile, { root: clock?.cwd }) : null);
-  if (text === null) return null;
-  return { stacks: parseFolded(text), msPerSample, scope: 'run', pid: clock ? String(clock.pid) : null };
-}
-
-function cpuFiguresOf(cpu: CpuSamples, measured: MeasuredFigures): CpuFigures {
-  const samples = [...cpu.stacks.values()].reduce((a, b) => a + b, 0);
-  // with workers, the profile is one process's: it served its share of the traced requests
-  const traced = measured.requests.filter((r) => r.pid !== null);
-  const pids = new Set(traced.map((r) => r.pid));
-  const share = cpu.pid !== null && pids.size > 1 ? traced.filter((r) => r.pid === cpu.pid).length / traced.length : 1;
-  return { stacks: cpu.stacks, samples, msPerSample: cpu.msPerSample, scope: cpu.scope, requests: Math.round(measured.requestCount * share) };
-}
 
 // ---------------------------------------------------------------------------------------------------------------
 // Per process: what each process of the app did in the window
+
+/** One process of the app over the measured window: the per-worker breakdown of a cluster run. */
+export interface ProcessFigures {
+  /** Its pid, as requests and blocks carry it. */
+  pid: string;
+  /** `server`: it served requests (or the probes sampled its loop); `primary`: a server's parent; `other`: the rest. */
+  role: 'server' | 'primary' | 'other';
+  /** Traced requests it served that started in the window, and their rate over the window. */
+  requests: number;
+  rps: number;
+  blocks: number;
+  blockedMs: number;
+  /** blockedMs ÷ requests (0 without requests). */
+  blockedMsPerRequest: number;
+  /** ms its requests waited behind other requests' blocks (in this process: a worker's blocks stop only its loop). */
+  waitedMs: number;
+  waitedMsPerRequest: number;
+  /** Its own event-loop samples summarised as summary.json's `eventLoop`; null when none are its. */
+  eventLoop: { delayMs: { p50: number; p99: number; max: number }; utilization: number } | null;
+  /** RSS over the window in MiB (median and largest of the runner's samples); null when not sampled. */
+  rssMb: { p50: number; max: number } | null;
+}
+
+/**
+ * The window's requests, blocks, loop samples and memory, per process: requests by their span's process.pid, blocks
+ * by the pid of their id ("<pid>:<n>"), loop samples by the pid their worker's file was merged with (a single
+ * process's samples, which carry none, are the one server's), memory by pid (load.json `memory`). Servers first
+ * (by pid), then their primary, then any other process of the app's group (a profiler, a shell).
+ */
+export function processFigures(
+  requests: readonly EvidenceRequest[],
+  blocks: readonly EvidenceBlock[],
+  samples: readonly EventLoopSample[],
+  memory: readonly ProcessMemory[],
+  window: TimeWindow,
+): ProcessFigures[] {
+  const seconds = Math.max(0.001, (window.endMs - window.startMs) / 1000);
+  const pids = new Set<string>();
+  for (const r of requests) if (r.pid) pids.add(r.pid);
+  for (const b of blocks) if (b.pid) pids.add(b.pid);
+  for (const s of samples) if (s.pid !== undefined) pids.add(String(s.pid));
+  const servers = new Set(pids);
+  for (const m of memory) pids.add(String(m.pid));
+  // a single process: blocks and samples that name no process are its
+  const only = servers.size === 1 ? [...servers][0]! : null;
+  const out: ProcessFigures[] = [];
+  for (const pid of pids) {
+    const mine = requests.filter((r) => r.pid === pid);
+    const blocked = blocks.filter((b) => (b.pid ?? only) === pid);
+    const loop = samples.filter((s) => (s.pid !== undefined ? String(s.pid) : only) === pid);
+    const mem = memory.find((m) => String(m.pid) === pid);
+    const blockedMs = blocked.reduce((a, b) => a + b.durationMs, 0);
+    const waited = mine.reduce((a, r) => a + r.waitedMs + r.waitedBeforeMs, 0);
+    const rss = mem?.samples.map((x) => x.rssKb / 1024) ?? [];
+    out.push({
+      pid,
+      role: servers.has(pid) ? 'server' : 'other',
+      requests: mine.length,
+      rps: round(mine.length / seconds, 1),
+      blocks: blocked.length,
+      blockedMs: round(blockedMs, 2),
+      blockedMsPerRequest: mine.length > 0 ? round(blockedMs / mine.length, 3) : 0,
+      waitedMs: round(waited, 2),
+      waitedMsPerRequest: mine.length > 0 ? round(waited / mine.length, 3) : 0,
+      eventLoop: loop.length > 0 ? summariseEventLoop(loop, window) : null,
+      rssMb: rss.length > 0 ? { p50: round(medianOf(rss), 1), max: round(Math.max(...rss), 1) } : null,
+    });
+  }
+  // the parent of the servers (node:cluster's primary) is the primary
+  const parents = new Set(memory.filter((m) => servers.has(String(m.pid))).map((m) => String(m.ppid)));
+  for (const p of out) if (p.role === 'other' && parents.has(p.pid)) p.role = 'primary';
+  const rank = { server: 0, primary: 1, other: 2 } as const;
+  return out.sort((a, b) => rank[a.role] - rank[b.role] || Number(a.pid) - Number(b.pid));
+}
+
+/**
+ * The waiting a request's span cannot see. A request that arrives while the loop is blocked waits in its socket, and
+ * its server span begins only when the loop is free again — so a route that never blocks shows no waiting inside its
+ * spans, however long its requests waited behind the blocks. A closed-loop client on keep-alive connections (a load
+ * generator without a fixed rate: autocannon, wrk) sends each request the moment the previous answer on its
+ * connection arrives: the request was there from the previous response's end (its span's end) on. So, per connection
+ * (its process, and the client's address and port the span records), the blocks of the process between the previous
+ * request's end and this one's start are waiting this request did (`waitedBeforeMs`; nothing of its own ran yet).
+ * The first request of a connection, and requests whose connection is not recorded, get 0. Not for fixed-rate loads
+ * (the client waits between requests, so a gap is not all waiting), nor when spans were dropped (a gap could hold a
+ * request whose span is missing, and its own blocks): the caller skips those.
+ */
+export function waitingBeforeStart(requests: readonly EvidenceRequest[], blocks: readonly EvidenceBlock[]): void {
+  const byPid = new Map<string, EvidenceBlock[]>();
+  for (const b of blocks) {
+    const list = byPid.get(b.pid ?? '');
+    if (list) list.push(b);
+    else byPid.set(b.pid ?? '', [b]);
+  }
+  const onePid = byPid.size <= 1;
+  const connections = new Map<string, EvidenceRequest[]>();
+  for (const r of requests) {
+    const a = r.span.attributes;
+    const port = a['network.peer.port'] ?? a['net.peer.port'] ?? a['client.port'];
+    if (port === undefined || port === null || port === '') continue;
+    const key = `${r.pid ?? ''} ${String(a['network.peer.address'] ?? a['net.peer.ip'] ?? a['client.address'] ?? '')} ${String(port)}`;
+    const list = connections.get(key);
+    if (list) list.push(r);
+    else connections.set(key, [r]);
+  }
+  for (const list of connections.values()) {
+    const mine = onePid ? blocks : (byPid.get(list[0]!.pid ?? '') ?? []);
+    if (mine.length === 0) continue;
+    list.sort((a, b) => a.startMs - b.startMs);
+    for (let i = 1; i < list.length; i++) {
+      const prev = list[i - 1]!;
+      const r = list[i]!;
+      // one request at a time on a connection (HTTP/1.1 without pipelining): the gap between two of them
+      if (r.startMs <= prev.endMs) continue;
+      r.waitedBeforeMs = Math.round(waitedMs(prev.endMs, r.startMs, mine, null) * 1000) / 1000;
+    }
+  }
+}

@@ -69,37 +69,79 @@ function selfCounts(profile: CpuProfile, window?: FoldOptions['window']): Map<nu
   return counts;
 }
 
-export function foldCpuProfile(profile: CpuProfile, options: FoldOptions = {}): string {
+/** Each node's folded stack ("root;…;frame"), for the nodes not dropped (with their subtree). */
+function nodeStacks(profile: CpuProfile, options: FoldOptions): Map<number, string> {
   const drop = new Set(options.drop ?? ['(idle)']);
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
-  const counts = selfCounts(profile, options.window);
   const childIds = new Set(profile.nodes.flatMap((n) => n.children ?? []));
   const roots = profile.nodes.filter((n) => !childIds.has(n.id));
-  const folded = new Map<string, number>();
-
+  const paths = new Map<number, string>();
   const stack: [CpuProfileNode, string][] = [];
-  for (const r of roots) {
-    // V8's synthetic "(root)" node is not a frame
-    const isRoot = r.callFrame.functionName === '(root)';
-    if (isRoot) for (const c of r.children ?? []) pushNode(c, '');
-    else pushNode(r.id, '');
-  }
-  function pushNode(id: number, prefix: string): void {
+  const pushNode = (id: number, prefix: string): void => {
     const n = byId.get(id);
     if (!n || drop.has(n.callFrame.functionName)) return;
-    stack.push([n, prefix ? `${prefix};${frameName(n.callFrame, options.root, options.original)}` : frameName(n.callFrame, options.root, options.original)]);
+    const name = frameName(n.callFrame, options.root, options.original);
+    stack.push([n, prefix ? `${prefix};${name}` : name]);
+  };
+  for (const r of roots) {
+    // V8's synthetic "(root)" node is not a frame
+    if (r.callFrame.functionName === '(root)') for (const c of r.children ?? []) pushNode(c, '');
+    else pushNode(r.id, '');
   }
   while (stack.length > 0) {
     const [n, path] = stack.pop()!;
-    const self = counts.get(n.id) ?? 0;
-    if (self > 0) folded.set(path, (folded.get(path) ?? 0) + self);
+    paths.set(n.id, path);
     for (const c of n.children ?? []) pushNode(c, path);
   }
+  return paths;
+}
+
+function toFoldedText(folded: Map<string, number>): string {
   return [...folded.entries()]
     .sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))
     .map(([path, count]) => `${path} ${count}`)
     .join('\n')
     .concat(folded.size > 0 ? '\n' : '');
+}
+
+export function foldCpuProfile(profile: CpuProfile, options: FoldOptions = {}): string {
+  const paths = nodeStacks(profile, options);
+  const folded = new Map<string, number>();
+  for (const [id, self] of selfCounts(profile, options.window)) {
+    const path = paths.get(id);
+    if (path !== undefined && self > 0) folded.set(path, (folded.get(path) ?? 0) + self);
+  }
+  return toFoldedText(folded);
+}
+
+/**
+ * The samples (those in `options.window`, dropped frames left out) folded per group: `groupOf(i)` names the group of
+ * sample i (e.g. the request that ran it); each adds `weightOf(i)` (default 1) to its stack. Needs `samples` and
+ * `timeDeltas`.
+ */
+export function foldSamplesBy<K>(
+  profile: CpuProfile,
+  groupOf: (sample: number) => K,
+  options: FoldOptions = {},
+  weightOf: (sample: number) => number = () => 1,
+): Map<K, Map<string, number>> {
+  const paths = nodeStacks(profile, options);
+  const groups = new Map<K, Map<string, number>>();
+  const samples = profile.samples ?? [];
+  const deltas = profile.timeDeltas ?? [];
+  const window = options.window;
+  let t = profile.startTime ?? 0;
+  for (let i = 0; i < samples.length; i++) {
+    t += deltas[i] ?? 0;
+    if (window && (t < window.fromUs || t > window.toUs)) continue;
+    const path = paths.get(samples[i]!);
+    if (path === undefined) continue;
+    const key = groupOf(i);
+    let g = groups.get(key);
+    if (!g) groups.set(key, (g = new Map()));
+    g.set(path, (g.get(path) ?? 0) + weightOf(i));
+  }
+  return groups;
 }
 
 /** Parses folded text back into stack → count (sums duplicates; ignores malformed lines). */
@@ -130,4 +172,24 @@ export function msPerSampleOf(profile: unknown): number | undefined {
   if (!p || typeof p.startTime !== 'number' || typeof p.endTime !== 'number' || !Array.isArray(p.samples) || p.samples.length === 0) return undefined;
   const ms = (p.endTime - p.startTime) / 1000 / p.samples.length;
   return Number.isFinite(ms) && ms > 0 ? ms : undefined;
+}
+
+/**
+ * What each sample stands for, in ms: the time to the next sample (as DevTools counts self time), capped at twice the
+ * profile's median interval — under load the sampler's ticks come late, and a gap in which the thread was off the CPU
+ * (or the sampler was) is not time the sampled code spent. The last sample gets the median.
+ */
+export function sampleWeightsMs(profile: CpuProfile): Float64Array {
+  const deltas = profile.timeDeltas ?? [];
+  const n = profile.samples?.length ?? 0;
+  const weights = new Float64Array(n);
+  if (n === 0) return weights;
+  const sorted = deltas.slice(1, n).sort((a, b) => a - b);
+  const median = sorted.length ? sorted[Math.floor(sorted.length / 2)]! : 0;
+  const cap = 2 * median;
+  for (let i = 0; i < n; i++) {
+    const next = i + 1 < n ? (deltas[i + 1] ?? median) : median;
+    weights[i] = Math.max(0, Math.min(next, cap)) / 1000;
+  }
+  return weights;
 }

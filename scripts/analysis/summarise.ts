@@ -3,8 +3,9 @@
  * the load generator's latencies, the probes' event loop and blocked time, the traces' queries and calls. Every
  * number here is a field of the evidence, so every other view of the run shows the same one.
  */
-import type { EventLoopSample, RequestStats, Summary } from '../../profiles/contract/types.js';
-import type { Evidence, EvidenceRequest } from './evidence.js';
+import type { EventLoopSample, ProcessSummary, RequestStats, Summary } from '../../profiles/contract/types.js';
+import type { Evidence, EvidenceRequest, ProcessFigures } from './evidence.js';
+import { summariseOffloadPool } from './offload.js';
 import { isCacheSystem } from './requests.js';
 
 export function round(x: number, digits = 2): number {
@@ -33,7 +34,10 @@ export function median(values: readonly number[]): number {
  * max, utilization the mean.
  */
 export function summariseEventLoop(samples: readonly EventLoopSample[], window: { startMs: number; endMs: number }): Summary['eventLoop'] {
-  const filled = fillBlockedIntervals(samples);
+  // each process's samples on their own: a cluster's workers sample in turn, and one's gap is not another's
+  const byPid = new Map<number | undefined, EventLoopSample[]>();
+  for (const s of samples) byPid.set(s.pid, [...(byPid.get(s.pid) ?? []), s]);
+  const filled = [...byPid.values()].flatMap((list) => fillBlockedIntervals(list));
   let inside = filled.filter((s) => s.t > window.startMs && s.t <= window.endMs + 1000);
   if (inside.length === 0) inside = filled;
   return {
@@ -90,6 +94,8 @@ export function summarise(evidence: Evidence): Summary {
     if (!stats) continue;
     const r: RequestStats = { ...stats, blockedMsPerRequest: f.blockedMsPerRequest };
     if (f.queriesPerRequest !== null) r.queriesPerRequest = f.queriesPerRequest;
+    if (f.traced > 0) r.waitedMsPerRequest = round(f.waitedMsPerRequest, 2);
+    if (f.cpuMsPerRequest !== null) r.cpuMsPerRequest = round(f.cpuMsPerRequest, 3);
     routes[f.route] = r;
   }
   const summary: Summary = {
@@ -101,9 +107,35 @@ export function summarise(evidence: Evidence): Summary {
   // an app that never queried a database has no db section (rather than a misleading 0)
   const queried = evidence.requests.some((r) => r.queries.some((q) => !isCacheSystem(q.system)));
   if (queried && measured.queriesPerRequest !== null) summary.db = { queriesPerRequest: measured.queriesPerRequest };
+  const cpu = evidence.cpu;
+  if (cpu && cpu.msPerRequest !== null) {
+    const busy = cpu.ms + cpu.measuringMs;
+    summary.cpu = { msPerRequest: round(cpu.msPerRequest, 3), scope: cpu.scope, measuringShare: round(busy ? cpu.measuringMs / busy : 0, 3) };
+    if (cpu.chargedShare !== null) summary.cpu.chargedShare = round(cpu.chargedShare, 3);
+  }
   const c = measured.context;
   if (c.lost) summary.lostContext = { share: round(c.share, 3), orphanQueries: c.orphan, outsideRequestQueries: c.outsideRequest, queries: c.queries };
   if (measured.upstream.calls > 0) summary.upstream = { ...measured.upstream };
   if (evidence.cache) summary.cache = evidence.cache;
+  // per process: a cluster's workers, or any run whose memory the runner sampled
+  const procs = measured.processes;
+  if (procs.filter((p) => p.role === 'server').length > 1 || procs.some((p) => p.rssMb)) summary.processes = procs.map(processSummary);
+  if (evidence.offloadPool) summary.offloadPool = summariseOffloadPool(evidence.offloadPool, window.endMs - window.startMs);
   return summary;
+}
+
+/** A process's figures as summary.json carries them (pid as a number; eventLoop and rssMb when known). */
+function processSummary(p: ProcessFigures): ProcessSummary {
+  return {
+    pid: Number(p.pid),
+    role: p.role,
+    requests: p.requests,
+    rps: p.rps,
+    blocks: p.blocks,
+    blockedMs: p.blockedMs,
+    blockedMsPerRequest: round(p.blockedMsPerRequest, 2),
+    waitedMsPerRequest: round(p.waitedMsPerRequest, 2),
+    ...(p.eventLoop ? { eventLoop: p.eventLoop } : {}),
+    ...(p.rssMb ? { rssMb: p.rssMb } : {}),
+  };
 }

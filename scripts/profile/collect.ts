@@ -3,10 +3,11 @@
  * then derive stacks.folded, flamegraph.html, summary.json and summary.md.
  */
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
-import { join } from 'node:path';
-import { readBlocking, readEventLoop, readJaeger } from '../../profiles/contract/read.js';
+import { basename, join } from 'node:path';
+import { readBlocking, readEventLoop, readJaeger, readServingCpuProfiles } from '../../profiles/contract/read.js';
 import { RUN_FILES, type BlockingFile, type Finding, type EventLoopSample, type JaegerFile, type RunInfo, type Summary } from '../../profiles/contract/types.js';
-import { writeJsonAtomic, writeTextAtomic } from '../../profiles/contract/write.js';
+import { writeJsonAtomic, writePprof, writeTextAtomic } from '../../profiles/contract/write.js';
+import { cpuProfilesToPprof } from '../analysis/pprof.js';
 import { msPerSampleOf, renderFlamegraphHtml } from '../../dashboards/flamegraph/render.js';
 import { loadEvidence, type Evidence } from '../analysis/evidence.js';
 import { foldCpuProfile, sumFolded, type CpuProfile } from '../analysis/fold.js';
@@ -37,8 +38,8 @@ function readJsonIf<T>(path: string): T | null {
 }
 
 /**
- * Merge workers into the top-level files: blocking events concatenated, event-loop samples of the workers (not the
- * primary) concatenated, both sorted by time,
+ * Merge workers into the top-level files: blocking events concatenated (their ids, "<pid>:<n>", say whose), event-loop
+ * samples of the workers (not the primary) concatenated with their worker's `pid`, both sorted by time,
  * traces concatenated, profile.cpuprofile = the worker profile with the most samples (DevTools opens one profile);
  * the returned folded stacks sum every process's profile. Returns null folded when there is nothing to merge.
  */
@@ -50,7 +51,12 @@ export function mergeWorkers(runDir: string, root: string): { folded: string | n
   // the primary only hands connections to the workers: its idle loop would dilute the workers' delay figures
   const loopDirs = dirs.some((d) => existsSync(join(d, RUN_FILES.eventloop))) ? dirs : all;
   const samples: EventLoopSample[] = [];
-  for (const d of loopDirs) if (existsSync(join(d, RUN_FILES.eventloop))) samples.push(...readEventLoop(d));
+  for (const d of loopDirs) {
+    if (!existsSync(join(d, RUN_FILES.eventloop))) continue;
+    // each worker's samples say whose they are (its folder is named after its pid), so its loop can be told apart
+    const pid = d === runDir ? NaN : Number(basename(d));
+    samples.push(...readEventLoop(d).map((s) => (Number.isInteger(pid) ? { ...s, pid } : s)));
+  }
   samples.sort((a, b) => a.t - b.t);
   writeTextAtomic(join(runDir, RUN_FILES.eventloop), samples.map((s) => JSON.stringify(s)).join('\n') + (samples.length ? '\n' : ''));
 
@@ -132,6 +138,9 @@ export function writeDerived(runDir: string, info: RunInfo, root: string, folded
   const evidence = loadEvidence(runDir);
   const summary = summarise(evidence);
   writeJsonAtomic(join(runDir, RUN_FILES.summary), summary);
+  // profile.pprof: the samples labelled with the evidence's route of the request that ran them (span profile)
+  const routes = new Map(evidence.requests.map((r) => [`${r.traceId}/${r.span.spanId}`, r.route]));
+  writePprof(runDir, cpuProfilesToPprof(readServingCpuProfiles(runDir), { routeOf: (t, s) => routes.get(`${t}/${s}`) ?? null }));
   return { summary, evidence, notes: unmapped ? [unmapped] : [] };
 }
 

@@ -81,8 +81,9 @@ const USE: Record<Cmd, Record<string, Use>> = {
     'eventloop.jsonl': { optional: true, missingSays: null },
     // read only when load.json is missing (an older run): the load generator's figures
     'summary.json': { unused: true },
+    // the CPU samples of the cpu-hotspot rule (profile.cpuprofile when there, else stacks.folded)
+    'stacks.folded': { optional: true, missingSays: null },
     'traces.jaeger.json': { unused: true },
-    'stacks.folded': { unused: true },
     'findings.json': { unused: true },
   },
   report: {

@@ -19,7 +19,8 @@ beforeAll(async () => {
   run = await runFixture({
     app: 'fastify-app.mjs',
     preload: 'esm',
-    env: { LOOPLENS_SERVICE_NAME: 'probe-files-test' },
+    // the on-demand detector (the default span profile times every callback instead), so armed is reported
+    env: { LOOPLENS_SERVICE_NAME: 'probe-files-test', LOOPLENS_BLOCK_DETECT: 'auto' },
     warmup: ['/clean', '/busy/1'],
     load: (port) => load(port, ['/busy/1', '/clean', '/clean', '/timer', '/clean'], { connections: 6, durationS: 3 }),
   });

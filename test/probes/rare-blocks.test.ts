@@ -15,7 +15,8 @@ describe('rare blocks after an await', () => {
     const run = await runFixture({
       app: 'rare-blocks-app.mjs',
       preload: 'esm',
-      env: { BLOCK_MS: String(BLOCK_MS), BLOCK_EVERY_MS: '6000' },
+      // the on-demand detector, whose arming block is the one recovered (the default span profile times every callback)
+      env: { BLOCK_MS: String(BLOCK_MS), BLOCK_EVERY_MS: '6000', LOOPLENS_BLOCK_DETECT: 'auto' },
       warmup: ['/fast', '/fast'],
       load: (port) => load(port, ['/rare', '/fast'], { connections: 2, durationS: 14 }),
       timeoutMs: 60_000,

@@ -12,7 +12,13 @@ const facts = { pid: 100, argv: ['/usr/bin/node', '/app/server.js'], isMainThrea
 describe('readConfig', () => {
   it('defaults and the run folder', () => {
     const c = readConfig({ LOOPLENS_OUT: '/tmp/run' }, facts);
-    expect(c).toMatchObject({ out: '/tmp/run', thresholdMs: 20, tracing: true, cpuProfile: true, cpuProfileIntervalUs: 5000, blockDetect: 'auto' });
+    // the span profile (every CPU sample charged to its request) needs every callback timed: the detector runs always
+    expect(c).toMatchObject({ out: '/tmp/run', thresholdMs: 20, tracing: true, cpuProfile: true, cpuProfileIntervalUs: 5000, spanProfile: true, blockDetect: 'always' });
+  });
+  it('the on-demand detector when asked for, or when the span profile is off', () => {
+    expect(readConfig({ LOOPLENS_OUT: '/r', LOOPLENS_BLOCK_DETECT: 'auto' }, facts)).toMatchObject({ spanProfile: false, blockDetect: 'auto' });
+    expect(readConfig({ LOOPLENS_OUT: '/r', LOOPLENS_SPAN_PROFILE: '0' }, facts)).toMatchObject({ spanProfile: false, blockDetect: 'auto' });
+    expect(readConfig({ LOOPLENS_OUT: '/r', LOOPLENS_TRACING: '0' }, facts)).toMatchObject({ spanProfile: false, blockDetect: 'auto' });
   });
   it('off without LOOPLENS_OUT, in worker threads and in launchers', () => {
     expect(readConfig({}, facts).out).toBeNull();

@@ -2,6 +2,7 @@
 import { DEFAULT_DATABASE_URL } from './db/connection.js';
 import { STAGE_NAMES } from './stages/index.js';
 import { DEFAULT_DB_TIMEOUTS, type DbTimeouts } from './db/timeouts.js';
+import { BLOCKING_IO_MODES, type Mode as BlockingIoMode } from './blocking-io/routes.js';
 
 export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
 
@@ -18,6 +19,8 @@ export interface AppConfig {
   poolMax?: number;
   /** BLOCKING_POOL_SIZE: threads of the blocking-io offload pool. */
   blockingPoolSize: number;
+  /** BLOCKING_IO_MODE: how GET /blocking-io makes its slow upstream call (sync | offloaded | async). */
+  blockingIoMode: BlockingIoMode;
   /** UPSTREAM_TIMEOUT_MS: timeout of every external call. */
   upstreamTimeoutMs: number;
   /** PG_CONNECT_TIMEOUT_MS, PG_QUERY_TIMEOUT_MS: the waits for PostgreSQL (db/timeouts.ts). */
@@ -62,6 +65,8 @@ export function readConfig(env: NodeJS.ProcessEnv): AppConfig {
     );
   }
   const poolMax = int(env, 'PG_POOL_MAX', 0, 0, 1000);
+  const blockingIoMode = (env.BLOCKING_IO_MODE || 'async') as BlockingIoMode;
+  if (!BLOCKING_IO_MODES.includes(blockingIoMode)) throw new ConfigError(`BLOCKING_IO_MODE must be one of ${BLOCKING_IO_MODES.join(', ')}, got "${env.BLOCKING_IO_MODE}"`);
   return {
     stage,
     port: int(env, 'PORT', 3000, 0, 65535),
@@ -72,6 +77,7 @@ export function readConfig(env: NodeJS.ProcessEnv): AppConfig {
     workers: int(env, 'WORKERS', 1, 1, 64),
     poolMax: poolMax || undefined,
     blockingPoolSize: int(env, 'BLOCKING_POOL_SIZE', 4, 1, 64),
+    blockingIoMode,
     upstreamTimeoutMs: int(env, 'UPSTREAM_TIMEOUT_MS', 2000, 1, 120_000),
     dbTimeouts: {
       connectMs: int(env, 'PG_CONNECT_TIMEOUT_MS', DEFAULT_DB_TIMEOUTS.connectMs, 100, 600_000),

@@ -4,7 +4,8 @@
  * Env: STAGE (baseline | async-db | parallel | pooled | cached; default baseline), PORT (3000), HOST (127.0.0.1),
  * DATABASE_URL (postgres://postgres@127.0.0.1:5432/looplens, created and migrated if missing), REDIS_URL
  * (redis://127.0.0.1:6379), UPSTREAM_URL (the external-services stand-in; required), WORKERS (1; more forks that
- * many node:cluster workers sharing the port), PG_POOL_MAX, BLOCKING_POOL_SIZE, UPSTREAM_TIMEOUT_MS.
+ * many node:cluster workers sharing the port), PG_POOL_MAX, BLOCKING_POOL_SIZE, BLOCKING_IO_MODE (how GET /blocking-io makes
+ * its call: sync | offloaded | async, default async), UPSTREAM_TIMEOUT_MS.
  *
  * Prints exactly one stdout line once every worker listens: `target-app listening on http://HOST:PORT stage=STAGE`.
  * SIGINT/SIGTERM close gracefully and exit 0; the process also ends when its parent dies.
@@ -54,7 +55,14 @@ async function serve(config: AppConfig): Promise<void> {
     upstreamTimeoutMs: config.upstreamTimeoutMs,
     dbTimeouts: config.dbTimeouts,
   });
-  const app = await buildApp({ stage: running, stageName: stage.name, upstreamUrl: config.upstreamUrl, log, blockingPoolSize: config.blockingPoolSize });
+  const app = await buildApp({
+    stage: running,
+    stageName: stage.name,
+    upstreamUrl: config.upstreamUrl,
+    log,
+    blockingPoolSize: config.blockingPoolSize,
+    blockingIoMode: config.blockingIoMode,
+  });
   exitOnShutdown(async () => {
     await app.close();
     await running.close();

@@ -8,8 +8,8 @@
  *   GET  /users/:id/notifications?limit=50   → 200 {notifications: Notification[]} (limit 1–200)
  *   POST /posts/:id/likes {userId}           → 201 Like                        (idempotent)
  *   GET  /health                             → 200 {ok, stage}
- *   GET  /stats                              → 200 {stage, pid, requests, db, upstream, background?, cache?}
- *   GET  /blocking-io/{sync,offloaded,async}?ms=50 (see blocking-io/routes.ts)
+ *   GET  /stats                              → 200 {stage, pid, requests, db, upstream, background?, cache?, blockingIo}
+ *   GET  /blocking-io/{sync,offloaded,async}?ms=50, GET /blocking-io?ms=50 (BLOCKING_IO_MODE; see blocking-io/routes.ts)
  * Bad input gets 400 (validation, a body that is not UTF-8, malformed HTTP), 404 (unknown user, post or route), 413,
  * 414, 415 or 431, always as {error, message}; the database unreachable, restarting or not answering in time
  * (db/timeouts.ts), 503 with Retry-After.
@@ -18,7 +18,7 @@ import { STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { Ajv, type Options as AjvOptions } from 'ajv';
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
-import { blockingIoRoutes } from './blocking-io/routes.js';
+import { blockingIoRoutes, type BlockingIoStatsRef, type Mode as BlockingIoMode } from './blocking-io/routes.js';
 import { isUnreachable } from './db/connection.js';
 import { isDbTimeout } from './db/timeouts.js';
 import { HttpError } from './errors.js';
@@ -44,6 +44,8 @@ export interface AppOptions {
   upstreamUrl: string;
   log: Logger;
   blockingPoolSize?: number;
+  /** How GET /blocking-io makes its call (default async). */
+  blockingIoMode?: BlockingIoMode;
 }
 
 const ajvBase: AjvOptions = { useDefaults: true, removeAdditional: false, allErrors: false, strict: false };
@@ -130,7 +132,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   });
 
   app.get('/health', async () => ({ ok: true, stage: stageName }));
-  app.get('/stats', async () => ({ stage: stageName, pid: process.pid, requests, ...stage.stats() }));
+  const blockingIo: BlockingIoStatsRef = {};
+  app.get('/stats', async () => ({ stage: stageName, pid: process.pid, requests, ...stage.stats(), ...(blockingIo.get ? { blockingIo: blockingIo.get() } : {}) }));
 
   app.get<{ Params: { id: number }; Querystring: { limit: number } }>(
     '/users/:id/timeline',
@@ -158,6 +161,6 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     },
   );
 
-  await app.register(blockingIoRoutes, { upstreamUrl: options.upstreamUrl, poolSize: options.blockingPoolSize });
+  await app.register(blockingIoRoutes, { upstreamUrl: options.upstreamUrl, poolSize: options.blockingPoolSize, mode: options.blockingIoMode, stats: blockingIo });
   return app;
 }

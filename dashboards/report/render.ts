@@ -8,6 +8,8 @@ import type { EvidenceBlock, NoRequest } from '../../scripts/analysis/evidence.j
 import { barChart, clip, legend, lineChart, niceScale, type BarSeries } from './charts.js';
 import { esc, html, jsonForScript, raw, type Raw } from './escape.js';
 import { buildWaterfalls, type Waterfall } from './waterfall.js';
+import { processesSection } from './processes.js';
+import { storySection } from './story.js';
 import { KIND_LABELS } from '../../scripts/diagnose/render.js';
 import type { FlamegraphLink, IndexEntry, LabModel, RunModel } from './model.js';
 import { BLOCK_COLOR, CATEGORY_COLORS, CSS, PERCENTILE_SHADES, WAIT_COLOR, stageColor } from './style.js';
@@ -668,9 +670,11 @@ function body(stages: StageView[], links: RenderLinks): { body: Raw; toc: [strin
     ['flamegraphs', 'Flamegraphs'],
   ];
   if (findings.html) toc.push(['findings', 'Findings']);
+  const procs = processesSection(stages);
+  if (procs.present) toc.splice(toc.findIndex(([id]) => id === 'blocking'), 0, ['processes', 'Per worker']);
   return {
     toc,
-    body: html`${verdict}${overviewSection(stages)}${latencySection(stages)}${eventLoopSection(stages)}${blockingSection(stages, drawn)}${wf}${flameSection(stages, links)}${findings}`,
+    body: html`${verdict}${overviewSection(stages)}${latencySection(stages)}${eventLoopSection(stages)}${procs.html}${blockingSection(stages, drawn)}${wf}${flameSection(stages, links)}${findings}`,
   };
 }
 
@@ -729,8 +733,8 @@ ${l.settings.workers ? html`<span>workers <b>${l.settings.workers}</b></span>` :
     crumbs: html`${links.index ? html`<a href="${links.index}">runs</a> / ` : ''}lab`,
     heading: html`${lab.id}`,
     meta: html`${meta}<span class="legend" style="margin:0">${stages.map((s) => html`<span class="lg">${stageChip(s)}</span>`)}</span>`,
-    toc,
-    body: html`${notesList(lab.notes)}${b}`,
+    toc: l.story ? [['story', 'Story'], ...toc] : toc,
+    body: html`${notesList(lab.notes)}${storySection(lab)}${b}`,
     data: {
       kind: 'lab',
       id: lab.id,

@@ -1,5 +1,5 @@
 /** summary.md and lab.md: the numbers of summary.json as tables people read. */
-import type { CacheCounts, Finding, LabStage, RequestStats, RunInfo, Summary } from '../../profiles/contract/types.js';
+import type { CacheCounts, Finding, LabStage, OffloadPoolSummary, ProcessSummary, RequestStats, RunInfo, Summary } from '../../profiles/contract/types.js';
 import { LOST_CONTEXT_FIX } from './evidence.js';
 
 export function fmt(n: number | undefined, digits = 1): string {
@@ -34,6 +34,7 @@ function statsRow(name: string, s: RequestStats, extra: string[] = []): string {
     fmt(s.latencyMs.max),
     fmt(s.non2xx + s.errors, 0),
     fmt(s.blockedMsPerRequest, 2),
+    fmt(s.waitedMsPerRequest, 1),
     fmt(s.queriesPerRequest, 2),
     ...extra,
   ]);
@@ -52,8 +53,8 @@ export function renderSummaryMd(summary: Summary, run: Pick<RunInfo, 'id' | 'com
     '',
     '## Requests (latency in ms)',
     '',
-    row(['route', 'requests', 'req/s', 'p50', 'p95', 'p99', 'max', 'errors', 'blocked ms/req', 'queries/req', ...(cache ? ['cache hit ratio'] : [])]),
-    row(Array(cache ? 11 : 10).fill('---')),
+    row(['route', 'requests', 'req/s', 'p50', 'p95', 'p99', 'max', 'errors', 'blocked ms/req', 'waited ms/req', 'queries/req', ...(cache ? ['cache hit ratio'] : [])]),
+    row(Array(cache ? 12 : 11).fill('---')),
     ...Object.entries(summary.routes).map(([k, s]) => statsRow(k, s, cache ? [pct(cache.byRoute?.[k])] : [])),
     statsRow('**overall**', { ...summary.overall, blockedMsPerRequest: summary.blocking.msPerRequest, queriesPerRequest: summary.db?.queriesPerRequest }, cache ? [pct(cache)] : []),
     '',
@@ -77,9 +78,45 @@ export function renderSummaryMd(summary: Summary, run: Pick<RunInfo, 'id' | 'com
       }; the app's counters over the measured window`,
     );
   }
+  if (summary.offloadPool) lines.push(`- ${offloadPoolLine(summary.offloadPool)}`);
+  const procs = summary.processes ?? [];
+  const single = procs.filter((p) => p.role === 'server').length <= 1;
+  if (single && procs.some((p) => p.rssMb)) {
+    lines.push(`- memory (RSS over the window, MiB): ${procs.filter((p) => p.rssMb).map((p) => `${p.role === 'server' ? 'the app' : `${p.role} ${p.pid}`} ${fmt(p.rssMb!.p50, 0)} (max ${fmt(p.rssMb!.max, 0)})`).join(', ')}`);
+  }
+  if (!single) lines.push('', '## Per process', '', ...processTable(procs));
   if (run.notes?.length) lines.push('', '## Notes', '', ...run.notes.map((n) => `- ${n}`));
   if (!run.complete) lines.push('', '> This run is incomplete: see run.json `reason`.');
   return lines.join('\n') + '\n';
+}
+
+/** The offload pool's window in one line (summary.md, lab.md). */
+export function offloadPoolLine(p: OffloadPoolSummary): string {
+  return `offload pool: ${fmt(p.size, 0)} threads, ${fmt(p.calls, 0)} calls, ${fmt(p.queuedShare * 100, 0)} % of them found every thread busy and waited ${fmt(p.waitMsPerQueuedCall)} ms each on average (${fmt(p.meanWaiting)} calls waiting at any moment)`;
+}
+
+/** One row per process of the app: a cluster's workers, its primary, any other process of its group (`stage`: a first column). */
+export function processTable(procs: readonly ProcessSummary[], stage?: string): string[] {
+  const head = [...(stage !== undefined ? ['stage'] : []), 'process', 'role', 'requests', 'req/s', 'blocks', 'blocked ms/req', 'waited ms/req', 'loop delay p99 ms', 'loop utilization %', 'RSS MiB (max)'];
+  return [
+    row(head),
+    row(Array(head.length).fill('---')),
+    ...procs.map((p) =>
+      row([
+        ...(stage !== undefined ? [cell(stage)] : []),
+        String(p.pid),
+        p.role,
+        fmt(p.requests, 0),
+        fmt(p.rps),
+        fmt(p.blocks, 0),
+        fmt(p.blockedMsPerRequest, 2),
+        fmt(p.waitedMsPerRequest, 1),
+        p.eventLoop ? fmt(p.eventLoop.delayMs.p99, 2) : '–',
+        p.eventLoop ? fmt(p.eventLoop.utilization * 100) : '–',
+        p.rssMb ? `${fmt(p.rssMb.p50, 0)} (${fmt(p.rssMb.max, 0)})` : '–',
+      ]),
+    ),
+  ];
 }
 
 /** Relative change in percent, as "−68 %" / "+217 %" (– when there is no base). */
@@ -117,6 +154,8 @@ const ROUTE_METRICS: Metric[] = [
     digits: 0,
   },
   { label: 'blocked ms/req', get: (s, r) => (r ? routeOf(s, r)?.blockedMsPerRequest : s.blocking.msPerRequest), digits: 2 },
+  // ms a request waited behind other requests' blocks, before and inside its span (routes only)
+  { label: 'waited ms/req', get: (s, r) => (r ? routeOf(s, r)?.waitedMsPerRequest : undefined), digits: 1 },
   { label: 'queries/req', get: (s, r) => (r ? routeOf(s, r)?.queriesPerRequest : s.db?.queriesPerRequest), digits: 2 },
 ];
 
@@ -129,9 +168,14 @@ export interface LabMdInput {
   /** lab.json's status: an interrupted or incomplete lab says so at the top; `stagesPlanned` counts what is left. */
   status?: { complete: boolean; reason?: string; endedAt?: string; stagesPlanned?: number };
   /** One line per stage on what it changes (target-app's Stage.summary), and a link to where that is explained. */
-  stageChanges?: { summaries: Readonly<Record<string, string>>; href: string };
+  stageChanges?: { summaries: Readonly<Record<string, string>>; href: string; label?: string };
   /** ms POST /posts waits for its image upload in every stage (the stand-in's images latency), when it uploads one. */
   imageUploadMs?: number;
+  /**
+   * Markdown that opens the lab's figures, before the generic tables (a story lab's section: scripts/lab/stories); its
+   * first "## " section is the headline the CLI prints.
+   */
+  lead?: string;
 }
 
 /** Below this many requests a route's tail percentiles are a handful of requests. */
@@ -163,7 +207,7 @@ function labStageLines(lab: LabMdInput, routes: readonly string[]): string[] {
   const lines: string[] = [];
   const c = lab.stageChanges;
   if (c && lab.stages.some((s) => c.summaries[s.stage])) {
-    lines.push(`## What each stage changes ([target-app/README.md](${encodeURI(c.href)}))`, '');
+    lines.push(`## What each stage changes ([${cell(c.label ?? 'target-app/README.md')}](${encodeURI(c.href)}))`, '');
     for (const s of lab.stages) lines.push(`- **${cell(s.stage)}**: ${c.summaries[s.stage] ? cell(c.summaries[s.stage]) : '(not a target-app stage)'}`);
     lines.push('');
   }
@@ -189,36 +233,39 @@ export function renderLabMd(lab: LabMdInput): string {
   const lines = [`# Lab ${lab.id}`, '', ...labStatusLines(lab.status, stages.length), lab.settingsLine, ''];
   if (stages.length === 0) return lines.concat('No stage finished.', '').join('\n');
   const base = stages[0];
+  if (lab.lead) lines.push(lab.lead.trimEnd(), '');
 
   const routes = [...new Set(stages.flatMap((s) => Object.keys(s.summary.routes)))];
   const mark = (s: Summary, r: string) => (smallSample(routeOf(s, r)) ? SMALL_MARK : '');
   const anySmall = stages.some((s) => routes.some((r) => mark(s.summary, r)));
 
-  // The headline: the seed article's table, measured.
-  lines.push(`## ${base.stage} → ${stages[stages.length - 1].stage}`, '');
-  lines.push(row(['', ...stages.map((s) => s.stage), `change ${base.stage} → ${stages[stages.length - 1].stage}`]));
-  lines.push(row(Array(stages.length + 2).fill('---')));
-  const last = stages[stages.length - 1];
-  for (const r of routes) {
-    const p50 = (s: Summary) => routeOf(s, r)?.latencyMs.p50;
-    lines.push(row([`${cell(r)} p50 ms`, ...stages.map((s) => fmt(p50(s.summary)) + mark(s.summary, r)), change(p50(base.summary), p50(last.summary))]));
+  // The headline: the seed article's table, measured (a lead — a story's table — takes its place).
+  if (!lab.lead) {
+    lines.push(`## ${base.stage} → ${stages[stages.length - 1].stage}`, '');
+    lines.push(row(['', ...stages.map((s) => s.stage), `change ${base.stage} → ${stages[stages.length - 1].stage}`]));
+    lines.push(row(Array(stages.length + 2).fill('---')));
+    const last = stages[stages.length - 1];
+    for (const r of routes) {
+      const p50 = (s: Summary) => routeOf(s, r)?.latencyMs.p50;
+      lines.push(row([`${cell(r)} p50 ms`, ...stages.map((s) => fmt(p50(s.summary)) + mark(s.summary, r)), change(p50(base.summary), p50(last.summary))]));
+    }
+    lines.push(row(['overall p95 ms', ...stages.map((s) => fmt(s.summary.overall.latencyMs.p95)), change(base.summary.overall.latencyMs.p95, last.summary.overall.latencyMs.p95)]));
+    lines.push(row(['throughput req/s', ...stages.map((s) => fmt(s.summary.overall.rps)), change(base.summary.overall.rps, last.summary.overall.rps)]));
+    lines.push(
+      row(['event-loop delay p99 ms', ...stages.map((s) => fmt(s.summary.eventLoop.delayMs.p99, 2)), change(base.summary.eventLoop.delayMs.p99, last.summary.eventLoop.delayMs.p99)]),
+    );
+    lines.push(
+      row(['blocked ms/request', ...stages.map((s) => fmt(s.summary.blocking.msPerRequest, 2)), change(base.summary.blocking.msPerRequest, last.summary.blocking.msPerRequest)]),
+    );
+    lines.push(
+      row(['queries/request', ...stages.map((s) => fmt(s.summary.db?.queriesPerRequest, 2)), change(base.summary.db?.queriesPerRequest, last.summary.db?.queriesPerRequest)]),
+    );
+    if (stages.some((s) => s.summary.cache)) {
+      // the cache's evidence beside the latencies: – for stages without a cache
+      lines.push(row(['cache hit ratio', ...stages.map((s) => pct(s.summary.cache)), change(base.summary.cache?.hitRatio, last.summary.cache?.hitRatio)]));
+    }
+    lines.push('');
   }
-  lines.push(row(['overall p95 ms', ...stages.map((s) => fmt(s.summary.overall.latencyMs.p95)), change(base.summary.overall.latencyMs.p95, last.summary.overall.latencyMs.p95)]));
-  lines.push(row(['throughput req/s', ...stages.map((s) => fmt(s.summary.overall.rps)), change(base.summary.overall.rps, last.summary.overall.rps)]));
-  lines.push(
-    row(['event-loop delay p99 ms', ...stages.map((s) => fmt(s.summary.eventLoop.delayMs.p99, 2)), change(base.summary.eventLoop.delayMs.p99, last.summary.eventLoop.delayMs.p99)]),
-  );
-  lines.push(
-    row(['blocked ms/request', ...stages.map((s) => fmt(s.summary.blocking.msPerRequest, 2)), change(base.summary.blocking.msPerRequest, last.summary.blocking.msPerRequest)]),
-  );
-  lines.push(
-    row(['queries/request', ...stages.map((s) => fmt(s.summary.db?.queriesPerRequest, 2)), change(base.summary.db?.queriesPerRequest, last.summary.db?.queriesPerRequest)]),
-  );
-  if (stages.some((s) => s.summary.cache)) {
-    // the cache's evidence beside the latencies: – for stages without a cache
-    lines.push(row(['cache hit ratio', ...stages.map((s) => pct(s.summary.cache)), change(base.summary.cache?.hitRatio, last.summary.cache?.hitRatio)]));
-  }
-  lines.push('');
   if (anySmall) lines.push(smallNote, '');
   // after the headline (the CLI prints the first section), before the per-route tables
   lines.push(...labStageLines(lab, routes));
@@ -265,8 +312,22 @@ export function renderLabMd(lab: LabMdInput): string {
     ),
     '',
   );
+  lines.push(...labProcessLines(stages));
   if (lab.notes?.length) lines.push('## Notes', '', ...lab.notes.map((n) => `- ${n}`), '');
   return lines.join('\n');
+}
+
+/**
+ * "Per worker": for the stages that ran several processes (--workers), every process's requests, blocked and waited
+ * ms, loop and memory (summary.json `processes`, the evidence's per-process breakdown). Empty when none did.
+ */
+function labProcessLines(stages: readonly LabStage[]): string[] {
+  const multi = stages.filter((s) => (s.summary.processes ?? []).filter((p) => p.role === 'server').length > 1);
+  if (multi.length === 0) return [];
+  const lines = ['## Per worker', '', 'Each worker process of the stages that ran several (node:cluster): its own requests, blocks and loop — a block stops only its own worker, and its requests wait only behind it.', ''];
+  multi.forEach((s, i) => lines.push(...processTable(s.summary.processes ?? [], s.stage).slice(i === 0 ? 0 : 2)));
+  lines.push('');
+  return lines;
 }
 
 /**

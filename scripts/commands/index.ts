@@ -7,6 +7,7 @@ import { COMPARE_SPEC } from '../compare/spec.js';
 import { DIAGNOSE_SPEC } from '../diagnose/spec.js';
 import { REPORT_SPEC } from './report.js';
 import { SERVE_SPEC } from './serve.js';
+import { STORIES, STORY_NAMES } from '../lab/stories/index.js';
 import type { CommandSpec, FlagSpec } from '../flags.js';
 import type { Progress } from '../progress.js';
 
@@ -115,7 +116,14 @@ export const PROFILE_FLAGS = [
 ] as const satisfies readonly FlagSpec[];
 
 export const LAB_FLAGS = [
-  { name: 'stages', type: 'string', multiple: true, valueName: 'a,b', description: 'stages to run, in order (default: all)' },
+  {
+    name: 'story',
+    type: 'string',
+    valueName: 'name',
+    choices: STORY_NAMES,
+    description: 'run a story lab instead of the main one (the stories are below)',
+  },
+  { name: 'stages', type: 'string', multiple: true, valueName: 'a,b', description: 'stages to run, in order (default: all; with --story, the story\'s)' },
   { name: 'scale', type: 'number', min: 1, integer: true, default: 150000, valueName: 'n', description: 'users to seed (skipped when already seeded)' },
   // defaults, measured: 5 stages × (≈ 5 s start and stop + 10 s warmup + 15 s load) ≈ 2.5 min, plus seeding at
   // 150,000 users when needed (≈ 60–100 s on an idle 2-core machine) stay within 6 minutes. 10 s of warmup, not 3:
@@ -175,7 +183,11 @@ export const COMMANDS: readonly CommandEntry[] = [
       summary: 'services, database, external services, then every target-app stage under the same load → lab.md',
       usage: 'lab [options]',
       flags: LAB_FLAGS,
-      examples: ['looplens lab', 'looplens lab --stages baseline,cached --duration 10', 'looplens lab --profiler doctor'],
+      notes: [
+        'The main lab runs target-app\'s stages (baseline → async-db → parallel → pooled → cached), the first seed article\'s story. A story lab (--story) runs its own stages of target-app under one load and opens lab.md with the story in figures:',
+        ...STORIES.map((s) => `--story ${s.name}: ${s.title}. ${s.help}`),
+      ],
+      examples: ['looplens lab', 'looplens lab --stages baseline,cached --duration 10', 'looplens lab --profiler doctor', 'looplens lab --story blocking-io'],
     },
     load: async () => (await import('./lab.js')).run,
   },

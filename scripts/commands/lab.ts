@@ -6,8 +6,10 @@ import { LAB_FILES } from '../../profiles/contract/types.js';
 import { LooplensError } from '../errors.js';
 import { checkOutFolder } from '../out-path.js';
 import type { OptionsOf } from '../flags.js';
-import { runLab } from '../lab/run.js';
+import { cpus } from 'node:os';
+import { runLab, type LabStagePlan } from '../lab/run.js';
 import { checkStages, stageNames } from '../lab/stages.js';
+import { findStory, type Story } from '../lab/stories/index.js';
 import { loadFromFlags } from '../load/flags.js';
 import { loadScenario } from '../load/scenario.js';
 import { PROJECT_ROOT } from '../profile/run.js';
@@ -20,17 +22,31 @@ export const run: CommandHandler = async (input, ctx) => {
   // --out first: before services, seeding or any stage (runLab creates the lab folder from it)
   if (o.out) checkOutFolder(o.out, { mustBeEmpty: true });
   const known = await stageNames(PROJECT_ROOT);
-  const stages = o.stages ?? known;
-  checkStages(stages, known);
-  const scenarioName = o.scenario ?? 'sns';
-  const scenario = loadScenario(scenarioName, ctx.cwd);
+  const story = o.story ? findStory(o.story) : undefined;
+  let plans: LabStagePlan[];
+  let scenario;
+  let scenarioName: string;
+  if (story) {
+    if (o.scenario) throw new LooplensError('USAGE_BAD_VALUE', `--story ${story.name} sends its own request mix; --scenario does not apply`, 'drop --scenario (the load flags --duration, --warmup, --connections and --rate do apply)');
+    plans = storyPlans(story, o.stages, o.workers);
+    checkStages([...new Set(plans.map((p) => p.appStage!))], known);
+    scenario = story.scenario;
+    scenarioName = story.scenario.name;
+  } else {
+    const stages = o.stages ?? known;
+    checkStages(stages, known);
+    plans = stages.map((name) => ({ name }));
+    scenarioName = o.scenario ?? 'sns';
+    scenario = loadScenario(scenarioName, ctx.cwd);
+  }
   const { dir, lab, incomplete } = await runLab(
     {
-      stages,
+      stages: plans,
+      story,
       scale: o.scale,
       runs: o.runs,
       profiler: o.profiler as ProfilerName,
-      workers: o.workers,
+      workers: story ? undefined : o.workers,
       analysisTimeoutS: o['analysis-timeout'],
       cwd: ctx.cwd,
       out: o.out,
@@ -53,3 +69,23 @@ export const run: CommandHandler = async (input, ctx) => {
   }
   return 0;
 };
+
+/**
+ * A story's stages as lab stages: every one runs the story's target-app stage with its own environment and workers;
+ * --stages picks some of them (in the story's order), --workers sets the worker stages' count.
+ */
+export function storyPlans(story: Story, wanted: readonly string[] | undefined, workers: number | undefined): LabStagePlan[] {
+  const all = story.stages({ cores: cpus().length, workers });
+  const names = all.map((s) => s.name);
+  if (wanted) {
+    try {
+      checkStages(wanted, names);
+    } catch (err) {
+      const e = err as LooplensError;
+      throw new LooplensError(e.code, `${e.message} in story ${story.name}`, e.fix);
+    }
+  }
+  return all
+    .filter((s) => !wanted || wanted.includes(s.name))
+    .map((s) => ({ name: s.name, appStage: story.appStage, env: s.env, workers: s.workers, changes: s.changes }));
+}

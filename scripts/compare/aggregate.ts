@@ -42,6 +42,8 @@ function medianStats(list: readonly RequestStats[]): RequestStats {
   if (blocked !== undefined) stats.blockedMsPerRequest = blocked;
   const queries = medOptional(list.map((s) => s.queriesPerRequest));
   if (queries !== undefined) stats.queriesPerRequest = queries;
+  const waited = medOptional(list.map((s) => s.waitedMsPerRequest));
+  if (waited !== undefined) stats.waitedMsPerRequest = waited;
   return stats;
 }
 
@@ -109,6 +111,10 @@ export function aggregateSummaries(summaries: readonly Summary[]): Summary {
     summary.cache = withCache[(withCache.length - 1) >> 1].cache;
     record('cache.hitRatio', withCache.map((s) => s.cache!.hitRatio));
   }
+  // per process and the offload pool: the median run's (a run's processes and their figures belong together)
+  const middle = summaries[medianRunIndex(summaries)];
+  if (middle.processes) summary.processes = middle.processes;
+  if (middle.offloadPool) summary.offloadPool = middle.offloadPool;
   for (const m of RUN_METRICS) {
     const values = summaries.map((s) => m.get(s)).filter((v): v is number => v !== undefined);
     if (values.length) record(m.spreadKey, values);

@@ -64,7 +64,12 @@ export async function serverVersionNum(db: pg.ClientBase): Promise<number> {
   return Number((await db.query<{ v: string }>("SELECT current_setting('server_version_num') AS v")).rows[0]?.v ?? 0);
 }
 
-export async function labDatabase(seededUrl: string, log: (line: string) => void, options: { retryMs?: number } = {}): Promise<LabDatabase> {
+/**
+ * `empty`: a lab whose routes never read the data (a story lab: `looplens lab --story`) gets an empty database of its
+ * own instead of a copy of the seeded one (the app migrates it at start), named and dropped like a clone; nothing
+ * needs seeding first.
+ */
+export async function labDatabase(seededUrl: string, log: (line: string) => void, options: { retryMs?: number; empty?: boolean } = {}): Promise<LabDatabase> {
   const seeded = databaseName(seededUrl);
   const admin = await connectOnce(maintenanceUrl(seededUrl));
   let keep = false;
@@ -75,7 +80,9 @@ export async function labDatabase(seededUrl: string, log: (line: string) => void
     await admin.query(LOCK, [name]);
     const version = await serverVersionNum(admin);
     // FILE_COPY (PostgreSQL 15+; the only way before): copies the files instead of writing them all to the WAL
-    const create = `CREATE DATABASE ${pg.escapeIdentifier(name)} TEMPLATE ${pg.escapeIdentifier(seeded)}${version >= 150000 ? ' STRATEGY FILE_COPY' : ''}`;
+    const create = options.empty
+      ? `CREATE DATABASE ${pg.escapeIdentifier(name)}`
+      : `CREATE DATABASE ${pg.escapeIdentifier(name)} TEMPLATE ${pg.escapeIdentifier(seeded)}${version >= 150000 ? ' STRATEGY FILE_COPY' : ''}`;
     // (each CREATE DATABASE itself waits up to 5 s for other sessions to leave before it fails)
     const until = Date.now() + (options.retryMs ?? 5000);
     let why = '';
@@ -91,6 +98,7 @@ export async function labDatabase(seededUrl: string, log: (line: string) => void
           continue;
         }
         await admin.query(UNLOCK, [name]).catch(() => {});
+        if (options.empty) return unread(seededUrl, seeded, why);
         return await shared(seededUrl, seeded, why);
       }
     }
@@ -115,6 +123,17 @@ export async function labDatabase(seededUrl: string, log: (line: string) => void
   } finally {
     if (!keep) await admin.end().catch(() => {});
   }
+}
+
+/** An empty database could not be made: the lab runs on the configured one, which its routes never read. */
+function unread(url: string, name: string, why: string): LabDatabase {
+  return {
+    url,
+    name,
+    kind: 'shared',
+    note: `could not give this lab an empty database of its own (${why.split('\n')[0]}): the app ran on ${redactUrl(url)}, which its routes never read`,
+    drop: async () => {},
+  };
 }
 
 async function shared(seededUrl: string, seeded: string, why: string): Promise<LabDatabase> {

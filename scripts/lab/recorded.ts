@@ -12,8 +12,11 @@ export function startRecord(command: readonly string[]): LabRecord {
   return { command: [...command], loadAverageStart: loadAverage() };
 }
 
-/** PostgreSQL's and Redis's version strings; a service that does not answer in time is left out. */
-export async function serviceVersions(pgUrl: string, redisUrl: string): Promise<Pick<LabRecord, 'postgres' | 'redis'>> {
+/**
+ * PostgreSQL's and Redis's version strings (Redis's only when the lab used it: `redisUrl` given); a service that does
+ * not answer in time is left out.
+ */
+export async function serviceVersions(pgUrl: string, redisUrl: string | undefined): Promise<Pick<LabRecord, 'postgres' | 'redis'>> {
   const out: Pick<LabRecord, 'postgres' | 'redis'> = {};
   try {
     const db = await connectOnce(pgUrl, 2000);
@@ -25,6 +28,7 @@ export async function serviceVersions(pgUrl: string, redisUrl: string): Promise<
   } catch {
     /* not recorded */
   }
+  if (redisUrl === undefined) return out;
   try {
     const { Redis } = await import('ioredis');
     const redis = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1, enableOfflineQueue: false, connectTimeout: 2000 });

@@ -4,10 +4,14 @@
  * the end), the external services stand-in started, then every stage profiled under the same load and profiler →
  * profiles/<lab-id>/ with a run folder per stage, lab.json and lab.md (rewritten after every stage, so an interrupted
  * lab keeps what it has).
+ *
+ * A story lab (`options.story`, ./stories) runs the same way: its stages are plans (a target-app stage, extra
+ * environment, workers), its routes never read the data — so it gets an empty database of its own, no seeding and no
+ * Redis — and lab.md opens with the story told in figures (./stories/render.ts).
  */
 import { basename, join, relative } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { LAB_FILES, type LabFile, type LabStage, type ProfilerName, type Summary } from '../../profiles/contract/types.js';
+import { LAB_FILES, type Finding, type LabFile, type LabStage, type ProfilerName, type Summary } from '../../profiles/contract/types.js';
 import { writeJsonAtomic, writeTextAtomic } from '../../profiles/contract/write.js';
 import { hasFile, readFindings } from '../../profiles/contract/read.js';
 import { renderLabFindingsMarkdown } from '../diagnose/index.js';
@@ -26,9 +30,27 @@ import { DEFAULT_DATABASE_URL, runSeed } from './seed.js';
 import { ensureService, type Service } from './services.js';
 import { targetAppMain } from './stages.js';
 import { startUpstream } from './upstream.js';
+import { renderStoryMd } from './stories/render.js';
+import type { Story } from './stories/types.js';
+
+/** One stage of a lab: a target-app stage, or a story's stage (a stage of target-app with its own environment). */
+export interface LabStagePlan {
+  /** Its name in lab.json, lab.md and its run folder (`<nn>-<name>`). */
+  name: string;
+  /** target-app stage it runs (STAGE); default `name`. */
+  appStage?: string;
+  /** Extra environment for the app. */
+  env?: Record<string, string>;
+  /** Cluster workers (WORKERS); default the lab's `workers`. */
+  workers?: number;
+  /** One line on what it changes (default: target-app's Stage.summary of its app stage). */
+  changes?: string;
+}
 
 export interface LabOptions {
-  stages: string[];
+  stages: LabStagePlan[];
+  /** A story lab: its stages are `stages` (from story.stages), and lab.md tells it. */
+  story?: Story;
   scale: number;
   runs: number;
   profiler: ProfilerName;
@@ -63,6 +85,8 @@ export async function runLab(options: LabOptions, hooks: { progress: Progress; s
   const { progress, signal } = hooks;
   const root = PROJECT_ROOT;
   const main = targetAppMain(root);
+  const story = options.story;
+  const plans = options.stages;
   const started = new Date();
   const dir = createRunFolder(join(options.cwd, 'profiles'), `${timestamp(started)}-lab`, options.out);
   const lab: LabFile = {
@@ -72,11 +96,12 @@ export async function runLab(options: LabOptions, hooks: { progress: Progress; s
     settings: {
       profiler: options.profiler,
       load: { ...loadSettingsOf(options.load), ...(options.runs > 1 ? { runs: options.runs } : {}) },
-      ...(options.workers ? { workers: options.workers } : {}),
-      scale: options.scale,
+      ...(options.workers && !story ? { workers: options.workers } : {}),
+      ...(story ? {} : { scale: options.scale }),
     },
     stages: [],
-    recorded: startRecord(options.command ?? ['looplens', 'lab']),
+    ...(story ? { story: { name: story.name, title: story.title, stages: plans.map((p) => ({ stage: p.name, changes: p.changes ?? '', ...(p.workers ? { workers: p.workers } : {}) })) } } : {}),
+    recorded: startRecord(options.command ?? ['looplens', 'lab', ...(story ? ['--story', story.name] : [])]),
   };
   const notes: string[] = [];
   const m = machineInfo();
@@ -84,17 +109,25 @@ export async function runLab(options: LabOptions, hooks: { progress: Progress; s
   const settingsLine =
     `Same load for every stage: scenario ${l.scenarioLabel ?? l.scenario.name}, ${l.durationS} s after ${l.warmupS} s warmup, ` +
     `${l.connections} connections${l.rate ? `, ${l.rate} req/s fixed` : ''}; profiler ${options.profiler}` +
-    `${options.workers ? `; ${options.workers} workers` : ''}; ${fmt(options.scale, 0)} users` +
+    `${options.workers && !story ? `; ${options.workers} workers` : ''}` +
+    `${story ? `; target-app stage ${story.appStage} with each stage's own environment (its routes never read the database)` : `; ${fmt(options.scale, 0)} users`}` +
     `${options.runs > 1 ? `; ${options.runs} runs per stage (medians shown)` : ''}. Node ${m.node}, ${m.cpu.cores} × ${m.cpu.model}. Latency in ms.`;
   // for lab.md: what each stage changes (target-app's own one-liners) and POST /posts' designed wait for its upload
-  const stageChanges = { summaries: await stageSummaries(root), href: relative(dir, join(root, 'target-app/README.md')) };
+  const stageChanges = story
+    ? {
+        summaries: Object.fromEntries(plans.map((p) => [p.name, p.changes ?? ''])),
+        href: relative(dir, join(root, `scripts/lab/stories/${story.name}.ts`)),
+        label: `scripts/lab/stories/${story.name}.ts`,
+      }
+    : { summaries: await stageSummaries(root), href: relative(dir, join(root, 'target-app/README.md')) };
   const imageUploadMs = uploadLatencyMs(options.env);
   const save = () => {
     writeJsonAtomic(join(dir, LAB_FILES.lab), lab);
-    const status = { complete: lab.complete, reason: lab.reason, endedAt: lab.endedAt, stagesPlanned: options.stages.length };
+    const status = { complete: lab.complete, reason: lab.reason, endedAt: lab.endedAt, stagesPlanned: plans.length };
+    const lead = story ? renderStoryMd({ story, stages: lab.stages, findings: stageFindings(dir, lab.stages), labPath: labPathFor(options.cwd, dir) }) : undefined;
     writeTextAtomic(
       join(dir, LAB_FILES.labMd),
-      renderLabMd({ id: lab.id, stages: lab.stages, settingsLine, notes, status, stageChanges, imageUploadMs }) + labFindingsMd(dir, lab.stages),
+      renderLabMd({ id: lab.id, stages: lab.stages, settingsLine, notes, status, stageChanges, imageUploadMs, lead }) + labFindingsMd(dir, lab.stages),
     );
   };
   save();
@@ -112,33 +145,40 @@ export async function runLab(options: LabOptions, hooks: { progress: Progress; s
     const log = (msg: string) => progress.log(msg);
     const pg: Service = await ensureService('postgres', options.env.DATABASE_URL ?? DEFAULT_DATABASE_URL, log);
     cleanups.push(() => pg.stop());
-    const redis: Service = await ensureService('redis', options.env.REDIS_URL, log);
-    cleanups.push(() => redis.stop());
+    // a story's routes read no data and no cache: no Redis, no seeding (below)
+    const redis: Service | null = story ? null : await ensureService('redis', options.env.REDIS_URL, log);
+    if (redis) cleanups.push(() => redis.stop());
     if (pg.source !== 'existing' && pg.source !== 'external') notes.push(`PostgreSQL: ${pg.source}`);
-    if (redis.source !== 'existing' && redis.source !== 'external') notes.push(`Redis: ${redis.source}`);
-    lab.recorded = { ...lab.recorded!, ...(await serviceVersions(pg.url, redis.url)) };
+    if (redis && redis.source !== 'existing' && redis.source !== 'external') notes.push(`Redis: ${redis.source}`);
+    lab.recorded = { ...lab.recorded!, ...(await serviceVersions(pg.url, redis?.url)) };
 
-    progress.enter('seed', `scale ${options.scale} (skipped when already seeded)`);
-    const seeded = await runSeed({ root, databaseUrl: pg.url, scale: options.scale, progress, signal, env: options.env });
-    progress.log(seeded.skipped ? `database already seeded at scale ${seeded.scale ?? options.scale}` : `seeded in ${fmt((seeded.ms ?? 0) / 1000)} s`);
-    lab.recorded = { ...lab.recorded!, seed: { skipped: seeded.skipped === true, ms: seeded.ms ?? 0 } };
-    const users = Number(seeded.users ?? options.scale);
-    const posts = Number(seeded.posts ?? users);
-    const ids: IdRanges = { default: users, userId: users, id: users, postId: posts };
+    let ids: IdRanges = { default: 1 };
+    if (!story) {
+      progress.enter('seed', `scale ${options.scale} (skipped when already seeded)`);
+      const seeded = await runSeed({ root, databaseUrl: pg.url, scale: options.scale, progress, signal, env: options.env });
+      progress.log(seeded.skipped ? `database already seeded at scale ${seeded.scale ?? options.scale}` : `seeded in ${fmt((seeded.ms ?? 0) / 1000)} s`);
+      lab.recorded = { ...lab.recorded!, seed: { skipped: seeded.skipped === true, ms: seeded.ms ?? 0 } };
+      const users = Number(seeded.users ?? options.scale);
+      const posts = Number(seeded.posts ?? users);
+      ids = { default: users, userId: users, id: users, postId: posts };
+    }
 
-    // this lab's own copy of the seeded data, and no cache entries for it (./database.ts)
-    progress.enter('database', `copying the seeded database for this lab`);
-    const labDb = await labDatabase(pg.url, log);
+    // this lab's own copy of the seeded data (a story: an empty database of its own), and no cache entries for it
+    // (./database.ts)
+    progress.enter('database', story ? 'creating an empty database for this lab' : 'copying the seeded database for this lab');
+    const labDb = await labDatabase(pg.url, log, { empty: !!story });
     cleanups.push(() => labDb.drop());
     if (labDb.note) {
       notes.push(labDb.note);
       progress.log(`note: ${labDb.note}`);
     }
     if (signal?.aborted) throw signal.reason;
-    await clearCacheOf(redis.url, labDb.name);
-    cleanups.push(async () => {
+    if (redis) {
       await clearCacheOf(redis.url, labDb.name);
-    });
+      cleanups.push(async () => {
+        await clearCacheOf(redis.url, labDb.name);
+      });
+    }
 
     progress.enter('upstream', 'starting the external-services stand-in');
     const upstream = await startUpstream(root, join(dir, 'upstream.log'), options.env, signal);
@@ -148,29 +188,31 @@ export async function runLab(options: LabOptions, hooks: { progress: Progress; s
 
     // interleave repeated runs (A B C A B C …) so drift over time spreads evenly over the stages
     const results = new Map<string, ProfileResult[]>();
-    const total = options.stages.length * options.runs;
+    const total = plans.length * options.runs;
     let k = 0;
     for (let r = 1; r <= options.runs; r++) {
-      for (const stage of options.stages) {
+      for (const plan of plans) {
+        const stage = plan.name;
         // a Ctrl-C that arrived while the previous stage finished belongs to that stage (the progress label still
         // names it), not to this one
         await yieldToSignals();
         if (signal?.aborted) throw signal.reason;
         k++;
-        const idx = options.stages.indexOf(stage) + 1;
-        progress.setPrefix(`stage ${idx}/${options.stages.length} ${stage}${options.runs > 1 ? ` run ${r}/${options.runs}` : ''}`);
+        const idx = plans.indexOf(plan) + 1;
+        progress.setPrefix(`stage ${idx}/${plans.length} ${stage}${options.runs > 1 ? ` run ${r}/${options.runs}` : ''}`);
+        const workers = plan.workers ?? options.workers;
         const name = `${String(idx).padStart(2, '0')}-${stage}${options.runs > 1 ? `-run${r}` : ''}`;
         const result = await profile(
           {
             command: [process.execPath, main],
             cwd: root,
             out: join(dir, name),
-            stage,
+            stage: plan.appStage ?? stage,
             profiler: options.profiler,
-            workers: options.workers,
+            workers,
             analysisTimeoutS: options.analysisTimeoutS,
             load: { ...options.load, ids },
-            env: { DATABASE_URL: labDb.url, REDIS_URL: redis.url, UPSTREAM_URL: upstream.url },
+            env: { ...plan.env, DATABASE_URL: labDb.url, ...(redis ? { REDIS_URL: redis.url } : {}), UPSTREAM_URL: upstream.url },
             baseEnv: options.env,
           },
           { progress, signal },
@@ -186,10 +228,10 @@ export async function runLab(options: LabOptions, hooks: { progress: Progress; s
         results.set(stage, list);
         if (r === options.runs) {
           const { result: chosen, summary } = pickMedianRun(list);
-          const entry: LabStage = { stage, run: basename(chosen.dir), summary };
+          const entry: LabStage = { stage, run: basename(chosen.dir), ...(workers ? { workers } : {}), summary };
           lab.stages.push(entry);
           const s = summary.overall;
-          progress.log(`stage ${idx}/${options.stages.length} ${stage}: ${fmt(s.rps)} req/s, p95 ${fmt(s.latencyMs.p95)} ms, loop delay p99 ${fmt(summary.eventLoop.delayMs.p99, 2)} ms (${k}/${total})`);
+          progress.log(`stage ${idx}/${plans.length} ${stage}: ${fmt(s.rps)} req/s, p95 ${fmt(s.latencyMs.p95)} ms, loop delay p99 ${fmt(summary.eventLoop.delayMs.p99, 2)} ms (${k}/${total})`);
           for (const n of chosen.info.notes ?? []) notes.push(`${stage}: ${n}`);
           save();
         }
@@ -226,6 +268,13 @@ export async function runLab(options: LabOptions, hooks: { progress: Progress; s
 
 export type { Scenario };
 
+/** Each stage's findings.json, by stage name (stages without one are left out). */
+export function stageFindings(labDir: string, stages: readonly LabStage[]): Map<string, Finding[]> {
+  const out = new Map<string, Finding[]>();
+  for (const s of stages) if (hasFile(join(labDir, s.run), 'findings')) out.set(s.stage, readFindings(join(labDir, s.run)).findings);
+  return out;
+}
+
 /** The findings-by-stage table for lab.md, from each stage's findings.json (stages without one are left out). */
 function labFindingsMd(labDir: string, stages: readonly LabStage[]): string {
   const withFindings = stages
@@ -253,4 +302,10 @@ function uploadLatencyMs(env: NodeJS.ProcessEnv): number | undefined {
   } catch {
     return undefined; // the stand-in refuses it itself, with the reason
   }
+}
+
+/** The lab folder as commands shown in lab.md name it: relative to where looplens ran, or absolute when outside. */
+function labPathFor(cwd: string, dir: string): string {
+  const rel = relative(cwd, dir);
+  return rel === '' ? '.' : rel.startsWith('..') ? dir : rel;
 }

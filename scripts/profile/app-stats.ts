@@ -1,10 +1,11 @@
 /**
  * The app's own cache counters from its GET /stats (target-app answers one; any other app may not): read before and
- * after the measured load, so summary.json `cache` counts only the measured window. Never throws: an app without
- * /stats, or with one of another shape, simply gets no `cache`.
+ * after the measured load, so summary.json `cache` counts only the measured window — and, the same way, its offload
+ * pool's (`offloadPool`). Never throws: an app without /stats, or with one of another shape, simply gets neither.
  */
 import { setTimeout as delay } from 'node:timers/promises';
 import { parseCacheStats, type CacheReading } from '../analysis/cache.js';
+import { parseOffloadPool, type OffloadPoolReading } from '../analysis/offload.js';
 
 async function getStats(url: string, timeoutMs: number): Promise<unknown> {
   try {
@@ -38,4 +39,9 @@ export async function readCacheCounters(url: string, opts: { timeoutMs?: number;
     if (settled) break;
   }
   return reading;
+}
+
+/** The app's offload pool counters (target-app's GET /stats `blockingIo`), or null when it reports none. */
+export async function readOffloadPool(url: string, opts: { timeoutMs?: number } = {}): Promise<OffloadPoolReading | null> {
+  return parseOffloadPool(await getStats(url, opts.timeoutMs ?? 1000));
 }

@@ -6,7 +6,7 @@
 import { existsSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { RUN_FILES, type LoadFile, type LoadSettings, type ProfilerName, type RunInfo, type Summary } from '../../profiles/contract/types.js';
+import { RUN_FILES, type LoadFile, type LoadSettings, type ProcessMemory, type ProfilerName, type RunInfo, type Summary } from '../../profiles/contract/types.js';
 import { writeRunJson } from '../../profiles/contract/write.js';
 import { writeFindings } from '../diagnose/index.js';
 import { LooplensError, withPhase } from '../errors.js';
@@ -16,8 +16,10 @@ import type { IdRanges, Scenario } from '../load/scenario.js';
 import { PROFILER_ADAPTERS } from '../profilers/index.js';
 import type { Progress } from '../progress.js';
 import { mergeWorkers, writeDerived, writeSummaryMd } from './collect.js';
-import { readCacheCounters } from './app-stats.js';
+import { readCacheCounters, readOffloadPool } from './app-stats.js';
 import { cacheWindow } from '../analysis/cache.js';
+import { offloadPoolWindow } from '../analysis/offload.js';
+import { sampleMemory } from './memory.js';
 import { freePort, hostPort, killApp, portInUse, signalGroup, startApp, stopApp, waitForPort, yieldToSignals, type AppProcess } from './process.js';
 import { reportedListenTarget } from './listen.js';
 import { RunJson, appLabel, createRunFolder, gitSha, machineInfo, timestamp } from './runfolder.js';
@@ -90,6 +92,13 @@ export function analysisTimeoutMessage(profiler: ProfilerName, timeoutS: number)
           ? 'make the app exit on SIGINT, or raise --analysis-timeout'
           : 'raise --analysis-timeout',
   };
+}
+
+/** The memory samples taken inside the load window (processes without one left out). */
+function memoryInWindow(list: ProcessMemory[], window: { startMs: number; endMs: number }): ProcessMemory[] {
+  return list
+    .map((p) => ({ ...p, samples: p.samples.filter((s) => s.t >= window.startMs && s.t <= window.endMs) }))
+    .filter((p) => p.samples.length > 0);
 }
 
 export interface ProfileHooks {
@@ -264,19 +273,36 @@ export async function profile(options: ProfileOptions, hooks: ProfileHooks): Pro
     }
     // the app's cache counters (target-app's GET /stats), before and after the measured load: the window's figures
     // (one worker answers /stats, so with several workers they would not add up)
-    const cacheBefore = (options.workers ?? 1) > 1 ? null : await readCacheCounters(url);
+    const single = (options.workers ?? 1) <= 1;
+    const cacheBefore = single ? await readCacheCounters(url) : null;
+    const poolBefore = single ? await readOffloadPool(url) : null;
     if (signal?.aborted) throw signal.reason; // Ctrl-C during the read: drive() would not see an abort that already happened
     phase('load', `${options.load.durationS} s, ${options.load.connections} connections`);
-    const load = await drive(options.load.durationS, 'load');
+    // every process of the app (its process group: a cluster's primary and workers), twice a second (./memory.ts)
+    const memorySampler = sampleMemory(app.pid);
+    let load: LoadResult;
+    let sampled: ProcessMemory[] = [];
+    try {
+      load = await drive(options.load.durationS, 'load');
+    } finally {
+      sampled = memorySampler.stop();
+    }
+    const memory = memoryInWindow(sampled, load);
     // no request succeeded, or most failed (../load/check.ts): the run still finishes — its files help find out why —
     // but run.json says so and the run fails (RUN_EMPTY / RUN_ERRORS) after its results
     const unmeasured = loadProblem(load.overall);
     const cacheAfter = cacheBefore ? await readCacheCounters(url) : null;
     if (signal?.aborted) throw signal.reason;
     const cache = cacheBefore && cacheAfter ? cacheWindow(cacheBefore, cacheAfter) : null;
+    const poolAfter = poolBefore ? await readOffloadPool(url) : null;
+    const offloadPool = poolBefore && poolAfter ? offloadPoolWindow(poolBefore, poolAfter) : null;
     // the measured window and what the load generator saw in it: the run's evidence is read over them
     run.update({ window: { startMs: load.startMs, endMs: load.endMs } });
-    writeRunJson(dir, 'load', { overall: load.overall, routes: load.routes, ...(cache ? { cache } : {}) } satisfies LoadFile);
+    writeRunJson(
+      dir,
+      'load',
+      { overall: load.overall, routes: load.routes, ...(cache ? { cache } : {}), ...(memory.length ? { memory } : {}), ...(offloadPool ? { offloadPool } : {}) } satisfies LoadFile,
+    );
 
     const stop = options.analysisTimeoutS ? { ...adapter.stop, timeoutMs: options.analysisTimeoutS * 1000 } : adapter.stop;
     phase(

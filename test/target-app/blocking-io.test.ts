@@ -4,6 +4,9 @@
  * The upstream runs in its own process: a synchronous call to a server on the blocked loop could never return.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readConfig } from '../../target-app/config.js';
+import { silentLogger } from '../../target-app/lib/log.js';
+import { buildApp } from '../../target-app/server.js';
 import { distFile, run, startStage, stop, testDatabaseUrl, type Child, type StageApp } from './helpers.js';
 
 let upstream: Child;
@@ -55,5 +58,39 @@ describe('blocking-io routes', () => {
     expect((await app.app.inject({ method: 'GET', url: '/blocking-io/sync?ms=-1' })).statusCode).toBe(400);
     expect((await app.app.inject({ method: 'GET', url: '/blocking-io/async?ms=abc' })).statusCode).toBe(400);
     expect((await app.app.inject({ method: 'GET', url: '/blocking-io/offloaded?ms=99999' })).statusCode).toBe(400);
+  });
+});
+
+describe('GET /blocking-io: the call made as BLOCKING_IO_MODE says, and the offload pool\'s counters in GET /stats', () => {
+  it('one route for every mode; a pool past its threads counts the calls that queued and their wait', async () => {
+    const url = (await upstream.waitFor(/^upstream listening on (\S+)$/m))[1]!;
+    for (const mode of ['sync', 'offloaded', 'async'] as const) {
+      const a = await buildApp({ stage: app.stage, stageName: 'pooled', upstreamUrl: url, log: silentLogger, blockingPoolSize: 2, blockingIoMode: mode });
+      try {
+        const res = await a.inject({ method: 'GET', url: '/blocking-io?ms=0' });
+        expect(res.json()).toEqual({ mode, status: 200, upstream: { ms: 0 } });
+        const before = (await a.inject({ method: 'GET', url: '/stats' })).json().blockingIo;
+        expect(before.mode).toBe(mode);
+        if (mode !== 'offloaded') {
+          expect(before.pool).toBeNull(); // no pool without an offloaded call
+          continue;
+        }
+        expect(before.pool).toEqual({ size: 2, calls: 1, queued: 0, queuedMs: 0 });
+        // six 100 ms calls at once on two threads: four wait, two of them for one call, two for two
+        await Promise.all(Array.from({ length: 6 }, () => a.inject({ method: 'GET', url: '/blocking-io?ms=100' })));
+        const pool = (await a.inject({ method: 'GET', url: '/stats' })).json().blockingIo.pool;
+        expect(pool).toMatchObject({ size: 2, calls: 7, queued: 4 });
+        expect(pool.queuedMs).toBeGreaterThan(4 * 100 + 2 * 100 - 60);
+      } finally {
+        await a.close();
+      }
+    }
+  });
+
+  it('BLOCKING_IO_MODE is checked (async when unset)', () => {
+    const env = { UPSTREAM_URL: 'http://127.0.0.1:1' };
+    expect(readConfig(env).blockingIoMode).toBe('async');
+    expect(readConfig({ ...env, BLOCKING_IO_MODE: 'offloaded' }).blockingIoMode).toBe('offloaded');
+    expect(() => readConfig({ ...env, BLOCKING_IO_MODE: 'threads' })).toThrow('BLOCKING_IO_MODE must be one of sync, offloaded, async, got "threads"');
   });
 });

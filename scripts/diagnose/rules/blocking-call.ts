@@ -40,6 +40,7 @@ function isHandleWrite(e: EvidenceBlock): boolean {
 }
 
 export type BlockerKind =
+  | 'sync-http'
   | 'sync-db-driver'
   | 'sync-fs'
   | 'sync-zlib'
@@ -50,6 +51,8 @@ export type BlockerKind =
   | 'cpu-loop';
 
 const FIXES: Record<BlockerKind, string> = {
+  'sync-http':
+    'Call the service with an asynchronous client (`await fetch(…)`, undici) so the loop serves other requests while the answer is on its way; where only a synchronous client exists, run it on a worker-thread pool (e.g. piscina) — the loop stays free, but calls past the pool\'s threads queue.',
   'sync-db-driver': 'Use the asynchronous driver (e.g. `pg` with `await pool.query`) so the loop serves other requests while the database works.',
   'sync-fs': 'Use the promise API (`fs/promises`) or a stream instead of the `*Sync` call, so file I/O runs in the threadpool.',
   'sync-zlib': 'Use the asynchronous zlib call (`zlib.gzip` promisified, or a compression stream) so compression runs in the threadpool.',
@@ -86,6 +89,13 @@ function dbShareOfBlock(e: EvidenceBlock): number {
 /** Ordered: the first signature any frame matches wins, so a driver's own `*Sync` beats the fs call inside it. */
 const SIGNATURES: [BlockerKind, (fn: string, url: string) => boolean][] = [
   ['sync-child-process', (fn, url) => /^(execSync|execFileSync|spawnSync)$/.test(fn) || (/Sync$/.test(fn) && /child_process/.test(url))],
+  // a synchronous HTTP client (sync-request, sync-fetch, a worker + Atomics.wait bridge like target-app's httpGetSync):
+  // before the database signature, whose Atomics.wait it shares
+  [
+    'sync-http',
+    (fn, url) =>
+      /^(http|https|request|fetch|curl)\w*Sync$/i.test(fn) || /(^|[\\/])(sync[-_]?(http|request|fetch|curl)|(http|request|fetch|curl)[-_]?sync)[^\\/]*([\\/]|$)/i.test(url),
+  ],
   [
     'sync-db-driver',
     (fn, url) =>
@@ -165,6 +175,11 @@ export const blockingCall: Rule = {
       const appIndex = longest.frames.findIndex((f) => isAppUrl(f.url));
       const callee = appIndex > 0 ? longest.frames[appIndex - 1]! : null;
       const calls = callee ? `${callee.functionName || '(anonymous)'}${callee.url ? ` (${callee.url.replace(/^.*node_modules\//, '')})` : ''}` : null;
+      // The app's function that made the call: the first app frame outside the one named (the handler that called
+      // httpGetSync, the route that ran the hot loop)
+      const named = api ? syncApis.find((f) => `${f.functionName} (${f.url}:${f.lineNumber})` === api) : undefined;
+      const from = callerOf(longest, named);
+      const caller = from ? `${from.functionName || '(anonymous)'} (${shortPath(from.url)}:${from.lineNumber})` : null;
       const waitedMsCaused = sum(events.map((e) => e.waitersMs));
       findings.push({
         kind: 'blocking-call',
@@ -179,6 +194,7 @@ export const blockingCall: Rule = {
           group: blockGroup(first),
           blocker: kind,
           calls,
+          caller,
           ...(syncApis.length ? { syncCalls: [...new Set(syncApis.map((f) => f.functionName))] } : {}),
           events: events.length,
           blockedMs: round(blockedMs),
@@ -217,6 +233,19 @@ function syncApiOf(e: EvidenceBlock): StackFrame | null {
 }
 
 /**
+ * The app frame that called the blocking function: the first app frame outside `named` (the synchronous API's frame,
+ * matched by name and file) or, without one, outside the innermost app frame. Null when the next frames are Node's or
+ * a dependency's.
+ */
+function callerOf(e: EvidenceBlock, named: StackFrame | undefined): StackFrame | null {
+  let at = named ? e.frames.findIndex((f) => f.functionName === named.functionName && f.url === named.url) : -1;
+  if (at < 0) at = e.frames.findIndex((f) => isAppUrl(f.url));
+  if (at < 0) return null;
+  const next = e.frames[at + 1];
+  return next && isAppUrl(next.url) ? next : null;
+}
+
+/**
  * Frames carry absolute URLs, top frames paths relative to the app's folder: the folder is what the innermost app
  * frame's URL has in front of the top frame's path. Returns a function shortening URLs the same way.
  */
@@ -246,6 +275,7 @@ function isAppUrl(url: string): boolean {
 
 function kindLabel(kind: BlockerKind): string {
   return {
+    'sync-http': 'synchronous HTTP client',
     'sync-db-driver': 'synchronous database driver',
     'sync-fs': 'synchronous fs call',
     'sync-zlib': 'synchronous zlib call',

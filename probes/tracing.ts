@@ -82,8 +82,8 @@ function loadInstrumentations(config: ProbeConfig): Instrumentation[] {
       continue;
     }
     const Class = Object.entries(mod).find(([key]) => key.endsWith('Instrumentation'))?.[1] as (new (c?: object) => Instrumentation) | undefined;
-    // asked for by name: its full spans (the http one keeps looplens' own configuration)
-    const options = name === 'http' ? HTTP_CONFIG : asked.has(name) ? {} : (DEFAULT_INSTRUMENTATIONS[name] ?? {});
+    // asked for by name: its full spans (http and undici keep looplens' own configuration)
+    const options = name === 'http' ? HTTP_CONFIG : name === 'undici' ? UNDICI_CONFIG : asked.has(name) ? {} : (DEFAULT_INSTRUMENTATIONS[name] ?? {});
     if (Class) list.push(new Class(options));
   }
   return list;
@@ -99,6 +99,28 @@ const HTTP_CONFIG = {
   headersToSpanAttributes: { server: { requestHeaders: [], responseHeaders: [] }, client: { requestHeaders: [], responseHeaders: [] } },
   applyCustomAttributesOnSpan(span: { setAttribute(k: string, v: boolean): unknown }, _request: unknown, response: { writableFinished?: unknown }) {
     if (response.writableFinished === false) span.setAttribute(ABORTED_ATTRIBUTE, true);
+  },
+  /** An outgoing request's span is named by its target ("POST /images"), not by its method alone (see clientSpanName). */
+  requestHook(span: { updateName(name: string): unknown }, request: { method?: unknown; path?: unknown }) {
+    // a ClientRequest has a path; the server's IncomingMessage has a url instead (its span is named by the route)
+    if (typeof request.path === 'string') span.updateName(clientSpanName(request.method, request.path));
+  },
+};
+
+/**
+ * An outgoing HTTP span's name: "<METHOD> <path>", the query string left out — the target the semantic conventions
+ * allow in a client span's name where no URL template is known (instrumentation-http and -undici name it by the
+ * method only, so every call read "POST", in Jaeger too).
+ */
+export function clientSpanName(method: unknown, path: string): string {
+  const m = typeof method === 'string' && method ? method.toUpperCase() : 'GET';
+  return `${m} ${path.split('?')[0] || '/'}`;
+}
+
+/** fetch() calls (undici): named like the http module's (HTTP_CONFIG.requestHook). */
+const UNDICI_CONFIG = {
+  requestHook(span: { updateName(name: string): unknown }, request: { method?: unknown; path?: unknown }) {
+    if (typeof request.path === 'string') span.updateName(clientSpanName(request.method, request.path));
   },
 };
 
@@ -121,7 +143,7 @@ const DEFAULT_INSTRUMENTATIONS: Record<string, object> = {
   mysql2: {},
   knex: {},
   ioredis: {},
-  undici: {},
+  undici: UNDICI_CONFIG,
   express: { ignoreLayersType: ['middleware', 'router', 'request_handler'] },
   koa: { ignoreLayersType: ['middleware'] },
   hapi: {},

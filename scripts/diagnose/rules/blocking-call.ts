@@ -1,6 +1,7 @@
 /**
  * Blocking call — a function that held the event loop (blocking.json), per route and function: ms per request, share
- * of all blocked time, and the kind of blocker: a synchronous database driver when the request's query spans ran
+ * of all blocked time, and the kind of blocker (a synchronous call that held it only in stretches under the block
+ * threshold is found in the route's span profile instead: syncCallsOnLoop below): a synchronous database driver when the request's query spans ran
  * inside the block, else what the stack shows (`*Sync` fs/zlib/crypto/child_process, JSON, regex, CPU-bound JS).
  *
  * Saving: the loop time given back per request of the route (blocked ms of the group in the measured window ÷ the
@@ -10,9 +11,10 @@
  * the evidence's `waitersMs`, reported as `waitedMsCaused`.
  */
 import type { Finding, StackFrame } from '../../../profiles/contract/index.js';
+import type { RouteCpu } from '../../analysis/cpu.js';
 import type { EvidenceBlock } from '../../analysis/evidence.js';
 import { isCacheSystem } from '../../analysis/requests.js';
-import { MIN_ROUTE_REQUESTS, covered, findingKey, groupBy, interval, median, pct, round, sum, type Interval, type Rule } from '../rule.js';
+import { MIN_ROUTE_REQUESTS, covered, findingKey, groupBy, interval, median, pct, round, routesOf, sum, type Evidence, type Interval, type Rule } from '../rule.js';
 
 /** A group must block at least this much per request of its route… */
 export const MIN_MS_PER_REQUEST = 1;
@@ -136,86 +138,190 @@ export function blockGroup(e: Pick<EvidenceBlock, 'route' | 'topFrame'>): string
 
 export const blockingCall: Rule = {
   kind: 'blocking-call',
-  describe: 'a function that blocked the event loop (blocking.json): route, function, ms per request, share of blocked time',
-  detect({ measured }): Finding[] {
-    if (measured.blocks.length === 0) return [];
-    const totalBlocked = sum(measured.blocks.map((e) => e.durationMs));
-    const figures = new Map(measured.routes.map((f) => [f.route, f]));
-    const groups = groupBy(
-      measured.blocks.filter((e) => !isHandleWrite(e)),
-      blockGroup,
-    );
-    const findings: Finding[] = [];
-    for (const events of groups.values()) {
-      const first = events[0]!;
-      const route = first.route;
-      // the route's requests in the window, as every view counts them (the evidence's per-route figures)
-      const routeRequests = Math.max(1, route === null ? measured.requestCount : (figures.get(route)?.requests ?? events.length));
-      if (route !== null && routeRequests < MIN_ROUTE_REQUESTS) continue;
-      const blockedMs = sum(events.map((e) => e.durationMs));
-      const msPerRequest = blockedMs / routeRequests;
-      if (events.length < MIN_EVENTS || msPerRequest < MIN_MS_PER_REQUEST || events.length / routeRequests < MIN_EVENTS_PER_REQUEST) continue;
-      const leaves = groupBy(events, (e) => (e.frames[0] ? `${e.frames[0].functionName} ${e.frames[0].url}` : e.topFrame));
-      const sameLeafShare = Math.max(...[...leaves.values()].map((l) => l.length)) / events.length;
-      if (sameLeafShare < MIN_SAME_LEAF_SHARE) continue;
-      const longest = events.reduce((a, b) => (b.durationMs > a.durationMs ? b : a));
-      const dbShare = median(events.map(dbShareOfBlock));
-      const kind = dbShare >= MIN_DB_SHARE_OF_BLOCK ? 'sync-db-driver' : classifyBlocker(longest.frames, longest.topFrame);
-      // Name the function the app called: the innermost app frame, or — for a synchronous API whose innermost frame
-      // is plumbing (a driver's bridge to its worker) — the outermost `*Sync` app frame of the chain above it.
-      const syncApis = events.map(syncApiOf).filter((x): x is StackFrame => x !== null);
-      const api = mostCommon(syncApis.map((f) => `${f.functionName} (${f.url}:${f.lineNumber})`));
-      const shortPath = relativeTo(longest);
-      let { fn, file, line } = parseTopFrame(api ?? longest.topFrame);
-      file = shortPath(file);
-      // Several entry points of one synchronous API (querySync, connectSync, endSync) are named together.
-      const siblings = [...new Set(syncApis.filter((f) => shortPath(f.url) === file).map((f) => f.functionName))];
-      const where = `${siblings.length > 1 ? siblings.join('/') : fn}${file ? ` (${file}${line && siblings.length <= 1 ? `:${line}` : ''})` : ''}`;
-      // The API the app frame called (the frame just inside the innermost app frame), e.g. zlib's syncBufferWrapper.
-      const appIndex = longest.frames.findIndex((f) => isAppUrl(f.url));
-      const callee = appIndex > 0 ? longest.frames[appIndex - 1]! : null;
-      const calls = callee ? `${callee.functionName || '(anonymous)'}${callee.url ? ` (${callee.url.replace(/^.*node_modules\//, '')})` : ''}` : null;
-      // The app's function that made the call: the first app frame outside the one named (the handler that called
-      // httpGetSync, the route that ran the hot loop)
-      const named = api ? syncApis.find((f) => `${f.functionName} (${f.url}:${f.lineNumber})` === api) : undefined;
-      const from = callerOf(longest, named);
-      const caller = from ? `${from.functionName || '(anonymous)'} (${shortPath(from.url)}:${from.lineNumber})` : null;
-      const waitedMsCaused = sum(events.map((e) => e.waitersMs));
-      findings.push({
-        kind: 'blocking-call',
-        // The group's identity (its top frame), not the display name: which *Sync call is most common varies by run.
-        key: findingKey('blocking-call', route, `${first.topFrame.replace(/:\d+(:\d+)?\)$/, ')').replace(/\(.*\//, '(')}`),
-        route,
-        title: `${where}${calls ? ` → ${calls}` : ''} blocks the event loop ${round(msPerRequest)} ms per ${route ?? 'request'} (${kindLabel(kind)})`,
-        evidence: {
-          function: fn,
-          file,
-          line,
-          group: blockGroup(first),
-          blocker: kind,
-          calls,
-          caller,
-          ...(syncApis.length ? { syncCalls: [...new Set(syncApis.map((f) => f.functionName))] } : {}),
-          events: events.length,
-          blockedMs: round(blockedMs),
-          requests: routeRequests,
-          msPerRequest: round(msPerRequest),
-          longestMs: round(longest.durationMs),
-          shareOfBlockedTime: pct(blockedMs / totalBlocked),
-          sameStackShare: pct(sameLeafShare),
-          dbShareOfBlock: pct(dbShare),
-          waitedMsCaused: round(waitedMsCaused),
-          stack: longest.frames.slice(0, 6).map((f) => `${f.functionName || '(anonymous)'} (${f.url}:${f.lineNumber})`),
-          estimate: `loop time given back per request: blocked ms of this function on this route in the measured window (${round(blockedMs)} ms over ${events.length} blocks) ÷ ${routeRequests} requests of the route; other requests in flight waited ${round(waitedMsCaused)} ms behind these blocks in all`,
-        },
-        savingMsPerRequest: round(msPerRequest),
-        fix: FIXES[kind],
-        ...(longest.traceId ? { traceId: longest.traceId } : {}),
-      });
-    }
-    return findings;
+  describe: 'a function that blocked the event loop (blocking.json, or synchronous calls in the span profile): route, function, ms per request',
+  detect(context): Finding[] {
+    const fromBlocks = blockingCallsOf(context.measured);
+    const routes = new Set(fromBlocks.map((f) => f.route));
+    return [...fromBlocks, ...syncCallsOnLoop(context.cpu?.routes ?? null, routesOf(context.measured).keys(), routes)];
   },
 };
+
+/** One finding per route and function that blocked the loop (blocking.json's blocks in the window). */
+function blockingCallsOf(measured: Evidence['measured']): Finding[] {
+  if (measured.blocks.length === 0) return [];
+  const totalBlocked = sum(measured.blocks.map((e) => e.durationMs));
+  const figures = new Map(measured.routes.map((f) => [f.route, f]));
+  const groups = groupBy(
+    measured.blocks.filter((e) => !isHandleWrite(e)),
+    blockGroup,
+  );
+  const findings: Finding[] = [];
+  for (const events of groups.values()) {
+    const first = events[0]!;
+    const route = first.route;
+    // the route's requests in the window, as every view counts them (the evidence's per-route figures)
+    const routeRequests = Math.max(1, route === null ? measured.requestCount : (figures.get(route)?.requests ?? events.length));
+    if (route !== null && routeRequests < MIN_ROUTE_REQUESTS) continue;
+    const blockedMs = sum(events.map((e) => e.durationMs));
+    const msPerRequest = blockedMs / routeRequests;
+    if (events.length < MIN_EVENTS || msPerRequest < MIN_MS_PER_REQUEST || events.length / routeRequests < MIN_EVENTS_PER_REQUEST) continue;
+    const leaves = groupBy(events, (e) => (e.frames[0] ? `${e.frames[0].functionName} ${e.frames[0].url}` : e.topFrame));
+    const sameLeafShare = Math.max(...[...leaves.values()].map((l) => l.length)) / events.length;
+    if (sameLeafShare < MIN_SAME_LEAF_SHARE) continue;
+    const longest = events.reduce((a, b) => (b.durationMs > a.durationMs ? b : a));
+    const dbShare = median(events.map(dbShareOfBlock));
+    const kind = dbShare >= MIN_DB_SHARE_OF_BLOCK ? 'sync-db-driver' : classifyBlocker(longest.frames, longest.topFrame);
+    // Name the function the app called: the innermost app frame, or — for a synchronous API whose innermost frame
+    // is plumbing (a driver's bridge to its worker) — the outermost `*Sync` app frame of the chain above it.
+    const syncApis = events.map(syncApiOf).filter((x): x is StackFrame => x !== null);
+    const api = mostCommon(syncApis.map((f) => `${f.functionName} (${f.url}:${f.lineNumber})`));
+    const shortPath = relativeTo(longest);
+    let { fn, file, line } = parseTopFrame(api ?? longest.topFrame);
+    file = shortPath(file);
+    // Several entry points of one synchronous API (querySync, connectSync, endSync) are named together.
+    const siblings = [...new Set(syncApis.filter((f) => shortPath(f.url) === file).map((f) => f.functionName))];
+    const where = `${siblings.length > 1 ? siblings.join('/') : fn}${file ? ` (${file}${line && siblings.length <= 1 ? `:${line}` : ''})` : ''}`;
+    // The API the app frame called (the frame just inside the innermost app frame), e.g. zlib's syncBufferWrapper.
+    const appIndex = longest.frames.findIndex((f) => isAppUrl(f.url));
+    const callee = appIndex > 0 ? longest.frames[appIndex - 1]! : null;
+    const calls = callee ? `${callee.functionName || '(anonymous)'}${callee.url ? ` (${callee.url.replace(/^.*node_modules\//, '')})` : ''}` : null;
+    // The app's function that made the call: the first app frame outside the one named (the handler that called
+    // httpGetSync, the route that ran the hot loop)
+    const named = api ? syncApis.find((f) => `${f.functionName} (${f.url}:${f.lineNumber})` === api) : undefined;
+    const from = callerOf(longest, named);
+    const caller = from ? `${from.functionName || '(anonymous)'} (${shortPath(from.url)}:${from.lineNumber})` : null;
+    const waitedMsCaused = sum(events.map((e) => e.waitersMs));
+    findings.push({
+      kind: 'blocking-call',
+      // The group's identity (its top frame), not the display name: which *Sync call is most common varies by run.
+      key: findingKey('blocking-call', route, `${first.topFrame.replace(/:\d+(:\d+)?\)$/, ')').replace(/\(.*\//, '(')}`),
+      route,
+      title: `${where}${calls ? ` → ${calls}` : ''} blocks the event loop ${round(msPerRequest)} ms per ${route ?? 'request'} (${kindLabel(kind)})`,
+      evidence: {
+        function: fn,
+        file,
+        line,
+        group: blockGroup(first),
+        blocker: kind,
+        calls,
+        caller,
+        ...(syncApis.length ? { syncCalls: [...new Set(syncApis.map((f) => f.functionName))] } : {}),
+        events: events.length,
+        blockedMs: round(blockedMs),
+        requests: routeRequests,
+        msPerRequest: round(msPerRequest),
+        longestMs: round(longest.durationMs),
+        shareOfBlockedTime: pct(blockedMs / totalBlocked),
+        sameStackShare: pct(sameLeafShare),
+        dbShareOfBlock: pct(dbShare),
+        waitedMsCaused: round(waitedMsCaused),
+        stack: longest.frames.slice(0, 6).map((f) => `${f.functionName || '(anonymous)'} (${f.url}:${f.lineNumber})`),
+        estimate: `loop time given back per request: blocked ms of this function on this route in the measured window (${round(blockedMs)} ms over ${events.length} blocks) ÷ ${routeRequests} requests of the route; other requests in flight waited ${round(waitedMsCaused)} ms behind these blocks in all`,
+      },
+      savingMsPerRequest: round(msPerRequest),
+      fix: FIXES[kind],
+      ...(longest.traceId ? { traceId: longest.traceId } : {}),
+    });
+  }
+  return findings;
+}
+
+/** Synchronous calls, not CPU work: what a sample inside one of them spent, the loop spent waiting. */
+const SYNC_KINDS: ReadonlySet<BlockerKind> = new Set(['sync-http', 'sync-db-driver', 'sync-fs', 'sync-zlib', 'sync-crypto', 'sync-child-process']);
+/** Less loop time than this in all, over the window, says too little (20 samples at the default 5 ms interval). */
+export const MIN_SYNC_TOTAL_MS = 100;
+
+/** A folded stack ("a (f:1);b (g:2)", outermost first) as frames innermost first. */
+type Frame = Pick<StackFrame, 'functionName' | 'url' | 'lineNumber'>;
+
+function foldedFrames(stack: string): Frame[] {
+  return stack
+    .split(';')
+    .reverse()
+    .map((f) => {
+      const { fn, file, line } = parseTopFrame(f);
+      return { functionName: fn === '(anonymous)' ? '' : fn, url: file, lineNumber: line ?? 0 };
+    });
+}
+
+/**
+ * The synchronous call a sample's stack is inside (a `*Sync` fs/zlib/crypto/child_process call, a synchronous
+ * database driver or HTTP client), or null for any other work. The cpu-hotspot rule leaves these stacks to this one.
+ */
+export function syncKindOfStack(stack: string): BlockerKind | null {
+  const frames = foldedFrames(stack);
+  const kind = classifyBlocker(frames, '');
+  return SYNC_KINDS.has(kind) ? kind : null;
+}
+
+/**
+ * Synchronous calls held the loop on a route in stretches each shorter than the block threshold (a synchronous driver
+ * on a fast machine: 12 ms a request in 3 ms pieces): no block was recorded, yet every other request waited. Found in
+ * the span profile — the route's own CPU samples (scripts/analysis/cpu.ts), each weighing the time to the next — when
+ * the samples inside one synchronous call come to MIN_MS_PER_REQUEST per request and MIN_SYNC_TOTAL_MS in all, on a
+ * route with no blocking-call finding of its blocks. Saving: that loop time per request.
+ */
+export function syncCallsOnLoop(cpuRoutes: ReadonlyMap<string, RouteCpu> | null, routes: Iterable<string>, blockedRoutes: ReadonlySet<string | null>): Finding[] {
+  if (!cpuRoutes) return [];
+  const findings: Finding[] = [];
+  for (const route of routes) {
+    const rc = cpuRoutes.get(route);
+    if (!rc || rc.requests < MIN_ROUTE_REQUESTS || blockedRoutes.has(route)) continue;
+    // one group per synchronous API (its file): a driver's querySync, connectSync and endSync are named together
+    const groups = new Map<string, { kind: BlockerKind; file: string; ms: number; fns: Map<string, number>; frames: Frame[]; stackMs: number }>();
+    for (const [stack, ms] of rc.stacks) {
+      const kind = syncKindOfStack(stack);
+      if (!kind) continue;
+      const frames = foldedFrames(stack);
+      // named by the app's outermost `*Sync` frame (querySync, httpGetSync), else its innermost app frame
+      const app = frames.filter((f) => isAppUrl(f.url));
+      const api = [...app].reverse().find((f) => /Sync$/.test(f.functionName)) ?? app[0] ?? frames[0]!;
+      const id = `${kind} ${api.url}`;
+      const g = groups.get(id) ?? { kind, file: api.url, ms: 0, fns: new Map<string, number>(), frames, stackMs: 0 };
+      g.ms += ms;
+      const fn = api.functionName || '(anonymous)';
+      g.fns.set(fn, (g.fns.get(fn) ?? 0) + ms);
+      if (ms > g.stackMs) Object.assign(g, { frames, stackMs: ms });
+      groups.set(id, g);
+    }
+    for (const g of groups.values()) {
+      const msPerRequest = g.ms / rc.requests;
+      if (g.ms < MIN_SYNC_TOTAL_MS || msPerRequest < MIN_MS_PER_REQUEST) continue;
+      const fns = [...g.fns].sort((a, b) => b[1] - a[1]).map(([fn]) => fn);
+      const name = `${fns.join('/')}${g.file ? ` (${g.file})` : ''}`;
+      // the innermost app frame names the group as a block's top frame would (the same key when a later run blocks)
+      const app = g.frames.filter((f) => isAppUrl(f.url));
+      const inner = app[0] ?? g.frames[0]!;
+      // the app's function that made the call: the app frame just outside the outermost synchronous API
+      const outer = app.map((f) => f.functionName).lastIndexOf(fns.find((fn) => app.some((f) => f.functionName === fn)) ?? '');
+      const from = outer >= 0 ? app[outer + 1] : undefined;
+      findings.push({
+        kind: 'blocking-call',
+        key: findingKey('blocking-call', route, `${inner.functionName || '(anonymous)'} (${inner.url.replace(/^.*\//, '')})`),
+        route,
+        title: `${name} holds the event loop ${round(msPerRequest)} ms per ${route} (${kindLabel(g.kind)}, in stretches shorter than the block threshold)`,
+        evidence: {
+          function: fns[0]!,
+          file: g.file,
+          line: null,
+          blocker: g.kind,
+          caller: from ? `${from.functionName || '(anonymous)'} (${from.url}:${from.lineNumber})` : null,
+          syncCalls: fns,
+          source: 'span profile',
+          loopMs: round(g.ms),
+          requests: rc.requests,
+          msPerRequest: round(msPerRequest),
+          shareOfRouteCpu: pct(g.ms / Math.max(1e-9, rc.ms)),
+          stack: g.frames.slice(0, 6).map((f) => `${f.functionName || '(anonymous)'} (${f.url}:${f.lineNumber})`),
+          estimate: `loop time given back per request: the route's CPU samples inside ${name} in the measured window (${round(g.ms)} ms; each sample weighs the time to the next) ÷ ${rc.requests} traced requests of the route; no single stretch passed the block threshold, so no block was recorded`,
+        },
+        savingMsPerRequest: round(msPerRequest),
+        fix: FIXES[g.kind],
+      });
+    }
+  }
+  return findings;
+}
 
 /**
  * The synchronous API behind a block whose innermost app frame is itself `*Sync` (e.g. a driver's bridge, callSync):

@@ -9,7 +9,8 @@
  * and native frames charge their caller. Left out as the request's plumbing, which every request runs by design: the
  * HTTP frameworks and the database and cache drivers (a slow use of a driver is the query rules' business). An owner
  * with at least MIN_SHARE of the CPU, MIN_TOTAL_MS of it in all, and MIN_MS_PER_REQUEST of CPU per request is a
- * hotspot — unless it is a function that blocked the loop (the blocking-call rule names those).
+ * hotspot — unless it is a function that blocked the loop, or a synchronous call (a `*Sync` API, a synchronous driver or
+ * HTTP client: the loop waiting, not working), which the blocking-call rule names.
  *
  * With a span profile (every sample charged to the request that ran it: the probes' default with tracing), per route
  * — the CPU its traced requests of the window ran, routes with MIN_ROUTE_REQUESTS of them. Without one (another
@@ -21,6 +22,7 @@ import type { Finding } from '../../../profiles/contract/index.js';
 import { stackOwner } from '../../analysis/frames.js';
 import type { EvidenceBlock } from '../../analysis/evidence.js';
 import { findingKey, pct, round, routesOf, type Rule } from '../rule.js';
+import { syncKindOfStack } from './blocking-call.js';
 
 export const MIN_SHARE = 0.15;
 export const MIN_MS_PER_REQUEST = 0.5;
@@ -48,7 +50,8 @@ export function hotOwners(stacks: Map<string, number>, requests: number, blocks:
     const owner = stackOwner(stack);
     if (owner?.kind === 'probes') continue;
     totalMs += ms;
-    if (!owner || (owner.kind === 'package' && PLUMBING.test(owner.name)) || blockers.has(owner.name)) continue;
+    // a synchronous call's samples are the loop waiting, not CPU work: the blocking-call rule's (syncCallsOnLoop)
+    if (!owner || (owner.kind === 'package' && PLUMBING.test(owner.name)) || blockers.has(owner.name) || syncKindOfStack(stack)) continue;
     const entry = owners.get(owner.name) ?? { kind: owner.kind, ms: 0 };
     entry.ms += ms;
     owners.set(owner.name, entry);

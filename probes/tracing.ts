@@ -178,8 +178,16 @@ export interface Tracing extends OwnerModel {
 
 export function startTracing(config: ProbeConfig): Tracing {
   const contextManager = new LooplensContextManager();
-  const recorded: ReadableSpan[] = [];
+  let recorded: ReadableSpan[] = [];
   let dropped = 0;
+  /**
+   * Bounded memory that still covers the whole run: past the cap, one trace in `stride` is kept, chosen by its id
+   * (random, so every part of the run keeps its share — keeping the first spans only left a fast app's measured
+   * window with none), and each doubling of the stride drops the kept spans of the traces it no longer keeps. Traces
+   * that blocked the loop are kept whatever their id, up to twice the cap.
+   */
+  let stride = 1;
+  const keeps = (s: Tracked) => stride === 1 || s[kRoot]?.[kBlocked] === true || parseInt(s.spanContext().traceId.slice(-8), 16) % stride === 0;
   const liveEvents = new Map<RecordedBlock, { attributes?: Record<string, unknown> }>();
   /** Every block so far, for WAITED_ATTRIBUTE (semconv waitedMs), in start order. */
   const extents: BlockExtent[] = [];
@@ -208,10 +216,18 @@ export function startTracing(config: ProbeConfig): Tracing {
       const s = span as unknown as Tracked;
       removeSecrets(span.attributes as Record<string, unknown>);
       for (const e of span.events) if (e.attributes) removeSecrets(e.attributes as Record<string, unknown>);
-      // Bounded memory: past the cap, keep only traces that blocked the loop.
-      if (recorded.length < config.maxSpans || (s[kRoot]?.[kBlocked] && recorded.length < 2 * config.maxSpans)) {
-        recorded.push(span);
-      } else dropped++;
+      if (!keeps(s) || recorded.length >= 2 * config.maxSpans) {
+        dropped++;
+        return;
+      }
+      recorded.push(span);
+      while (recorded.length > config.maxSpans && stride < 1 << 20) {
+        stride *= 2;
+        const before = recorded.length;
+        recorded = recorded.filter((r) => keeps(r as unknown as Tracked));
+        dropped += before - recorded.length;
+        if (recorded.length === before) break; // only blocked traces left: kept up to twice the cap
+      }
     },
     forceFlush: () => Promise.resolve(),
     shutdown: () => Promise.resolve(),

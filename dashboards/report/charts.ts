@@ -100,8 +100,8 @@ export function barChart(spec: BarChartSpec): string {
 export interface LineSeries {
   name: string;
   color: string;
-  /** [x, y] points, x ascending. */
-  points: [number, number][];
+  /** [x, y] points, x ascending; y null = no reading at x (a gap in the line, marked at the top of the plot). */
+  points: [number, number | null][];
 }
 
 export interface LineChartSpec {
@@ -114,9 +114,42 @@ export interface LineChartSpec {
   height?: number;
   /** A fixed y maximum (e.g. 1 for utilization); otherwise from the data. */
   yMax?: number;
+  /** Shaded x ranges with a label (e.g. the warm-up), and a dashed line where each ends. */
+  bands?: { from: number; to: number; label: string }[];
+  /** What a null y means, for its marker's tooltip. */
+  noReading?: string;
 }
 
-/** A line per series over a shared x axis (e.g. seconds since start), with a dot and tooltip at each point. */
+/**
+ * Where a series' line breaks: before a point further from the previous one than GAP_FACTOR × the series' median
+ * step (samples missed — the sampler itself was held up), and around a point with no reading. A line never bridges
+ * them: it would draw values nobody measured.
+ */
+export const GAP_FACTOR = 1.5;
+
+export function lineSegments(points: readonly [number, number | null][]): [number, number][][] {
+  const steps = points.slice(1).map((p, i) => p[0] - points[i]![0]).sort((a, b) => a - b);
+  const step = steps.length ? steps[steps.length >> 1]! : 0;
+  const out: [number, number][][] = [];
+  let current: [number, number][] = [];
+  let prevX: number | null = null;
+  for (const [x, y] of points) {
+    const gap = prevX !== null && step > 0 && x - prevX > GAP_FACTOR * step;
+    if ((y === null || gap) && current.length) {
+      out.push(current);
+      current = [];
+    }
+    if (y !== null && Number.isFinite(y)) current.push([x, y]);
+    prevX = x;
+  }
+  if (current.length) out.push(current);
+  return out;
+}
+
+/**
+ * A line per series over a shared x axis (e.g. seconds since the load began; x may start below 0), with a dot and
+ * tooltip at each point; gaps between samples and points with no reading break the line (lineSegments).
+ */
 export function lineChart(spec: LineChartSpec): string {
   const width = spec.width ?? 520;
   const height = spec.height ?? 220;
@@ -126,35 +159,53 @@ export function lineChart(spec: LineChartSpec): string {
   const bottom = 34;
   const plotW = width - left - right;
   const plotH = height - top - bottom;
-  const xs = spec.series.flatMap((s) => s.points.map((p) => p[0]));
-  const ys = spec.series.flatMap((s) => s.points.map((p) => p[1])).filter(Number.isFinite);
-  const xMax = Math.max(1, ...xs);
+  const xs = [...spec.series.flatMap((s) => s.points.map((p) => p[0])), ...(spec.bands ?? []).flatMap((b) => [b.from, b.to])];
+  const ys = spec.series.flatMap((s) => s.points.map((p) => p[1])).filter((v): v is number => v !== null && Number.isFinite(v));
+  const xMin = Math.min(0, ...xs);
+  const xMax = Math.max(xMin + 1, ...xs);
   const yScale = spec.yMax !== undefined ? { max: spec.yMax, step: spec.yMax / 4 } : niceScale(Math.max(0, ...ys));
-  const xScale = niceScale(xMax, 6);
-  const px = (v: number) => left + (v / xScale.max) * plotW;
+  const xScale = niceScale(xMax - xMin, 6);
+  const lo = xMin < 0 ? -Math.ceil(-xMin / xScale.step - 1e-9) * xScale.step : 0;
+  const span = Math.max(xScale.max, Math.ceil((xMax - lo) / xScale.step - 1e-9) * xScale.step);
+  const px = (v: number) => left + ((v - lo) / span) * plotW;
   const py = (v: number) => top + plotH - (Math.min(Math.max(0, v), yScale.max) / yScale.max) * plotH;
 
   const parts: string[] = [];
   parts.push(`<text x="0" y="16" class="ct">${esc(spec.title)}${spec.unit ? ` <tspan class="cu">(${esc(spec.unit)})</tspan>` : ''}</text>`);
+  for (const b of spec.bands ?? []) {
+    const x0 = px(b.from);
+    const x1 = px(b.to);
+    parts.push(
+      `<g class="band"><title>${esc(b.label)}: ${esc(fmtTick(b.from))} to ${esc(fmtTick(b.to))} ${esc(spec.xLabel)}</title><rect x="${x0.toFixed(1)}" y="${top}" width="${Math.max(1, x1 - x0).toFixed(1)}" height="${plotH}" class="wu"/>` +
+        `<line x1="${x1.toFixed(1)}" x2="${x1.toFixed(1)}" y1="${top}" y2="${top + plotH}" class="wum"/><text x="${(x0 + 3).toFixed(1)}" y="${top + 10}" class="wul">${esc(b.label)}</text></g>`,
+    );
+  }
   for (let t = 0; t <= yScale.max + 1e-9; t += yScale.step) {
     const y = py(t).toFixed(1);
     parts.push(`<line x1="${left}" x2="${width - right}" y1="${y}" y2="${y}" class="grid"/>`);
     parts.push(`<text x="${left - 6}" y="${(+y + 4).toFixed(1)}" text-anchor="end" class="tick">${esc(fmtTick(t))}</text>`);
   }
-  for (let t = 0; t <= xScale.max + 1e-9; t += xScale.step) {
+  for (let t = lo; t <= lo + span + 1e-9; t += xScale.step) {
     const x = px(t).toFixed(1);
-    parts.push(`<text x="${x}" y="${top + plotH + 16}" text-anchor="middle" class="tick">${esc(fmtTick(t))}</text>`);
+    parts.push(`<text x="${x}" y="${top + plotH + 16}" text-anchor="middle" class="tick">${esc(fmtTick(Math.abs(t) < 1e-9 ? 0 : t))}</text>`);
   }
   parts.push(`<text x="${left + plotW / 2}" y="${height - 4}" text-anchor="middle" class="cs">${esc(spec.xLabel)}</text>`);
   parts.push(`<line x1="${left}" x2="${width - right}" y1="${top + plotH}" y2="${top + plotH}" class="axis"/>`);
   if (ys.length === 0) parts.push(`<text x="${left + plotW / 2}" y="${top + plotH / 2}" text-anchor="middle" class="na">no samples</text>`);
   for (const s of spec.series) {
     if (s.points.length === 0) continue;
-    const d = s.points.map((p, i) => `${i === 0 ? 'M' : 'L'}${px(p[0]).toFixed(1)} ${py(p[1]).toFixed(1)}`).join('');
-    parts.push(`<path d="${d}" fill="none" stroke="${esc(s.color)}" stroke-width="1.8" stroke-linejoin="round"/>`);
+    const segments = lineSegments(s.points);
+    const d = segments.map((seg) => seg.map((p, i) => `${i === 0 ? 'M' : 'L'}${px(p[0]).toFixed(1)} ${py(p[1]).toFixed(1)}`).join('')).join('');
+    if (d) parts.push(`<path d="${d}" fill="none" stroke="${esc(s.color)}" stroke-width="1.8" stroke-linejoin="round" data-segments="${segments.length}"/>`);
     for (const p of s.points) {
+      const label = `${esc(s.name)} · ${esc(spec.xLabel)} ${esc(p[0])}`;
+      if (p[1] === null) {
+        const x = px(p[0]);
+        parts.push(`<path d="M${(x - 3.5).toFixed(1)} ${top}L${(x + 3.5).toFixed(1)} ${top}L${x.toFixed(1)} ${top + 6}Z" class="nr"><title>${label}: no reading${spec.noReading ? ` — ${esc(spec.noReading)}` : ''}</title></path>`);
+        continue;
+      }
       parts.push(
-        `<circle cx="${px(p[0]).toFixed(1)}" cy="${py(p[1]).toFixed(1)}" r="2.2" fill="${esc(s.color)}"><title>${esc(s.name)} · ${esc(spec.xLabel)} ${esc(p[0])}: ${esc(spec.format(p[1]))}${spec.unit ? ' ' + esc(spec.unit) : ''}</title></circle>`,
+        `<circle cx="${px(p[0]).toFixed(1)}" cy="${py(p[1]).toFixed(1)}" r="2.2" fill="${esc(s.color)}"><title>${label}: ${esc(spec.format(p[1]))}${spec.unit ? ' ' + esc(spec.unit) : ''}</title></circle>`,
       );
     }
   }

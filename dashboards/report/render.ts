@@ -3,7 +3,7 @@
  * Content-Security-Policy that forbids every remote load, and put run data into the page only through esc().
  */
 import { join } from 'node:path';
-import { RUN_FILES, type Finding, type LatencyMs, type RequestStats, type Summary } from '../../profiles/contract/index.js';
+import { RUN_FILES, type Finding, type LatencyMs, type RequestStats, type StackFrame, type Summary } from '../../profiles/contract/index.js';
 import type { EvidenceBlock, NoRequest } from '../../scripts/analysis/evidence.js';
 import { barChart, clip, legend, lineChart, niceScale, type BarSeries } from './charts.js';
 import { esc, html, jsonForScript, raw, type Raw } from './escape.js';
@@ -12,7 +12,7 @@ import { processesSection } from './processes.js';
 import { storySection } from './story.js';
 import { KIND_LABELS } from '../../scripts/diagnose/render.js';
 import type { FlamegraphLink, IndexEntry, LabModel, RunModel } from './model.js';
-import { BLOCK_COLOR, CATEGORY_COLORS, CSS, PERCENTILE_SHADES, WAIT_COLOR, stageColor } from './style.js';
+import { BLOCK_COLOR, CATEGORY_COLORS, CSS, ERROR_COLOR, PERCENTILE_SHADES, WAIT_COLOR, stageColor } from './style.js';
 
 /** Frames may embed local files only; no script runs in the report itself. */
 export const CSP =
@@ -74,6 +74,18 @@ function ratio(value: number | undefined, ref: number | undefined, lowerIsBetter
   const better = lowerIsBetter ? r < 1 : r > 1;
   const text = r >= 10 ? `${r.toFixed(0)}×` : r < 0.01 ? '<0.01×' : `${r.toFixed(2)}×`;
   return html`<span class="ratio ${better ? 'better' : 'worse'}" title="relative to the first stage">${text}</span>`;
+}
+
+/**
+ * A route as code that wraps only between its words and after a "/" (never inside a segment): "GET /users/:id/…".
+ */
+export function routeCode(route: string): Raw {
+  return raw(`<code class="rt">${route.split('/').map(esc).join('/<wbr>')}</code>`);
+}
+
+/** Text with markdown `code` spans (a finding's title and fix are written for markdown too) as HTML. */
+export function inlineCode(text: string): Raw {
+  return raw(text.split(/`([^`]+)`/).map((part, i) => (i % 2 ? `<code>${esc(part)}</code>` : esc(part))).join(''));
 }
 
 // ---------------------------------------------------------------- views
@@ -168,7 +180,7 @@ function overviewSection(stages: StageView[]): Raw {
  */
 function loadNames(s: StageView, route: string): Raw {
   const names = s.run?.evidence.measured.routes.find((f) => f.route === route)?.loadRoutes.filter((n) => n !== route) ?? [];
-  return names.length ? html`<br><span class="empty" title="the load generator's name${names.length > 1 ? 's' : ''} for this route">as sent: ${names.map((n) => html`<code>${n}</code>`)}</span>` : raw('');
+  return names.length ? html`<br><span class="empty" title="the load generator's name${names.length > 1 ? 's' : ''} for this route">as sent: ${names.map((n) => routeCode(n))}</span>` : raw('');
 }
 
 function latencySection(stages: StageView[]): Raw {
@@ -206,8 +218,8 @@ function latencySection(stages: StageView[]): Raw {
   if (!multi) {
     const rows = routes.map((r) => {
       const st = get(ref, r)!;
-      if (st.requests === 0) return html`<tr><td class="route"><code>${r}</code>${loadNames(ref, r)}</td><td class="n">0</td><td colspan="${cols - 2}" class="empty">no responses</td></tr>`;
-      return html`<tr><td class="route"><code>${r}</code>${loadNames(ref, r)}</td><td class="n">${fmtNum(st.requests)}</td><td class="n">${fmtNum(st.rps, st.rps < 100 ? 1 : 0)}</td>
+      if (st.requests === 0) return html`<tr><td class="route">${routeCode(r)}${loadNames(ref, r)}</td><td class="n">0</td><td colspan="${cols - 2}" class="empty">no responses</td></tr>`;
+      return html`<tr><td class="route">${routeCode(r)}${loadNames(ref, r)}</td><td class="n">${fmtNum(st.requests)}</td><td class="n">${fmtNum(st.rps, st.rps < 100 ? 1 : 0)}</td>
 <td class="n">${fmtMs(st.latencyMs.p50)}</td><td class="n">${fmtMs(st.latencyMs.p90)}</td><td class="n">${fmtMs(st.latencyMs.p95)}</td><td class="n">${fmtMs(st.latencyMs.p99)}</td><td class="n">${fmtMs(st.latencyMs.max)}</td><td class="n">${fmtNum(st.errors + st.non2xx)}</td>${extraCells(st)}</tr>`;
     });
     return html`<section id="latency"><h2>Latency and throughput per route</h2>
@@ -225,7 +237,7 @@ function latencySection(stages: StageView[]): Raw {
       return html`<tr><td>${stageChip(s)}</td><td class="n">${fmtNum(st.requests)}</td><td class="n">${fmtNum(st.rps, st.rps < 100 ? 1 : 0)}${multi && s !== ref ? ratio(st.rps, rs?.rps, false) : ''}</td>
 <td class="n">${fmtMs(st.latencyMs.p50)}</td><td class="n">${fmtMs(st.latencyMs.p90)}</td><td class="n">${fmtMs(st.latencyMs.p95)}</td><td class="n">${fmtMs(st.latencyMs.p99)}${multi && s !== ref ? ratio(st.latencyMs.p99, rs?.latencyMs.p99, true) : ''}</td><td class="n">${fmtMs(st.latencyMs.max)}</td><td class="n">${fmtNum(st.errors + st.non2xx)}</td>${extraCells(st)}</tr>`;
     });
-    return html`<tr class="group"><td colspan="${cols}" class="route"><code>${r}</code>${stages.map((st) => loadNames(st, r))[0] ?? ''}</td></tr>${rows}`;
+    return html`<tr class="group"><td colspan="${cols}" class="route">${routeCode(r)}${stages.map((st) => loadNames(st, r))[0] ?? ''}</td></tr>${rows}`;
   });
   return html`<section id="latency"><h2>Latency and throughput per route</h2>
 ${multi ? raw(legend(stages)) : ''}
@@ -235,18 +247,64 @@ ${multi ? raw(legend(stages)) : ''}
 <tbody>${body}</tbody></table></section>`;
 }
 
+/**
+ * Where a stage's event-loop chart puts 0: the start of its load (the warm-up's, else the measured window's, when
+ * run.json records them), else a second before its first sample.
+ */
+function loopOrigin(s: StageView): { t0: number; fromLoad: boolean } {
+  const e = s.run?.evidence;
+  const fromLoad = e?.warmup?.startMs ?? (e?.window.source === 'run.json' ? e.window.startMs : undefined);
+  if (fromLoad !== undefined) return { t0: fromLoad, fromLoad: true };
+  const first = e?.eventLoop[0];
+  return { t0: first ? first.t - 1000 : 0, fromLoad: false };
+}
+
+/**
+ * A second the loop never turned in: no timer fired, so the delay histogram is empty (min = max = 0) while the loop
+ * was busy all along. Its delay is unknown (at least the whole interval), not 0: the chart shows no reading there.
+ */
+export function noDelayReading(x: { delayMs: { min: number; max: number }; utilization: number }): boolean {
+  return x.delayMs.max === 0 && x.delayMs.min === 0 && x.utilization >= 0.99;
+}
+
 function eventLoopSection(stages: StageView[]): Raw {
-  const series = (pick: (s: { delayMs: { p99: number }; utilization: number }) => number) =>
-    stages.map((s) => {
+  const origins = stages.map(loopOrigin);
+  const fromLoad = origins.every((o) => o.fromLoad);
+  const xLabel = fromLoad ? 's since the load began' : 's since start';
+  const series = (pick: (s: { delayMs: { min: number; max: number; p99: number }; utilization: number }) => number | null) =>
+    stages.map((s, i) => {
       const samples = s.run?.evidence.eventLoop ?? [];
-      const t0 = samples.length ? samples[0].t - 1000 : 0;
-      return { name: s.name, color: s.color, points: samples.map((x) => [Math.round((x.t - t0) / 100) / 10, pick(x)] as [number, number]) };
+      const t0 = origins[i]!.t0;
+      return { name: s.name, color: s.color, points: samples.map((x) => [Math.round((x.t - t0) / 100) / 10, pick(x)] as [number, number | null]) };
     });
+  // the warm-up of each stage: one band where they last about as long (every stage of a lab warms up as long)
+  const bands: { from: number; to: number; label: string }[] = [];
+  stages.forEach((s, i) => {
+    const e = s.run?.evidence;
+    if (!e?.warmup || !fromLoad) return;
+    const from = Math.round((e.warmup.startMs - origins[i]!.t0) / 100) / 10;
+    const to = Math.round((e.warmup.endMs - origins[i]!.t0) / 100) / 10;
+    if (!(to > from)) return;
+    const same = bands.find((b) => Math.abs(b.from - from) < 0.5 && Math.abs(b.to - to) < 0.5);
+    if (same) same.to = Math.max(same.to, to);
+    else bands.push({ from, to, label: 'warm-up' });
+  });
   const anySamples = stages.some((s) => (s.run?.evidence.eventLoop.length ?? 0) > 0);
+  const noReadings = stages.reduce((n, s) => n + (s.run?.evidence.eventLoop.filter(noDelayReading).length ?? 0), 0);
   const multi = stages.length > 1;
   const charts: string[] = [];
-  charts.push(lineChart({ title: 'Event-loop delay p99 per second', unit: 'ms', xLabel: 's since start', series: series((x) => x.delayMs.p99), format: fmtMs }));
-  charts.push(lineChart({ title: 'Event-loop utilization per second', xLabel: 's since start', series: series((x) => x.utilization), format: (v) => fmtPct(v), yMax: 1 }));
+  const common = { xLabel, bands };
+  charts.push(
+    lineChart({
+      title: 'Event-loop delay p99 per second',
+      unit: 'ms',
+      ...common,
+      series: series((x) => (noDelayReading(x) ? null : x.delayMs.p99)),
+      format: fmtMs,
+      noReading: 'the loop never turned in this interval (utilization 100 %), so no delay was measured; it was at least the interval',
+    }),
+  );
+  charts.push(lineChart({ title: 'Event-loop utilization per second', ...common, series: series((x) => x.utilization), format: (v) => fmtPct(v), yMax: 1 }));
   const one = (title: string, unit: string, values: (number | null)[], format: (v: number) => string) =>
     barChart({
       title,
@@ -276,7 +334,7 @@ function eventLoopSection(stages: StageView[]): Raw {
     ? one('Queries per request', 'queries', stages.map((s) => s.summary.db?.queriesPerRequest ?? null), (v) => fmtNum(v, 1))
     : '';
   return html`<section id="eventloop"><h2>Event loop</h2>
-<p class="lead">Per-second samples from eventloop.jsonl (delay with the timer resolution subtracted). A blocked loop shows as a delay spike and utilization near 100 %.</p>
+<p class="lead">Per-second samples from eventloop.jsonl (delay with the timer resolution subtracted). A blocked loop shows as a delay spike and utilization near 100 %. The shaded band is the warm-up (not in the measured figures); a line breaks where samples are missing (the sampler was held up) rather than drawing values nobody measured${noReadings ? html`, and a red mark at the top is a second the loop never turned in (${fmtNum(noReadings)} in all): no delay reading, not a delay of 0` : ''}.</p>
 ${multi ? raw(legend(stages)) : ''}
 ${anySamples ? '' : html`<p class="empty">No eventloop.jsonl in ${multi ? 'any stage' : 'this run'}.</p>`}
 <div class="charts">${charts.map((c) => html`<div class="card">${raw(c)}</div>`)}<div class="card">${raw(blocked)}</div>${queries ? html`<div class="card">${raw(queries)}</div>` : ''}${[blockedByRoute, queriesByRoute].filter(Boolean).map((c) => html`<div class="card">${raw(c)}</div>`)}</div>
@@ -288,12 +346,39 @@ function isAppFrame(f: { url: string }): boolean {
   return f.url !== '' && !f.url.startsWith('node:') && !f.url.includes('/node_modules/');
 }
 
-/** The app frames that called the innermost one, nearest first: "timeline (server.js:120) ← route (…)". */
-export function callers(ev: Pick<EvidenceBlock, 'frames'>, max = 2): string {
+/** Where a frame is shown: its source position (the app's source map) when it has one, else where it ran. */
+export function shownAt(f: Pick<StackFrame, 'url' | 'lineNumber' | 'original'>): { url: string; line: number } {
+  return f.original ? { url: f.original.url.replace(/^file:\/\//, ''), line: f.original.lineNumber } : { url: f.url.replace(/^file:\/\//, ''), line: f.lineNumber };
+}
+
+/**
+ * The folder a block's top frame is shown relative to (the probes write "fn (target-app/lib/x.ts:57)" relative to the
+ * app's folder): what the shown path of the frame it names has in front of it. '' when the top frame is absolute.
+ */
+export function topFrameRoot(ev: Pick<EvidenceBlock, 'frames' | 'topFrame'>): string {
+  const file = /\(([^()]*?)(?::\d+)*\)$/.exec(ev.topFrame)?.[1]?.replace(/^file:\/\//, '');
+  if (!file || file.startsWith('/')) return '';
+  for (const f of ev.frames) {
+    const { url } = shownAt(f);
+    if (url.endsWith('/' + file)) return url.slice(0, url.length - file.length);
+  }
+  return '';
+}
+
+/**
+ * The app frames that called the innermost one, nearest first: "timeline (server.ts:120) ← route (…)" — each at its
+ * source position, relative to the folder the top frame is shown relative to, so a row never mixes a compiled
+ * dist/… path with the source path beside it.
+ */
+export function callers(ev: Pick<EvidenceBlock, 'frames' | 'topFrame'>, max = 2): string {
+  const root = topFrameRoot(ev);
   const app = ev.frames.filter(isAppFrame);
   return app
     .slice(1, 1 + max)
-    .map((f) => `${f.functionName || '(anonymous)'} (${f.url.replace(/^file:\/\//, '')}:${f.lineNumber})`)
+    .map((f) => {
+      const { url, line } = shownAt(f);
+      return `${f.functionName || '(anonymous)'} (${root && url.startsWith(root) ? url.slice(root.length) : url}:${line})`;
+    })
     .join(' ← ');
 }
 
@@ -347,7 +432,8 @@ const PHASES: Record<string, string> = { startup: 'start-up', warmup: 'warm-up',
 
 function blockingSection(stages: StageView[], drawnTraces: Map<string, string>, perStage = 20): Raw {
   const multi = stages.length > 1;
-  const appFiles = stages.flatMap((s) => (s.run?.evidence.measured.blocks ?? []).flatMap((e) => e.frames.filter(isAppFrame).map((f) => f.url.replace(/^file:\/\//, ''))));
+  // blocks whose top frame is absolute (no folder to be relative to) are shown relative to their common folder
+  const appFiles = stages.flatMap((s) => (s.run?.evidence.measured.blocks ?? []).filter((e) => topFrameRoot(e) === '').flatMap((e) => e.frames.filter(isAppFrame).map((f) => shownAt(f).url)));
   const base = commonDir(appFiles);
   const short = (text: string) => (base ? text.split(base).join('') : text);
   const rows: Raw[] = [];
@@ -366,7 +452,7 @@ function blockingSection(stages: StageView[], drawnTraces: Map<string, string>, 
           ? html`<a href="#${anchor}" class="mono" title="the slowest request of this route, drawn below">${g.traceId}</a>`
           : html`<span class="mono">${g.traceId}</span>`
         : html`<span class="empty">none</span>`;
-      rows.push(html`<tr>${multi ? html`<td>${stageChip(s)}</td>` : ''}<td class="route">${g.route === null ? html`<span class="empty">${NO_REQUEST[g.noRequest ?? 'outside any request']}</span>` : html`<code>${g.route}</code>`}</td>
+      rows.push(html`<tr>${multi ? html`<td>${stageChip(s)}</td>` : ''}<td class="route">${g.route === null ? html`<span class="empty">${NO_REQUEST[g.noRequest ?? 'outside any request']}</span>` : routeCode(g.route)}</td>
 <td class="fn"><code title="${g.topFrame}">${short(g.topFrame)}</code>${g.callers ? html`<br><span class="mono caller" title="${g.callers}">← ${short(g.callers)}</span>` : ''}</td>
 <td class="n">${fmtNum(g.count)}</td><td class="n"><b class="bad">${fmtMs(g.totalMs)}</b></td><td class="n">${fmtMs(g.maxMs)}</td><td>${trace}</td></tr>`);
     }
@@ -422,18 +508,18 @@ export function waterfallSvg(w: Waterfall, width = 980): string {
     const busyUs = n ? r.repeat!.reduce((a, b) => a + b.durationUs, 0) : r.durationUs;
     const tip = [
       n ? `${r.name} — ${n} spans in a row` : r.name,
-      `${r.service} · ${r.category}`,
+      `${r.service} · ${r.category}${r.error ? ' · status: error' : ''}`,
       n ? `from +${fmtUs(r.startUs)} to +${fmtUs(r.startUs + r.durationUs)}, ${fmtUs(busyUs)} in all` : `start +${fmtUs(r.startUs)}, duration ${fmtUs(r.durationUs)}`,
       ...r.detail.map(([k, v]) => `${k}: ${v}`),
     ].join('\n');
     parts.push(`<text x="${4 + indent}" y="${y + 13}" class="wl"><title>${esc(tip)}</title>${esc(clip(r.name, maxChars))}${n ? `<tspan class="ws"> ×${n}</tspan>` : ''}</text>`);
-    const color = r.error ? BLOCK_COLOR : CATEGORY_COLORS[r.category];
+    const color = r.error ? ERROR_COLOR : CATEGORY_COLORS[r.category];
     const bars = r.repeat ?? [{ startUs: r.startUs, durationUs: r.durationUs }];
     const rects = bars
       .map((b) => {
         const bx = x(b.startUs);
         const bw = Math.max(n ? 1 : 1.5, x(b.startUs + b.durationUs) - bx);
-        return `<rect x="${bx.toFixed(1)}" y="${y + 4}" width="${bw.toFixed(1)}" height="${rowH - 8}" rx="${n ? 1 : 2}" fill="${color}"${r.error ? ' stroke="#7d1a1a"' : ''}/>`;
+        return `<rect x="${bx.toFixed(1)}" y="${y + 4}" width="${bw.toFixed(1)}" height="${rowH - 8}" rx="${n ? 1 : 2}" fill="${color}"${r.error ? ' class="err"' : ''}/>`;
       })
       .join('');
     if (n) parts.push(`<rect x="${x(r.startUs).toFixed(1)}" y="${y + 8.5}" width="${Math.max(1, x(r.startUs + r.durationUs) - x(r.startUs)).toFixed(1)}" height="1" fill="${color}" opacity="0.5"/>`);
@@ -480,7 +566,7 @@ function waterfallsFor(s: StageView, anchorPrefix: string, drawn: Map<string, st
       m.kind === 'own'
         ? html`<li><span class="ms">${fmtMs(m.durationUs / 1000)} ms</span> blocked the loop at ${m.startUs < 0 ? '−' : '+'}${fmtMs(Math.abs(m.startUs) / 1000)} ms${m.topFrame ? html` in <code>${m.topFrame}</code>` : ''}</li>`
         : html`<li class="waited"><span class="ms">${fmtMs(m.durationUs / 1000)} ms</span> waited at ${m.startUs < 0 ? '−' : '+'}${fmtMs(Math.abs(m.startUs) / 1000)} ms behind ${m.route ? html`<code>${m.route}</code>` : 'work of no request'}${m.topFrame ? html` in <code>${m.topFrame}</code>` : ''}</li>`;
-    return html`<div class="wf" id="${anchor}"><h4>${w.route}</h4>
+    return html`<div class="wf" id="${anchor}"><h4>${routeCode(w.route)}</h4>
 <div class="sub">slowest of ${fmtNum(w.requests)} traced request${w.requests === 1 ? '' : 's'} in the window: ${fmtMs(w.durationUs / 1000)} ms · trace <span class="mono">${w.traceId}</span> · ${w.spanCount} spans${w.hiddenRows ? ` (first ${w.rows.length} rows drawn)` : ''}${own.length ? html` · <b class="bad">${own.length} blocked stretch${own.length === 1 ? '' : 'es'} of its own, ${fmtMs(blockedMs)} ms</b>` : ''}${w.waitedMs > 0 ? html` · <b class="warn" title="the time other requests (or work of no request) blocked the loop while this one was in flight (looplens.eventloop.waited_ms)">waited ${fmtMs(w.waitedMs)} ms behind other requests' blocks</b>` : ''}</div>
 <div class="card">${raw(waterfallSvg(w))}</div>
 ${w.marks.length ? html`<ul class="blocks">${own.map(line)}${waited.slice(0, 8).map(line)}${waited.length > 8 ? html`<li class="empty">${waited.length - 8} more blocks it waited behind</li>` : ''}</ul>` : ''}
@@ -493,6 +579,7 @@ function waterfallSection(stages: StageView[], drawn: Map<string, string>): Raw 
   const multi = stages.length > 1;
   const legendItems = [
     ...Object.entries(CATEGORY_COLORS).map(([name, color]) => ({ name: name === 'cache' ? 'cache (redis)' : name === 'client' ? 'outgoing http' : name, color })),
+    { name: 'error (span status)', color: ERROR_COLOR },
     { name: 'event loop blocked by this request', color: BLOCK_COLOR },
     { name: 'waiting behind another request\'s block', color: WAIT_COLOR },
   ];
@@ -502,7 +589,7 @@ function waterfallSection(stages: StageView[], drawn: Map<string, string>): Raw 
     return html`<details${i === 0 ? raw(' open') : ''}><summary>${stageChip({ ...s, href: undefined })} <span class="empty" style="font-weight:400">${count} route${count === 1 ? '' : 's'}</span></summary><div class="inner">${body}</div></details>`;
   });
   return html`<section id="waterfalls"><h2>Slowest request per route</h2>
-<p class="lead">The slowest request of each route in the measured window and its child spans, from the run's traces. Red bands: this request blocked the event loop (its blocks in blocking.json); amber bands: the loop was blocked by another request (or by work of no request) while this one waited. Hover a bar for its attributes. Open traces.jaeger.json in the Jaeger UI for the full trace (see dashboards/README.md).</p>
+<p class="lead">The slowest request of each route in the measured window and its child spans, from the run's traces. Red bands: this request blocked the event loop (its blocks in blocking.json); near-black bars: spans that ended in error; amber bands: the loop was blocked by another request (or by work of no request) while this one waited. Hover a bar for its attributes. Open traces.jaeger.json in the Jaeger UI for the full trace (see dashboards/README.md).</p>
 ${raw(legend(legendItems))}
 ${blocks}</section>`;
 }
@@ -588,7 +675,7 @@ function findingsSection(stages: StageView[], links: RenderLinks, drawnTraces: M
   const rows = stages.flatMap((s) =>
     (s.run?.findings?.findings ?? []).map((f) => {
       const line = evidenceLine(f);
-      return html`<tr class="finding" data-kind="${f.kind}">${stages.length > 1 ? html`<td>${stageChip(s)}</td>` : ''}<td>${f.title}${line ? html`<br><span class="mono caller" title="${line}">${clip(line, 160)}</span>` : ''}</td><td class="route">${f.route === null ? '' : html`<code>${f.route}</code>`}</td><td class="n">${fmtMs(f.savingMsPerRequest)}</td><td>${f.fix}</td><td class="evidence">${findingEvidence(f, s, links, drawnTraces)}</td></tr>`;
+      return html`<tr class="finding" data-kind="${f.kind}">${stages.length > 1 ? html`<td>${stageChip(s)}</td>` : ''}<td>${inlineCode(f.title)}${line ? html`<br><span class="mono caller" title="${line}">${clip(line, 160)}</span>` : ''}</td><td class="route">${f.route === null ? '' : routeCode(f.route)}</td><td class="n">${fmtMs(f.savingMsPerRequest)}</td><td>${inlineCode(f.fix)}</td><td class="evidence">${findingEvidence(f, s, links, drawnTraces)}</td></tr>`;
     }),
   );
   if (rows.length === 0) return raw('');
@@ -622,11 +709,11 @@ function verdictSection(stages: StageView[], links: RenderLinks, drawnTraces: Ma
       const search = flamegraphSearch(f);
       const total = f.route && routes.get(f.route) ? f.savingMsPerRequest * routes.get(f.route)! : null;
       const behind = Array.isArray(f.evidence.waitedBehind) ? (f.evidence.waitedBehind as { block?: unknown }[]).map((b) => String(b.block ?? ''))[0] : undefined;
-      return html`<li class="verdict-item" data-kind="${f.kind}"><span class="rank">${i + 1}</span><div><b>${KIND_LABELS[f.kind] ?? f.kind}</b>: ${f.title}
-<div class="sub">${f.route ? html`<code>${f.route}</code> · ` : ''}saves <b>${fmtMs(f.savingMsPerRequest)} ms</b> per request${total !== null ? html` (${fmtMs(total)} ms over the window)` : ''}${
+      return html`<li class="verdict-item" data-kind="${f.kind}"><span class="rank">${i + 1}</span><div><b>${KIND_LABELS[f.kind] ?? f.kind}</b>: ${inlineCode(f.title)}
+<div class="sub">${f.route ? html`${routeCode(f.route)} · ` : ''}saves <b>${fmtMs(f.savingMsPerRequest)} ms</b> per request${total !== null ? html` (${fmtMs(total)} ms over the window)` : ''}${
         f.evidence.mostlyWaiting === true ? html` · <b class="warn">mostly waiting${behind ? html` behind <code>${behind}</code>` : ''}</b>` : ''
       }</div>
-<div class="sub">fix: ${f.fix}</div>
+<div class="sub">fix: ${inlineCode(f.fix)}</div>
 <div class="sub">${f.traceId ? (anchor ? html`<a href="#${anchor}">example trace</a>` : html`trace <span class="mono">${f.traceId}</span>`) : ''}${
         flame ? html`${f.traceId ? ' · ' : ''}<a href="${links.hrefTo(flame.path)}" target="_blank" rel="noopener noreferrer">flamegraph ↗</a>${search ? html` (search <code>${search}</code>)` : ''}` : ''
       }</div></div></li>`;

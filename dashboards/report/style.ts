@@ -16,6 +16,8 @@ export function stageColor(stage: string, index = 0): string {
 }
 
 export const BLOCK_COLOR = '#e03131';
+/** A span whose status is error: near-black, so it never reads as the loop blocked (red). */
+export const ERROR_COLOR = '#212529';
 /** Waiting behind another request's block. */
 export const WAIT_COLOR = '#bf8700';
 
@@ -41,6 +43,7 @@ header.top .crumbs{font-size:12px;color:var(--muted);margin-bottom:2px}
 header.top h1{font-size:22px;margin:0 0 6px;font-weight:600;letter-spacing:-.01em;word-break:break-all}
 .meta{display:flex;flex-wrap:wrap;gap:4px 18px;color:var(--muted);font-size:13px}
 .meta b{color:var(--fg);font-weight:500}
+section[id],.wf[id]{scroll-margin-top:64px}
 nav.toc{position:sticky;top:0;z-index:2;background:rgba(255,255,255,.95);border-bottom:1px solid var(--line);padding:8px 28px;display:flex;gap:18px;flex-wrap:wrap;font-size:13px}
 main{padding:8px 28px 48px;max-width:1400px}
 section{margin-top:26px}
@@ -64,7 +67,8 @@ tr.group td{background:#fbfbfc;font-weight:600;border-top:2px solid var(--line)}
 code,.mono{font-family:var(--mono);font-size:12px}
 td.fn{max-width:420px;word-break:break-all}
 td.nw{white-space:nowrap}
-td.route{max-width:320px;word-break:break-all}
+td.route{max-width:320px}
+code.rt{word-break:normal;overflow-wrap:normal}
 .chip{display:inline-flex;align-items:center;gap:6px;white-space:nowrap}
 .sw{display:inline-block;width:10px;height:10px;border-radius:2px;flex:none}
 .legend{display:flex;gap:14px;flex-wrap:wrap;margin:4px 0 8px;font-size:12px;color:var(--muted)}
@@ -87,6 +91,10 @@ svg .blk{fill:${BLOCK_COLOR};fill-opacity:.22;stroke:${BLOCK_COLOR};stroke-width
 svg .blt{fill:${BLOCK_COLOR}}
 svg .wtd{fill:${WAIT_COLOR};fill-opacity:.14;stroke:${WAIT_COLOR};stroke-width:1;stroke-dasharray:3 2}
 svg .wtt{fill:${WAIT_COLOR}}
+svg .wu{fill:#8c959f;fill-opacity:.10}
+svg .wul{font-size:10px;fill:var(--muted)}
+svg .wum{stroke:#8c959f;stroke-width:1;stroke-dasharray:4 3}
+svg .nr{fill:${BLOCK_COLOR}}
 ol.verdict{list-style:none;padding:0;margin:8px 0 16px}
 ol.verdict li{display:flex;gap:10px;padding:8px 10px;border:1px solid var(--line);border-radius:6px;margin:6px 0;background:var(--soft)}
 ol.verdict .rank{font-weight:700;color:var(--muted);min-width:1.2em}
@@ -99,7 +107,7 @@ details>summary{cursor:pointer;padding:8px 12px;font-weight:600;list-style-posit
 details[open]>summary{border-bottom:1px solid var(--line)}
 details .inner{padding:8px 12px}
 .wf{margin:6px 0 18px}
-.wf h4{margin:8px 0 2px;font-size:13px;font-family:var(--mono);font-weight:600;word-break:break-all}
+.wf h4{margin:8px 0 2px;font-size:13px;font-family:var(--mono);font-weight:600}
 .wf .sub{font-size:12px;color:var(--muted);margin-bottom:4px}
 .blocks{margin:2px 0 0;padding-left:18px;font-size:12px}
 .blocks li{word-break:break-all}

@@ -119,7 +119,9 @@ export function makeJaeger(spec: RunSpec, perRoute = 3): { file: JaegerFile; blo
       child('redis-GET', off, 400 + rand() * 300, [tag('span.kind', 'client'), tag('db.system', 'redis')], handler.spanID);
       off += 800;
       const ext = (5000 + rand() * 4000) * slow;
-      child('GET', off, ext, [tag('span.kind', 'client'), tag('http.request.method', 'GET'), tag('url.full', 'http://127.0.0.1:7101/images/1')], handler.spanID);
+      // named as the probes name an outgoing call (its target); the slowest request of a blocking run's last route failed
+      const failed = spec.blocking && r === perRoute - 1 && route === spec.routes[spec.routes.length - 1];
+      child('GET /images/1', off, ext, [tag('span.kind', 'client'), tag('http.request.method', 'GET'), tag('url.full', 'http://127.0.0.1:7101/images/1'), ...(failed ? [tag('otel.status_code', 'ERROR'), tag('http.response.status_code', 503)] : [])], handler.spanID);
       off += ext + 300;
       let dur = off + 500 + r * 3000 * slow;
       if (spec.blocking && r === perRoute - 1) {
@@ -210,13 +212,19 @@ export function buildRun(dir: string, spec: RunSpec): Summary {
   writeRunJson(dir, 'summary', summary);
   if (spec.bare) return summary;
   for (let s = 1; s <= durationS; s++) {
+    // a blocking run's sampler was held up once (no sample at 5 s: 2 s between two samples), and one second the loop
+    // never turned in (7 s: no timer fired, an empty histogram at utilization 1)
+    if (spec.blocking && s === 5) continue;
     const spike = spec.blocking && s % 4 === 0;
     const p99 = spike ? 55 + rand() * 10 : (2 + rand() * 3) / Math.sqrt(spec.speed);
-    const sample: EventLoopSample = {
-      t: spec.startMs + s * 1000,
-      delayMs: { min: 0.01, mean: p99 / 4, p50: p99 / 5, p90: p99 / 2, p99, max: p99 * 1.2 },
-      utilization: Math.min(1, (spike ? 0.97 : 0.6 + rand() * 0.2) / Math.sqrt(spec.speed)),
-    };
+    const stalled = spec.blocking && s === 7;
+    const sample: EventLoopSample = stalled
+      ? { t: spec.startMs + s * 1000, delayMs: { min: 0, mean: 0, p50: 0, p90: 0, p99: 0, max: 0 }, utilization: 1 }
+      : {
+          t: spec.startMs + s * 1000,
+          delayMs: { min: 0.01, mean: p99 / 4, p50: p99 / 5, p90: p99 / 2, p99, max: p99 * 1.2 },
+          utilization: Math.min(1, (spike ? 0.97 : 0.6 + rand() * 0.2) / Math.sqrt(spec.speed)),
+        };
     appendJsonLine(join(dir, RUN_FILES.eventloop), sample);
   }
   const blockingFile: BlockingFile = { thresholdMs: 20, events: blocking };

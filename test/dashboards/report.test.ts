@@ -140,7 +140,7 @@ describe('a route that got no responses', () => {
     summary.routes['GET /stuck'] = { ...summary.routes['GET /stuck'], requests: 0, rps: 0, latencyMs: { p50: 0, p90: 0, p95: 0, p99: 0, max: 0 } };
     writeFileSync(join(dir, 'summary.json'), JSON.stringify(summary));
     const page = renderRunPage(loadRun(dir), { hrefTo: () => './x' });
-    expect(page).toMatch(/<code>GET \/stuck<\/code><\/td><td class="n">0<\/td><td colspan="\d+" class="empty">no responses<\/td>/);
+    expect(page).toMatch(/<code class="rt">GET \/<wbr>stuck<\/code><\/td><td class="n">0<\/td><td colspan="\d+" class="empty">no responses<\/td>/);
   });
 });
 

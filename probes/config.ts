@@ -34,6 +34,25 @@ export interface ProbeConfig {
   extraInstrumentations: string[];
   /** Cap on spans kept in memory for the trace files. */
   maxSpans: number;
+  /**
+   * LOOPLENS_PRESET: `production` — no OpenTelemetry SDK and no span per request: request identity carried by
+   * AsyncLocalStorage from Node's HTTP channels (request-identity.ts), on-demand detection, a sampled share of
+   * requests written as one server span each, memory bounded (see probes/README.md, "The production preset").
+   * null: the lab's defaults.
+   */
+  preset: 'production' | null;
+  /** Share of requests recorded as a server span under the production preset (LOOPLENS_TRACE_SAMPLE_RATE, 0–1). */
+  traceSampleRate: number;
+  /**
+   * Production preset: every this many seconds the CPU profile is cut (the stacks of its blocks resolved, the
+   * profile written over the previous one) and blocking.json rewritten — memory stays bounded (LOOPLENS_ROTATE_S;
+   * 0 = only at exit, the lab's way).
+   */
+  rotateS: number;
+  /** Blocks kept for blocking.json (LOOPLENS_MAX_BLOCKS): past it the oldest are dropped and counted. */
+  maxBlocks: number;
+  /** A worker thread of the app (its files go to threads/<pid>-<threadId>/): blocks charged to its work items. */
+  workerThread: boolean;
 }
 
 export interface ProcessFacts {
@@ -41,6 +60,31 @@ export interface ProcessFacts {
   argv: string[];
   isMainThread: boolean;
   isClusterWorker: boolean;
+  /** worker_threads.threadId (0 on the main thread). */
+  threadId?: number;
+  /**
+   * A thread that is not the app's: Node's loader-hooks thread (no parentPort; `isInternalThread` on Node 24) or one
+   * of the probes' own (the watchdog: workerData.looplensProbe).
+   */
+  isInternalThread?: boolean;
+}
+
+export const PRESETS = ['production'] as const;
+
+/** The thread facts readConfig needs, from the node:worker_threads module. */
+export function threadFacts(wt: {
+  isMainThread: boolean;
+  threadId: number;
+  parentPort: unknown;
+  workerData: unknown;
+  isInternalThread?: boolean;
+}): Pick<ProcessFacts, 'isMainThread' | 'threadId' | 'isInternalThread'> {
+  const probe = typeof wt.workerData === 'object' && wt.workerData !== null && (wt.workerData as { looplensProbe?: unknown }).looplensProbe === true;
+  return {
+    isMainThread: wt.isMainThread,
+    threadId: wt.threadId,
+    isInternalThread: !wt.isMainThread && (wt.isInternalThread === true || wt.parentPort === null || probe),
+  };
 }
 
 function num(value: string | undefined, fallback: number, min: number): number {
@@ -75,9 +119,14 @@ export function defaultIntervalUs(thresholdMs: number): number {
 }
 
 export function readConfig(env: NodeJS.ProcessEnv, facts: ProcessFacts): ProbeConfig {
+  const presetName = env.LOOPLENS_PRESET?.trim().toLowerCase() || null;
+  const badPreset = presetName !== null && !(PRESETS as readonly string[]).includes(presetName);
+  const production = presetName === 'production';
+  const workerThread = !facts.isMainThread;
   const thresholdMs = num(env.LOOPLENS_BLOCK_THRESHOLD_MS, 20, 0);
   const blocking = flag(env.LOOPLENS_BLOCKING, true);
-  const tracing = flag(env.LOOPLENS_TRACING, true);
+  // the production preset runs no OpenTelemetry SDK (whatever LOOPLENS_TRACING says), nor does a worker thread
+  const tracing = !production && !workerThread && flag(env.LOOPLENS_TRACING, true);
   const cpuProfile = flag(env.LOOPLENS_CPU_PROFILE, true);
   const detect = env.LOOPLENS_BLOCK_DETECT?.trim().toLowerCase();
   // a span profile needs every callback timed: asking for on-demand detection turns it off
@@ -86,7 +135,9 @@ export function readConfig(env: NodeJS.ProcessEnv, facts: ProcessFacts): ProbeCo
     thresholdMs,
     blocking,
     blockFromStart: flag(env.LOOPLENS_BLOCK_FROM_START, false),
-    blockDetect: detect === 'always' || (detect !== 'auto' && spanProfile) ? 'always' : 'auto',
+    // A worker thread times every callback: the watchdog that recovers the arming block watches the main thread only,
+    // and a worker's callbacks are few (one a work item)
+    blockDetect: detect === 'always' || (detect !== 'auto' && (spanProfile || workerThread)) ? 'always' : 'auto',
     spanProfile,
     tracing,
     cpuProfile,
@@ -97,15 +148,22 @@ export function readConfig(env: NodeJS.ProcessEnv, facts: ProcessFacts): ProbeCo
       .split(',')
       .map((s) => s.trim())
       .filter(Boolean),
-    maxSpans: Math.round(num(env.LOOPLENS_MAX_SPANS, 50_000, 0)),
+    maxSpans: Math.round(num(env.LOOPLENS_MAX_SPANS, production ? 10_000 : 50_000, 0)),
+    preset: production ? 'production' : null,
+    traceSampleRate: Math.min(1, num(env.LOOPLENS_TRACE_SAMPLE_RATE, 0.01, 0)),
+    rotateS: num(env.LOOPLENS_ROTATE_S, production ? 600 : 0, 0),
+    maxBlocks: Math.round(num(env.LOOPLENS_MAX_BLOCKS, production ? 10_000 : 1_000_000, 1)),
+    workerThread,
   };
   const root = env.LOOPLENS_OUT?.trim();
   if (!root) return { ...base, out: null, offReason: 'LOOPLENS_OUT is not set' };
-  if (!facts.isMainThread) return { ...base, out: null, offReason: 'worker thread' };
+  if (badPreset) return { ...base, out: null, offReason: `LOOPLENS_PRESET=${presetName} is not a preset (known: ${PRESETS.join(', ')})` };
+  if (facts.isInternalThread) return { ...base, out: null, offReason: 'internal thread' };
   const script = facts.argv[1] ?? '';
   if (WRAPPERS.some((re) => re.test(script))) return { ...base, out: null, offReason: `launcher process (${script})` };
   let out = root;
-  if (facts.isClusterWorker) out = join(root, 'workers', String(facts.pid));
+  if (workerThread) out = join(root, 'threads', `${facts.pid}-${facts.threadId ?? 0}`);
+  else if (facts.isClusterWorker) out = join(root, 'workers', String(facts.pid));
   else if (env.LOOPLENS_PROBE_PID && env.LOOPLENS_PROBE_PID !== String(facts.pid)) out = join(root, 'children', String(facts.pid));
   return { ...base, out };
 }

@@ -9,6 +9,8 @@ export interface OwnerIds {
   route: string | null;
   traceId: string | null;
   spanId: string | null;
+  /** In a worker thread: the work item (message) that ran. */
+  workItem?: string;
 }
 
 export interface OwnerModel {

@@ -4,9 +4,10 @@
  * registered — under clinic doctor — and for CJS apps. Without the loader hook, modules the app loads with ESM
  * `import` are not instrumented (require()d ones are).
  */
+import * as workerThreads from 'node:worker_threads';
 import { isMainThread } from 'node:worker_threads';
 import cluster from 'node:cluster';
-import { readConfig } from './config.js';
+import { readConfig, threadFacts } from './config.js';
 import { reportListening } from './listen-report.js';
 import { watchParent } from './parent-watch.js';
 import { startProbes, type TracingModule } from './start.js';
@@ -17,7 +18,7 @@ if (isMainThread) watchParent(process.env);
 const config = readConfig(process.env, {
   pid: process.pid,
   argv: process.argv,
-  isMainThread,
+  ...threadFacts(workerThreads),
   isClusterWorker: cluster.isWorker,
 });
 
@@ -26,6 +27,8 @@ if (config.out) {
   // Synchronous on purpose: a --require preload must be fully set up before the app's first require.
   const tracing = config.tracing ? (require('./tracing.js') as TracingModule) : null;
   startProbes(config, tracing, __dirname);
-} else if (config.offReason === 'LOOPLENS_OUT is not set') {
+} else if (config.offReason?.startsWith('LOOPLENS_PRESET=')) {
+  process.emitWarning(`looplens probes are off: ${config.offReason}`, { code: 'LOOPLENS_BAD_PRESET' });
+} else if (config.offReason === 'LOOPLENS_OUT is not set' && isMainThread) {
   process.emitWarning('looplens probes are off: set LOOPLENS_OUT to the run folder', { code: 'LOOPLENS_NO_OUT' });
 }

@@ -6,9 +6,10 @@
 import { createRequire, register } from 'node:module';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import * as workerThreads from 'node:worker_threads';
 import { isMainThread } from 'node:worker_threads';
 import cluster from 'node:cluster';
-import { readConfig } from './config.js';
+import { readConfig, threadFacts } from './config.js';
 import { reportListening } from './listen-report.js';
 import { watchParent } from './parent-watch.js';
 import { startProbes, type TracingModule } from './start.js';
@@ -19,7 +20,7 @@ if (isMainThread) watchParent(process.env);
 const config = readConfig(process.env, {
   pid: process.pid,
   argv: process.argv,
-  isMainThread,
+  ...threadFacts(workerThreads),
   isClusterWorker: cluster.isWorker,
 });
 
@@ -40,6 +41,8 @@ if (config.out) {
   }
   startProbes(config, tracing, dirname(fileURLToPath(import.meta.url)));
   if (acknowledged) await acknowledged();
-} else if (config.offReason === 'LOOPLENS_OUT is not set') {
+} else if (config.offReason?.startsWith('LOOPLENS_PRESET=')) {
+  process.emitWarning(`looplens probes are off: ${config.offReason}`, { code: 'LOOPLENS_BAD_PRESET' });
+} else if (config.offReason === 'LOOPLENS_OUT is not set' && isMainThread) {
   process.emitWarning('looplens probes are off: set LOOPLENS_OUT to the run folder', { code: 'LOOPLENS_NO_OUT' });
 }

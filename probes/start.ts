@@ -30,7 +30,10 @@ import { OwnerTimeline, ownSamples } from './cpu-owners.js';
 import { EventLoopSampler } from './eventloop.js';
 import { writeLoaderSourceMaps } from './source-maps.js';
 import { requestChannelOwners, type OwnerModel, type RecordedBlock, type ResolvedBlock } from './owners.js';
+import { requestIdentity, workItemIdentity, type RequestIdentity } from './request-identity.js';
+import { sampledSpansOtlp } from './sampled-traces.js';
 import type { startTracing } from './tracing.js';
+import { MessagePort } from 'node:worker_threads';
 
 const FLUSH_EVERY_MS = 5000;
 /** Request start times kept for recovering the block that armed the detector (a ring; see recoverArmingBlocks). */
@@ -58,9 +61,30 @@ export function startProbes(config: ProbeConfig, tracingModule: TracingModule | 
   sampler.start();
 
   const tracing = tracingModule && config.tracing ? tracingModule.startTracing(config) : null;
-  const owners: OwnerModel = tracing ?? requestChannelOwners();
+  // production preset: identity by AsyncLocalStorage, no spans; a worker thread: its work items (request-identity.ts)
+  const identity: RequestIdentity | null =
+    !tracing && config.preset === 'production' && !config.workerThread
+      ? requestIdentity({ sampleRate: config.traceSampleRate, maxSpans: config.maxSpans })
+      : null;
+  const owners: OwnerModel = tracing ?? identity ?? (config.workerThread ? workItemIdentity(MessagePort) : requestChannelOwners());
   const blocks: RecordedBlock[] = [];
   let blockCount = 0;
+  /** Blocks whose stacks an earlier cut of the profile resolved (rotation), oldest first, at most config.maxBlocks. */
+  const resolvedEvents: BlockingEvent[] = [];
+  /** Their owners, index by index (a sampled request's span is kept for its blocks: request-identity.ts). */
+  const resolvedOwners: (object | null)[] = [];
+  let droppedBlocks = 0;
+  const keepBlock = (recorded: RecordedBlock) => {
+    blocks.push(recorded);
+    // bounded: past the cap the oldest unresolved block goes (its stack is never looked up)
+    if (blocks.length + resolvedEvents.length > config.maxBlocks) {
+      if (resolvedEvents.length) {
+        resolvedEvents.shift();
+        resolvedOwners.shift();
+      } else blocks.shift();
+      droppedBlocks++;
+    }
+  };
   /** A block as written: its id, when it started on the clock span times use, and how it was found. */
   const record = (block: Block, found: RecordedBlock['found']): RecordedBlock => ({
     ...block,
@@ -78,9 +102,10 @@ export function startProbes(config: ProbeConfig, tracingModule: TracingModule | 
         rootOf: owners.rootOf,
         runQueueWaitMs: runQueue?.read,
         onSlice: timeline ? (root, start, end) => timeline.record(root, start, end) : undefined,
+        onRunQueue: timeline && runQueue ? (t, waitMs) => timeline.recordWait(t, waitMs) : undefined,
         onBlock(block) {
           const recorded = record(block, 'timed');
-          blocks.push(recorded);
+          keepBlock(recorded);
           owners.onBlock?.(recorded);
         },
       })
@@ -132,6 +157,7 @@ export function startProbes(config: ProbeConfig, tracingModule: TracingModule | 
 
   const toEvent = (block: RecordedBlock, stack: WindowStack | null): BlockingEvent => {
     const ids = block.owner ? owners.describe(block.owner) : { route: null, traceId: null, spanId: null };
+    if (ids.workItem === undefined) delete ids.workItem;
     return {
       id: block.id,
       found: block.found,
@@ -146,6 +172,7 @@ export function startProbes(config: ProbeConfig, tracingModule: TracingModule | 
     const file: BlockingFile = { thresholdMs: config.thresholdMs, events };
     if (runQueue && detector) file.descheduled = { ...detector.descheduled, totalMs: Math.round(detector.descheduled.totalMs) };
     if (arming) file.armed = arming.armedStats();
+    if (droppedBlocks) file.droppedBlocks = droppedBlocks;
     writeRunJson(out, 'blocking', file);
   };
 
@@ -156,11 +183,86 @@ export function startProbes(config: ProbeConfig, tracingModule: TracingModule | 
         if (blocks.length === written) return;
         written = blocks.length;
         try {
-          writeBlocking(blocks.map((b) => toEvent(b, null)));
+          writeBlocking([...resolvedEvents, ...blocks.map((b) => toEvent(b, null))]);
         } catch {
           // best effort: the final write at exit is the one that counts
         }
       }, FLUSH_EVERY_MS).unref()
+    : undefined;
+
+  const cwd = process.cwd();
+  const exclude = [probesDir, `file://${probesDir}`].map((p) => (p.endsWith(sep) ? p : p + sep));
+  /**
+   * Resolves the stacks of every block the profile covers (the one that armed the detector recovered from it first)
+   * and writes blocking.json, the trace files and the profile. At exit (`final`); under rotation also every
+   * config.rotateS, the profiler restarted right after, so neither the profile nor the blocks grow for days.
+   */
+  const resolveWith = (profile: ReturnType<CpuProfiler['stop']>, final: boolean) => {
+    const index = profile ? indexProfile(profile) : null;
+    if (profile && final) writeLoaderSourceMaps(out, profile, exclude);
+    if (index && arming) {
+      for (const block of recoverArmingBlocks(index, arming.unarmedWindows.splice(0), profiler, config, intervalUs, watchdog)) {
+        // charged to the request the watchdog saw running in it, else to the one whose spans started in it
+        block.owner = ownerSeenIn(block, watchdog, owners, intervalUs / 1000);
+        block.root = block.owner ? owners.rootOf(block.owner) : null;
+        const recorded = record(block, 'recovered');
+        keepBlock(recorded);
+        owners.onBlock?.(recorded);
+      }
+      blocks.sort((a, b) => a.start - b.start);
+    }
+    const resolved: ResolvedBlock[] = [];
+    const events = blocks.map((block) => {
+      const stack = index
+        ? stackInWindow(index, profiler.toProfileUs(block.start), profiler.toProfileUs(block.end), { cwd, excludeUrlPrefixes: exclude })
+        : { topFrame: '(no cpu profile)', frames: [], samples: 0 };
+      resolved.push({
+        block,
+        topFrame: stack.topFrame,
+        stack: stack.frames.map(formatStackLine).join('\n'),
+      });
+      return toEvent(block, stack);
+    });
+    if (!final) {
+      // rotation (no tracing): the resolved events, and their owners, are all that is kept of these blocks
+      resolvedEvents.push(...events);
+      resolvedOwners.push(...blocks.map((b) => b.owner));
+      blocks.length = 0;
+      written = 0;
+    }
+    if (detector) writeBlocking(final ? [...resolvedEvents, ...events] : resolvedEvents);
+    tracing?.writeFiles(resolved, join(out, RUN_FILES.tracesOtlp), join(out, RUN_FILES.tracesJaeger), writeTextAtomic);
+    if (identity) {
+      // every block's sampled span stays in the file, even once the ring of recent requests let it go
+      const sampledSpans = identity.sampledSpans([...resolvedOwners, ...blocks.map((b) => b.owner)]);
+      writeTextAtomic(join(out, RUN_FILES.tracesOtlp), JSON.stringify(sampledSpansOtlp(sampledSpans.spans, config.serviceName, [...resolvedEvents, ...(final ? events : [])])));
+    }
+    if (config.cpuProfile && profile) {
+      profile.looplens = { epochOffsetMs: profiler.epochOffsetMs(clockOffsetMs()), cwd, pid: process.pid };
+      if (timeline) {
+        const describe = (root: object) => {
+          const { traceId, spanId, route } = owners.describe(root);
+          return { traceId, spanId, route };
+        };
+        Object.assign(profile.looplens, ownSamples(profile, timeline, (us) => profiler.fromProfileUs(us), describe));
+      }
+      writeTextAtomic(join(out, RUN_FILES.cpuprofile), JSON.stringify(profile));
+    }
+  };
+
+  const rotating = config.rotateS > 0 && !tracing && profiling;
+  const rotateTimer = rotating
+    ? setInterval(() => {
+        ownWork();
+        if (finished || cluster.isPrimary && forked) return;
+        const profile = profiler.stop();
+        try {
+          resolveWith(profile, false);
+        } catch (err) {
+          process.stderr.write(`looplens probes: could not write the run files in ${out}: ${(err as Error).message}\n`);
+        }
+        profiler.start(intervalUs);
+      }, config.rotateS * 1000).unref()
     : undefined;
 
   let finished = false;
@@ -168,6 +270,7 @@ export function startProbes(config: ProbeConfig, tracingModule: TracingModule | 
     if (finished) return;
     finished = true;
     clearInterval(flushTimer);
+    clearInterval(rotateTimer);
     arming?.stop();
     watchdog?.stop();
     requestStarts?.close();
@@ -177,48 +280,7 @@ export function startProbes(config: ProbeConfig, tracingModule: TracingModule | 
     // A cluster primary only balances connections: its workers write their own files under workers/<pid>/.
     const primaryOnly = cluster.isPrimary && forked;
     try {
-      if (!primaryOnly) {
-        const index = profile ? indexProfile(profile) : null;
-        const cwd = process.cwd();
-        const exclude = [probesDir, `file://${probesDir}`].map((p) => (p.endsWith(sep) ? p : p + sep));
-        if (profile) writeLoaderSourceMaps(out, profile, exclude);
-        if (index && arming) {
-          for (const block of recoverArmingBlocks(index, arming.unarmedWindows, profiler, config, intervalUs, watchdog)) {
-            // charged to the request the watchdog saw running in it, else to the one whose spans started in it
-            block.owner = ownerSeenIn(block, watchdog, owners, intervalUs / 1000);
-            block.root = block.owner ? owners.rootOf(block.owner) : null;
-            const recorded = record(block, 'recovered');
-            blocks.push(recorded);
-            owners.onBlock?.(recorded);
-          }
-          blocks.sort((a, b) => a.start - b.start);
-        }
-        const resolved: ResolvedBlock[] = [];
-        const events = blocks.map((block) => {
-          const stack = index
-            ? stackInWindow(index, profiler.toProfileUs(block.start), profiler.toProfileUs(block.end), { cwd, excludeUrlPrefixes: exclude })
-            : { topFrame: '(no cpu profile)', frames: [], samples: 0 };
-          resolved.push({
-            block,
-            topFrame: stack.topFrame,
-            stack: stack.frames.map(formatStackLine).join('\n'),
-          });
-          return toEvent(block, stack);
-        });
-        if (detector) writeBlocking(events);
-        tracing?.writeFiles(resolved, join(out, RUN_FILES.tracesOtlp), join(out, RUN_FILES.tracesJaeger), writeTextAtomic);
-        if (config.cpuProfile && profile) {
-          profile.looplens = { epochOffsetMs: profiler.epochOffsetMs(clockOffsetMs()), cwd, pid: process.pid };
-          if (timeline) {
-            const describe = (root: object) => {
-              const { traceId, spanId, route } = owners.describe(root);
-              return { traceId, spanId, route };
-            };
-            Object.assign(profile.looplens, ownSamples(profile, timeline, (us) => profiler.fromProfileUs(us), describe));
-          }
-          writeTextAtomic(join(out, RUN_FILES.cpuprofile), JSON.stringify(profile));
-        }
-      }
+      if (!primaryOnly) resolveWith(profile, true);
     } catch (err) {
       process.stderr.write(`looplens probes: could not write the run files in ${out}: ${(err as Error).message}\n`);
     }

@@ -119,9 +119,10 @@ export class Watchdog {
       const lateMs = this.opts.tickMs + Math.max(2, this.opts.thresholdMs / 4);
       this.worker = new Worker(WORKER_SOURCE, {
         eval: true,
-        // a clean thread: no preload (the probes, a loader hook) and no flags of the app's
+        // a clean thread: no preload (the probes, a loader hook) and no flags of the app's; a preload NODE_OPTIONS
+        // brings in anyway sees looplensProbe and stays off (config.ts threadFacts)
         execArgv: [],
-        workerData: { buffer: this.shared.buffer, lateMs, everyMs: Math.max(2, this.opts.thresholdMs / 4), checkMs: CHECK_MS, releaseMs: RELEASE_MS },
+        workerData: { looplensProbe: true, buffer: this.shared.buffer, lateMs, everyMs: Math.max(2, this.opts.thresholdMs / 4), checkMs: CHECK_MS, releaseMs: RELEASE_MS },
         stdout: false,
         stderr: false,
       });

@@ -193,6 +193,7 @@ export const blockingSchema = {
           route: nullableStr,
           traceId: nullableStr,
           spanId: nullableStr,
+          workItem: str,
           topFrame: str,
           compiledTopFrame: str,
           frames: { type: 'array', items: frame },
@@ -201,6 +202,7 @@ export const blockingSchema = {
     },
     descheduled: countAndTotal,
     armed: countAndTotal,
+    droppedBlocks: { type: 'integer', minimum: 0 },
   },
 } as const;
 

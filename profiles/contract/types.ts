@@ -323,6 +323,11 @@ export interface CpuProfileClock {
    */
   owners?: SampleOwner[];
   sampleOwners?: number[];
+  /**
+   * Span profile on Linux: `runQueueUs[i]` is the µs of sample i's interval (to the next sample) the thread waited in
+   * the OS run queue (off the CPU, not running the app); a sample weighs its interval less that.
+   */
+  runQueueUs?: number[];
 }
 
 /** A request that ran CPU samples: its server (root) span, and its route as the probes saw it. */
@@ -351,8 +356,15 @@ export interface BlockingEvent {
   durationMs: number;
   /** "<METHOD> <route>" of the request span that ran, or null when no request was running (startup, timers). */
   route: string | null;
+  /**
+   * The trace of the request: its span's (full tracing), or under the production preset the incoming `traceparent`'s
+   * (or a sampled request's own); null when none.
+   */
   traceId: string | null;
+  /** The span that ran; under the production preset only a sampled request has one. */
   spanId: string | null;
+  /** In a worker thread (threads/<pid>-<threadId>/): the work item that ran, "message #<n> (<listener>)". */
+  workItem?: string;
   /**
    * Innermost app frame (not a Node internal or dependency), "name (file:line)": its original source position when
    * the app's source map has one ("priceBasket (src/pricing.ts:14)"), else where it ran.
@@ -383,6 +395,8 @@ export interface BlockingFile {
    * and how long, in all, every callback was timed — the stretches in which the probes cost the most.
    */
   armed?: CountAndTotal;
+  /** Blocks left out because more than LOOPLENS_MAX_BLOCKS were found (the oldest go first); absent when none. */
+  droppedBlocks?: number;
 }
 
 /** load.json — what the load generator measured in the window (run.json `window`), per route of its own. */

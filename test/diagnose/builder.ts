@@ -3,7 +3,7 @@
  * attribute names the real instrumentations write (instrumentation-http, -undici, -pg). Times are ms relative to
  * each request's start. Also renders the set as OTLP JSON and Jaeger JSON to test the readers.
  */
-import type { AttrValue, BlockingEvent, BlockingFile, JaegerFile, LoadFile, Span, SpanKind, Summary } from '../../profiles/contract/index.js';
+import type { AttrValue, BlockingEvent, BlockingFile, JaegerFile, LoadFile, Span, SpanKind, StackFrame, Summary } from '../../profiles/contract/index.js';
 import { buildEvidence, type Evidence } from '../../scripts/analysis/evidence.js';
 
 export const T0 = 1_760_000_000_000;
@@ -194,7 +194,7 @@ export function blockingEvent(
   route: string | null,
   topFrame: string,
   durationMs: number,
-  frames: { functionName: string; url: string; lineNumber?: number }[] = [],
+  frames: { functionName: string; url: string; lineNumber?: number; original?: StackFrame['original'] }[] = [],
   startMs = T0,
 ): BlockingEvent {
   return {
@@ -204,7 +204,7 @@ export function blockingEvent(
     traceId: null,
     spanId: null,
     topFrame,
-    frames: frames.map((f) => ({ functionName: f.functionName, url: f.url, lineNumber: f.lineNumber ?? 1, columnNumber: 1 })),
+    frames: frames.map((f) => ({ functionName: f.functionName, url: f.url, lineNumber: f.lineNumber ?? 1, columnNumber: 1, ...(f.original ? { original: f.original } : {}) })),
   };
 }
 

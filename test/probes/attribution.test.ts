@@ -2,7 +2,8 @@
  * Acceptance of the blocking detector: fixture apps (node:http and Fastify, ESM and CJS) with blocking functions of
  * known duration on known routes, under concurrent load. Scored against the fixture's own ground truth after the
  * child exits: ≥ 95 % of blocked ms on the right route and function, per-request durations within ±10 ms, nothing
- * on the timer-only route.
+ * on the timer-only route. Each case runs with the lab's defaults (tracing: the owner is the active span) and under
+ * the production preset (LOOPLENS_PRESET=production: no spans, the request carried by AsyncLocalStorage).
  */
 import { describe, expect, it } from 'vitest';
 import { readBlocking } from '../../profiles/contract/read.js';
@@ -34,8 +35,13 @@ const cases: Case[] = [
   { name: 'Fastify ESM (--import)', app: 'fastify-app.mjs', preload: 'esm', routes: fastify },
   { name: 'Fastify CJS (--require)', app: 'fastify-app.cjs', preload: 'cjs', routes: fastify },
 ];
+const presets: { preset: string; env: Record<string, string> }[] = [
+  { preset: 'lab defaults', env: {} },
+  { preset: 'production preset', env: { LOOPLENS_PRESET: 'production' } },
+];
+const matrix = presets.flatMap((p) => cases.map((c) => ({ ...c, name: `${p.preset}: ${c.name}`, env: { ...c.env, ...p.env } })));
 
-describe.each(cases)('blocking attribution: $name', ({ app, preload, routes, env }) => {
+describe.each(matrix)('blocking attribution: $name', ({ app, preload, routes, env }) => {
   it('charges each blocked request its own duration, on the right route and function', async () => {
     const paths = [routes.busy, routes.sleep, '/clean', routes.exec, '/timer', routes.late, '/clean', '/clean'];
     const run = await runFixture({

@@ -113,12 +113,16 @@ export async function runFixture(opts: FixtureOptions): Promise<FixtureRun> {
 }
 
 /** Closed-loop load over a list of paths (each connection cycles through them), with secret headers. */
-export async function load(port: number, paths: string[], opts: { connections?: number; durationS?: number } = {}): Promise<void> {
+export async function load(
+  port: number,
+  paths: string[],
+  opts: { connections?: number; durationS?: number; headers?: Record<string, string> } = {},
+): Promise<void> {
   const result = await autocannon({
     url: `http://127.0.0.1:${port}`,
     connections: opts.connections ?? 8,
     duration: opts.durationS ?? 4,
-    headers: { authorization: SECRET_AUTH, cookie: SECRET_COOKIE },
+    headers: { authorization: SECRET_AUTH, cookie: SECRET_COOKIE, ...opts.headers },
     requests: paths.map((path) => ({ method: 'GET', path })),
   });
   if (result.errors > 0 || result.non2xx > 0) throw new Error(`load failed: ${result.errors} errors, ${result.non2xx} non-2xx`);

@@ -28,7 +28,10 @@ describe('probe preload', () => {
     expect(existsSync(join(run.out, 'traces.jaeger.json'))).toBe(true);
   });
 
-  it('a burst of short requests handled back to back while the detector arms is not taken for one block', async () => {
+  it.each<{ mode: string; env: Record<string, string> }>([
+    { mode: 'lab defaults', env: {} },
+    { mode: 'production preset', env: { LOOPLENS_PRESET: 'production' } },
+  ])('a burst of short requests handled back to back while the detector arms is not taken for one block ($mode)', async ({ env }) => {
     // After one warm-up request, 16 connections at once send /short (4 ms of work each): they run back to back in one
     // loop turn, the arming tick fires late, and the block that armed the detector is recovered from the CPU profile.
     // Split where each request started, no part reaches the threshold; merged (as before), it was one lump naming the
@@ -36,7 +39,7 @@ describe('probe preload', () => {
     const run = await runFixture({
       app: 'http-app.mjs',
       preload: 'esm',
-      env: { LOOPLENS_BLOCK_THRESHOLD_MS: '60' },
+      env: { LOOPLENS_BLOCK_THRESHOLD_MS: '60', ...env },
       warmup: ['/clean'],
       load: (port) => load(port, ['/short'], { connections: 16, durationS: 2 }),
     });

@@ -1,6 +1,7 @@
 /** The probes' pure parts: config from env, NODE_OPTIONS, stacks from a CPU profile, OTLP → Jaeger. */
 import { describe, expect, it } from 'vitest';
-import { readConfig } from '../../probes/config.js';
+import { readConfig, threadFacts } from '../../probes/config.js';
+import { parseTraceparent, sampled } from '../../probes/request-identity.js';
 import { withProbeNodeOptions } from '../../probes/node-options.js';
 import { indexProfile, longestBusyStretch, stackInWindow, type CpuProfile } from '../../probes/blocking/stacks.js';
 import { otlpToJaeger } from '../../profiles/contract/jaeger.js';
@@ -20,10 +21,38 @@ describe('readConfig', () => {
     expect(readConfig({ LOOPLENS_OUT: '/r', LOOPLENS_SPAN_PROFILE: '0' }, facts)).toMatchObject({ spanProfile: false, blockDetect: 'auto' });
     expect(readConfig({ LOOPLENS_OUT: '/r', LOOPLENS_TRACING: '0' }, facts)).toMatchObject({ spanProfile: false, blockDetect: 'auto' });
   });
-  it('off without LOOPLENS_OUT, in worker threads and in launchers', () => {
+  it('off without LOOPLENS_OUT, in internal threads (loader hooks, the probes’ own), with a bad preset and in launchers', () => {
     expect(readConfig({}, facts).out).toBeNull();
-    expect(readConfig({ LOOPLENS_OUT: '/r' }, { ...facts, isMainThread: false }).out).toBeNull();
+    expect(readConfig({ LOOPLENS_OUT: '/r' }, { ...facts, isMainThread: false, isInternalThread: true }).out).toBeNull();
+    const bad = readConfig({ LOOPLENS_OUT: '/r', LOOPLENS_PRESET: 'prod' }, facts);
+    expect(bad.out).toBeNull();
+    expect(bad.offReason).toBe('LOOPLENS_PRESET=prod is not a preset (known: production)');
     expect(readConfig({ LOOPLENS_OUT: '/r' }, { ...facts, argv: ['node', '/x/node_modules/tsx/dist/cli.mjs'] }).out).toBeNull();
+  });
+  it('worker threads: their own folder, every callback timed, no tracing', () => {
+    const c = readConfig({ LOOPLENS_OUT: '/r' }, { ...facts, isMainThread: false, threadId: 3 });
+    expect(c).toMatchObject({ out: '/r/threads/100-3', workerThread: true, tracing: false, blockDetect: 'always', spanProfile: false });
+    // Node's loader-hooks thread has no parentPort; the watchdog says so in its workerData
+    expect(threadFacts({ isMainThread: false, threadId: 1, parentPort: null, workerData: null }).isInternalThread).toBe(true);
+    expect(threadFacts({ isMainThread: false, threadId: 2, parentPort: {}, workerData: { looplensProbe: true } }).isInternalThread).toBe(true);
+    expect(threadFacts({ isMainThread: false, threadId: 2, parentPort: {}, workerData: { task: 1 } }).isInternalThread).toBe(false);
+  });
+  it('the production preset: no OpenTelemetry SDK, on-demand detection, 1 % sampled, bounded', () => {
+    const c = readConfig({ LOOPLENS_OUT: '/r', LOOPLENS_PRESET: 'production', LOOPLENS_TRACING: '1' }, facts);
+    expect(c).toMatchObject({ preset: 'production', tracing: false, spanProfile: false, blockDetect: 'auto', traceSampleRate: 0.01, rotateS: 600, maxBlocks: 10_000, maxSpans: 10_000 });
+    expect(readConfig({ LOOPLENS_OUT: '/r', LOOPLENS_PRESET: 'production', LOOPLENS_TRACE_SAMPLE_RATE: '0.5' }, facts).traceSampleRate).toBe(0.5);
+    expect(readConfig({ LOOPLENS_OUT: '/r' }, facts)).toMatchObject({ preset: null, rotateS: 0 });
+  });
+  it('traceparent and trace-id sampling', () => {
+    expect(parseTraceparent('00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01')).toEqual({ traceId: '4bf92f3577b34da6a3ce929d0e0e4736', parentSpanId: '00f067aa0ba902b7' });
+    expect(parseTraceparent('00-00000000000000000000000000000000-00f067aa0ba902b7-01')).toBeNull();
+    expect(parseTraceparent('garbage')).toBeNull();
+    expect(parseTraceparent(['00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01'])).toBeNull();
+    // decided on the trace id's last 8 hex digits: the same for every instance that sees the trace
+    expect(sampled('4bf92f3577b34da6a3ce929d00000010', 0.01)).toBe(true);
+    expect(sampled('4bf92f3577b34da6a3ce929dffffff00', 0.01)).toBe(false);
+    expect(sampled(null, 0)).toBe(false);
+    expect(sampled(null, 1)).toBe(true);
   });
   it('cluster workers and child processes get their own folders', () => {
     expect(readConfig({ LOOPLENS_OUT: '/r' }, { ...facts, isClusterWorker: true }).out).toBe('/r/workers/100');

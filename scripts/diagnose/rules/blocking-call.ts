@@ -174,12 +174,12 @@ function blockingCallsOf(measured: Evidence['measured']): Finding[] {
     // Name the function the app called: the innermost app frame, or — for a synchronous API whose innermost frame
     // is plumbing (a driver's bridge to its worker) — the outermost `*Sync` app frame of the chain above it.
     const syncApis = events.map(syncApiOf).filter((x): x is StackFrame => x !== null);
-    const api = mostCommon(syncApis.map((f) => `${f.functionName} (${f.url}:${f.lineNumber})`));
+    const api = mostCommon(syncApis.map(frameText));
     const shortPath = relativeTo(longest);
     let { fn, file, line } = parseTopFrame(api ?? longest.topFrame);
     file = shortPath(file);
     // Several entry points of one synchronous API (querySync, connectSync, endSync) are named together.
-    const siblings = [...new Set(syncApis.filter((f) => shortPath(f.url) === file).map((f) => f.functionName))];
+    const siblings = [...new Set(syncApis.filter((f) => shortPath(shownAt(f).url) === file).map((f) => f.functionName))];
     const where = `${siblings.length > 1 ? siblings.join('/') : fn}${file ? ` (${file}${line && siblings.length <= 1 ? `:${line}` : ''})` : ''}`;
     // The API the app frame called (the frame just inside the innermost app frame), e.g. zlib's syncBufferWrapper.
     const appIndex = longest.frames.findIndex((f) => isAppUrl(f.url));
@@ -187,9 +187,9 @@ function blockingCallsOf(measured: Evidence['measured']): Finding[] {
     const calls = callee ? `${callee.functionName || '(anonymous)'}${callee.url ? ` (${callee.url.replace(/^.*node_modules\//, '')})` : ''}` : null;
     // The app's function that made the call: the first app frame outside the one named (the handler that called
     // httpGetSync, the route that ran the hot loop)
-    const named = api ? syncApis.find((f) => `${f.functionName} (${f.url}:${f.lineNumber})` === api) : undefined;
+    const named = api ? syncApis.find((f) => frameText(f) === api) : undefined;
     const from = callerOf(longest, named);
-    const caller = from ? `${from.functionName || '(anonymous)'} (${shortPath(from.url)}:${from.lineNumber})` : null;
+    const caller = from ? `${from.functionName || '(anonymous)'} (${shortPath(shownAt(from).url)}:${shownAt(from).line})` : null;
     const waitedMsCaused = sum(events.map((e) => e.waitersMs));
     findings.push({
       kind: 'blocking-call',
@@ -215,7 +215,7 @@ function blockingCallsOf(measured: Evidence['measured']): Finding[] {
         sameStackShare: pct(sameLeafShare),
         dbShareOfBlock: pct(dbShare),
         waitedMsCaused: round(waitedMsCaused),
-        stack: longest.frames.slice(0, 6).map((f) => `${f.functionName || '(anonymous)'} (${f.url}:${f.lineNumber})`),
+        stack: longest.frames.slice(0, 6).map((f) => `${f.functionName || '(anonymous)'} (${shortPath(shownAt(f).url)}:${shownAt(f).line})`),
         estimate: `loop time given back per request: blocked ms of this function on this route in the measured window (${round(blockedMs)} ms over ${events.length} blocks) ÷ ${routeRequests} requests of the route; other requests in flight waited ${round(waitedMsCaused)} ms behind these blocks in all`,
       },
       savingMsPerRequest: round(msPerRequest),
@@ -352,14 +352,32 @@ function callerOf(e: EvidenceBlock, named: StackFrame | undefined): StackFrame |
 }
 
 /**
- * Frames carry absolute URLs, top frames paths relative to the app's folder: the folder is what the innermost app
- * frame's URL has in front of the top frame's path. Returns a function shortening URLs the same way.
+ * Where a frame is named: its source position when the app's source map gave one (frames[].original: the .ts file a
+ * developer edits), else where it ran — so a title never shows a compiled dist/… path beside the source path of the
+ * top frame.
+ */
+function shownAt(f: Pick<StackFrame, 'url' | 'lineNumber' | 'original'>): { url: string; line: number } {
+  return f.original ? { url: f.original.url, line: f.original.lineNumber } : { url: f.url, line: f.lineNumber };
+}
+
+/** "name (file:line)" of a frame at its shown position (absolute). */
+function frameText(f: StackFrame): string {
+  const { url, line } = shownAt(f);
+  return `${f.functionName} (${url}:${line})`;
+}
+
+/**
+ * Frames carry absolute URLs, top frames paths relative to the app's folder: the folder is what the shown URL of the
+ * app frame the top frame names has in front of the top frame's path. Returns a function shortening URLs the same way.
  */
 function relativeTo(e: EvidenceBlock): (url: string) => string {
-  const top = parseTopFrame(e.topFrame).file;
-  const frame = e.frames.find((f) => isAppUrl(f.url));
-  const url = frame?.url.replace(/^file:\/\//, '') ?? '';
-  const root = top && url.endsWith(top) ? url.slice(0, url.length - top.length) : '';
+  const top = parseTopFrame(e.topFrame).file.replace(/^file:\/\//, '');
+  const url =
+    e.frames
+      .filter((f) => isAppUrl(f.url))
+      .map((f) => shownAt(f).url.replace(/^file:\/\//, ''))
+      .find((u) => top && !top.startsWith('/') && u.endsWith('/' + top)) ?? '';
+  const root = url ? url.slice(0, url.length - top.length) : '';
   return (u) => {
     const path = u.replace(/^file:\/\//, '');
     return root && path.startsWith(root) ? path.slice(root.length) : path;

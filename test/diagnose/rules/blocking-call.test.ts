@@ -86,6 +86,29 @@ describe('rule: blocking call', () => {
     expect(f!.evidence).toMatchObject({ function: 'querySync', file: 'dist/db/sync-client.js', line: 79, syncCalls: ['querySync', 'endSync'] });
   });
 
+  it('names frames of a compiled app at their source positions, relative to the app folder (no dist/, no absolute path)', () => {
+    // blocking.json after the runner mapped it: the top frame at its source, each frame's original position beside it
+    const root = '/srv/app/';
+    const at = (functionName: string, js: string, line: number, ts: string, tsLine: number) => ({
+      functionName,
+      url: `file://${root}dist/${js}`,
+      lineNumber: line,
+      columnNumber: 1,
+      original: { url: `${root}${ts}`, lineNumber: tsLine, columnNumber: 1 },
+    });
+    const stack = [
+      at('callSync', 'lib/blocking-bridge.js', 39, 'lib/blocking-bridge.ts', 57),
+      at('querySync', 'db/sync-client.js', 79, 'db/sync-client.ts', 101),
+      at('findUser', 'stages/baseline.js', 17, 'stages/baseline.ts', 22),
+      { functionName: 'runMicrotasks', url: '', lineNumber: 0, columnNumber: 0 },
+    ];
+    const events = Array.from({ length: 6 }, () => blockingEvent('GET /t', 'callSync (lib/blocking-bridge.ts:57)', 30, stack));
+    const [f] = blockingCall.detect(new TraceBuilder().input({ blocking: { thresholdMs: 20, events }, summary: summaryWith({ 'GET /t': 6 }) }));
+    expect(f!.title).toMatch(/^querySync \(db\/sync-client\.ts:101\) blocks the event loop 30 ms per GET \/t/);
+    expect(f!.evidence).toMatchObject({ function: 'querySync', file: 'db/sync-client.ts', line: 101, caller: 'findUser (stages/baseline.ts:22)' });
+    expect(JSON.stringify(f)).not.toMatch(/dist\/|\/srv\/app/);
+  });
+
   it('charges blocks to the route\'s requests as every view counts them: the load generator\'s when it drove the route, else the traced ones', () => {
     const t = new TraceBuilder();
     t.requests(10, 'GET', '/x', 10, 5);

@@ -1,6 +1,6 @@
 /**
  * Starts the probes inside the app (called by the preload entries) and writes the run files at the end:
- * eventloop.jsonl (every second), blocking.json (every few seconds, final at exit), profile.cpuprofile,
+ * eventloop.jsonl and memory.jsonl (every second), heap.heapprofile (at exit), blocking.json (every few seconds, final at exit), profile.cpuprofile,
  * traces.otlp.json and traces.jaeger.json (at exit). Everything is flushed on SIGINT, SIGTERM, beforeExit and
  * process.exit; timers are unref()'d so the probes never keep the app alive.
  */
@@ -28,6 +28,8 @@ import type { ProbeConfig } from './config.js';
 import { CpuProfiler } from './cpu-profiler.js';
 import { OwnerTimeline, ownSamples } from './cpu-owners.js';
 import { EventLoopSampler } from './eventloop.js';
+import { HeapSampler } from './heap-profiler.js';
+import { MemorySampler } from './memory.js';
 import { writeLoaderSourceMaps } from './source-maps.js';
 import { requestChannelOwners, type OwnerModel, type RecordedBlock, type ResolvedBlock } from './owners.js';
 import { requestIdentity, workItemIdentity, type RequestIdentity } from './request-identity.js';
@@ -59,6 +61,14 @@ export function startProbes(config: ProbeConfig, tracingModule: TracingModule | 
   const ownWork = () => detector?.ignoreCurrent();
   const sampler = new EventLoopSampler(join(out, RUN_FILES.eventloop), ownWork);
   sampler.start();
+  // memory.jsonl every second; heap.heapprofile at exit, its sampler following run.json into the window (heap-profiler.ts)
+  const heap = config.heapProfile ? new HeapSampler(config.heapIntervalBytes, config.runDir) : null;
+  if (heap && !heap.start()) process.stderr.write('looplens probes: the heap profiler is in use by another inspector client: no heap.heapprofile\n');
+  const memory = new MemorySampler(join(out, RUN_FILES.memory), clockOffsetMs, () => {
+    ownWork();
+    heap?.tick();
+  });
+  memory.start();
 
   const tracing = tracingModule && config.tracing ? tracingModule.startTracing(config) : null;
   // production preset: identity by AsyncLocalStorage, no spans; a worker thread: its work items (request-identity.ts)
@@ -284,6 +294,14 @@ export function startProbes(config: ProbeConfig, tracingModule: TracingModule | 
     } catch (err) {
       process.stderr.write(`looplens probes: could not write the run files in ${out}: ${(err as Error).message}\n`);
     }
+    identity?.close();
+    const heapFile = heap?.stop(process.pid, cwd) ?? null;
+    try {
+      if (heapFile && !primaryOnly) writeTextAtomic(join(out, RUN_FILES.heapProfile), JSON.stringify(heapFile));
+    } catch (err) {
+      process.stderr.write(`looplens probes: could not write ${RUN_FILES.heapProfile} in ${out}: ${(err as Error).message}\n`);
+    }
+    memory.stop();
     sampler.stop();
   };
 

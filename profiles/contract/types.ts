@@ -27,6 +27,14 @@ export const RUN_FILES = {
   listen: 'listen.json',
   /** Source maps the app's loader kept in memory only (tsx, --enable-source-maps), for the frames of its profile. */
   sourceMaps: 'sourcemaps.json',
+  /** The app's memory each second (heap used/total, external, RSS) and every GC pause in it, one MemorySample a line. */
+  memory: 'memory.jsonl',
+  /**
+   * V8's sampling heap profile (the format Chrome DevTools' Memory panel and speedscope open): what was allocated in
+   * the first half of the measured window, with, in `looplens.live`, what was allocated in its second half and still
+   * live at its end.
+   */
+  heapProfile: 'heap.heapprofile',
 } as const;
 
 export const LAB_FILES = {
@@ -176,6 +184,32 @@ export interface Summary {
   processes?: ProcessSummary[];
   /** The app's pool for blocking calls over the measured window (target-app's offload pool), when it reports one. */
   offloadPool?: OffloadPoolSummary;
+  /** Heap and garbage collection over the measured window (memory.jsonl, heap.heapprofile), when the probes wrote them. */
+  memory?: MemorySummary;
+}
+
+/**
+ * Summary.memory. MiB and KiB are 1,048,576 and 1,024 bytes. `growthMbPer1kRequests`: what the heap profile's live
+ * half holds (allocated in the window's second half, still live at its end after a full GC) per 1,000 requests of
+ * that half, looplens' own measuring left out — churn that is collected is not in it; null without a live half.
+ */
+export interface MemorySummary {
+  /** V8 heap used at the first and last second of the window. */
+  heapUsedMb: { start: number; end: number } | null;
+  growthMbPer1kRequests: number | null;
+  /** Bytes the app allocated per request (the heap profile's allocated half), KiB; null without one. */
+  allocatedKbPerRequest: number | null;
+  gc: {
+    /** GC pauses (perf_hooks gc entries) in the window: their count, ms, and ms ÷ the window's ms. */
+    pauses: number;
+    ms: number;
+    share: number;
+    longestPauseMs: number;
+    longestPauseKind: GcPause['kind'] | null;
+    byKind: Partial<Record<GcPause['kind'], { count: number; ms: number }>>;
+  };
+  /** Per route, where the allocation stacks tell it (see scripts/analysis/memory.ts): KiB allocated per request, MiB kept per 1,000. */
+  routes?: Record<string, { allocatedKbPerRequest: number | null; growthMbPer1kRequests: number | null }>;
 }
 
 /** One process of the app over the measured window (Summary.processes). */
@@ -263,6 +297,67 @@ export interface EventLoopSample {
    * each worker's loop can be told apart. Absent in a single process's file.
    */
   pid?: number;
+}
+
+/** One GC pause (perf_hooks `gc` entry). */
+export interface GcPause {
+  /** Epoch ms on the wall clock blocks and spans use. */
+  startMs: number;
+  durationMs: number;
+  /** perf_hooks' kind: minor (scavenge), major (mark-sweep-compact), incremental (marking step), weakcb (weak callbacks). */
+  kind: 'minor' | 'major' | 'incremental' | 'weakcb';
+}
+
+/** One line of memory.jsonl: the app's memory at the end of one second, and the GC pauses that ended in it. */
+export interface MemorySample {
+  /** Epoch milliseconds at the end of the interval. */
+  t: number;
+  heapUsedBytes: number;
+  heapTotalBytes: number;
+  externalBytes: number;
+  rssBytes: number;
+  /** V8's used heap read just after the last major GC of the interval, when one ran in it. */
+  afterMajorGcBytes?: number;
+  gc: GcPause[];
+}
+
+/** A node of a V8 sampling heap profile: selfSize is the bytes its samples stand for (V8 scales them). */
+export interface HeapProfileNode {
+  id: number;
+  callFrame: { functionName: string; url: string; lineNumber: number; columnNumber: number; scriptId?: string | number };
+  selfSize: number;
+  children: HeapProfileNode[];
+}
+
+/** One sampled allocation: its size in bytes, its stack's node, and its order among all samples taken. */
+export interface HeapProfileSample {
+  size: number;
+  nodeId: number;
+  ordinal: number;
+}
+
+/** A V8 sampling heap profile (HeapProfiler.getSamplingProfile; lineNumber and columnNumber 0-based). */
+export interface SamplingHeapProfile {
+  head: HeapProfileNode;
+  samples: HeapProfileSample[];
+}
+
+/**
+ * heap.heapprofile: `head`/`samples` are what was allocated (collected or not) from `allocated.startMs` to
+ * `allocated.endMs` — the first half of the measured window under `looplens profile`; `live` is what was allocated
+ * from `live.fromMs` and still live at `live.atMs` (after a full GC, when the app stopped). V8 has one sampler: it
+ * keeps collected objects' samples or drops them, so the two halves of the window are sampled each one way.
+ */
+export interface HeapProfileFile extends SamplingHeapProfile {
+  looplens?: {
+    /** Mean bytes between samples. */
+    intervalBytes: number;
+    pid: number;
+    cwd: string;
+    allocated: TimeWindow;
+    /** Null when the probes never saw the measured window (no run.json: preloaded by hand). */
+    live: (SamplingHeapProfile & { fromMs: number; atMs: number }) | null;
+  };
 }
 
 export interface StackFrame {

@@ -177,7 +177,9 @@ export function msPerSampleOf(profile: unknown): number | undefined {
 /**
  * What each sample stands for, in ms: the time to the next sample (as DevTools counts self time), capped at twice the
  * profile's median interval — under load the sampler's ticks come late, and a gap in which the thread was off the CPU
- * (or the sampler was) is not time the sampled code spent. The last sample gets the median.
+ * (or the sampler was) is not time the sampled code spent. The last sample gets the median. With the span profile
+ * on Linux, the time the thread waited in the OS run queue in each interval (profile.looplens.runQueueUs) is taken
+ * off first.
  */
 export function sampleWeightsMs(profile: CpuProfile): Float64Array {
   const deltas = profile.timeDeltas ?? [];
@@ -187,9 +189,11 @@ export function sampleWeightsMs(profile: CpuProfile): Float64Array {
   const sorted = deltas.slice(1, n).sort((a, b) => a - b);
   const median = sorted.length ? sorted[Math.floor(sorted.length / 2)]! : 0;
   const cap = 2 * median;
+  // the time the thread waited in the OS run queue is not the app's (the probes' span profile measures it)
+  const waited = profile.looplens?.runQueueUs;
   for (let i = 0; i < n; i++) {
     const next = i + 1 < n ? (deltas[i + 1] ?? median) : median;
-    weights[i] = Math.max(0, Math.min(next, cap)) / 1000;
+    weights[i] = Math.max(0, Math.min(next - (waited?.[i] ?? 0), cap)) / 1000;
   }
   return weights;
 }

@@ -41,6 +41,11 @@ function cell(s: string): string {
   return md(s);
 }
 
+/** A fix: looplens' own text, whose `code` spans stay code (only what would open HTML or a cell is escaped). */
+function fixCell(s: string): string {
+  return s.replace(/[<>|]/g, (c) => `&#${c.charCodeAt(0)};`).replace(/[\r\n]+/g, ' ');
+}
+
 function ms(n: number): string {
   return n >= 100 ? String(Math.round(n)) : n >= 10 ? n.toFixed(1) : n.toFixed(2);
 }
@@ -57,7 +62,7 @@ export function renderFindingsMarkdown(findings: readonly Finding[], options: Re
   lines.push('| # | finding | route | saves ms/req | fix |', '| --- | --- | --- | --- | --- |');
   findings.slice(0, max).forEach((f, i) => {
     const trace = f.traceId ? (options.traceHref ? ` ([trace](${options.traceHref(f.traceId)}))` : ` (trace \`${f.traceId.slice(0, 16)}\`)`) : '';
-    lines.push(`| ${i + 1} | **${KIND_LABELS[f.kind]}**: ${cell(f.title)}${trace} | ${cell(f.route ?? '–')} | ${ms(f.savingMsPerRequest)} | ${cell(f.fix)} |`);
+    lines.push(`| ${i + 1} | **${KIND_LABELS[f.kind]}**: ${cell(f.title)}${trace} | ${cell(f.route ?? '–')} | ${ms(f.savingMsPerRequest)} | ${fixCell(f.fix)} |`);
   });
   if (findings.length > max) lines.push('', `${findings.length - max} more${options.moreIn ? ` in ${options.moreIn}` : ''}.`);
   return lines.join('\n') + '\n';

@@ -209,12 +209,14 @@ export interface Inline {
   text(s: string): string;
   code(s: string): string;
   em(s: string): string;
+  /** looplens' own text with `code` spans (a finding's fix): kept as code; plain text() when absent. */
+  trusted?(s: string): string;
 }
 
 /** A code span: literal inside (no entity would be decoded there), so only what could end it or its table cell goes. */
 const codeSpan = (s: string) => `\`${s.replace(/`/g, "'").replace(/\|/g, '\\|').replace(/[\r\n]+/g, ' ')}\``;
 
-export const MARKDOWN: Inline = { text: cell, code: codeSpan, em: (s) => `*${cell(s)}*` };
+export const MARKDOWN: Inline = { text: cell, code: codeSpan, em: (s) => `*${cell(s)}*`, trusted: (s) => s.replace(/[<>|]/g, (c) => `&#${c.charCodeAt(0)};`).replace(/[\r\n]+/g, ' ') };
 
 /** The figures read out, one point of the story each (only the points this lab's stages measured). */
 export function storyPoints(fig: StoryFigures, story: Story, m: Inline = MARKDOWN): { title: string; text: string }[] {
@@ -236,7 +238,7 @@ export function storyPoints(fig: StoryFigures, story: Story, m: Inline = MARKDOW
       title: 'The blocking call.',
       text:
         `In ${t(b.stage)} the loop stopped ${fmt(b.blocks, 0)} times, ${fmt(b.msPerRequest, 2)} ms per request of the stage${perSlow}` +
-        (b.where ? `: in ${m.code(b.where)}${b.caller ? `, called from ${m.code(b.caller)}` : ''}. diagnose names it: ${m.em(b.title ?? '')} — ${t(b.fix ?? '')}` : '; diagnose named no blocking call (see its findings.json).'),
+        (b.where ? `: in ${m.code(b.where)}${b.caller ? `, called from ${m.code(b.caller)}` : ''}. diagnose names it: ${m.em(b.title ?? '')} — ${(m.trusted ?? m.text)(b.fix ?? '')}` : '; diagnose named no blocking call (see its findings.json).'),
     });
   }
   if (b && fig.unblocked.length) {

@@ -1,5 +1,5 @@
 /** `looplens report [folders…]`: writes the HTML report (index + one page per lab and run) and prints where. */
-import { relative } from 'node:path';
+import { isAbsolute, relative } from 'node:path';
 import type { CommandSpec } from '../flags.js';
 import type { CommandContext, CommandInput } from './index.js';
 
@@ -30,7 +30,11 @@ export async function run({ options, positionals }: CommandInput, ctx: CommandCo
   for (const w of result.warnings) ctx.progress.log(`looplens report: skipped ${w}`);
   const labs = result.pages.filter((p) => p.kind === 'lab').length;
   const runs = result.pages.length - labs;
-  const show = (p: string) => relative(ctx.cwd, p) || p;
+  // relative when it is under the working folder, else absolute: never a ../../ path to count up
+  const show = (p: string) => {
+    const rel = relative(ctx.cwd, p);
+    return rel && !rel.startsWith('..') && !isAbsolute(rel) ? rel : p;
+  };
   ctx.out(
     [
       `report: ${show(result.index)}`,

@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main, parseCLI } from '../../scripts/cli.js';
@@ -71,6 +71,18 @@ describe('looplens report', () => {
     expect(await main(['report', 'profiles/single', join(profiles, '2025-01-02T03-04-05-lab'), '--out', 'elsewhere/r.html'], c.io)).toBe(0);
     expect(existsSync(join(root, 'elsewhere', 'r.html'))).toBe(true);
     expect(existsSync(join(root, 'elsewhere', 'report', 'single.html'))).toBe(true);
+  });
+
+  it('says where with an absolute path, not a ../../ one, when the report is outside the working folder', async () => {
+    const c = capture();
+    const out = join(root, '..', `${basename(root)}-outside`, 'r.html');
+    try {
+      expect(await main(['report', 'profiles/single', '--out', out], c.io)).toBe(0);
+      expect(c.out()).toContain(`report: ${resolve(out)}`);
+      expect(c.out()).not.toContain('../');
+    } finally {
+      rmSync(dirname(out), { recursive: true, force: true });
+    }
   });
 
   it('names a folder that is not a run, with a stable code and exit 1', async () => {

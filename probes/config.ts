@@ -27,6 +27,12 @@ export interface ProbeConfig {
   tracing: boolean;
   cpuProfile: boolean;
   cpuProfileIntervalUs: number;
+  /** The sampling heap profile (LOOPLENS_HEAP_PROFILE, default on): heap.heapprofile. */
+  heapProfile: boolean;
+  /** Mean bytes between heap samples (LOOPLENS_HEAP_INTERVAL_KB × 1024; see probes/README.md, "Overhead"). */
+  heapIntervalBytes: number;
+  /** The folder holding run.json (LOOPLENS_OUT), which the heap profile follows into the measured window. */
+  runDir: string | null;
   serviceName: string;
   /** OTLP/HTTP endpoint for live export (traces and runtime metrics); null = files only. */
   otlpEndpoint: string | null;
@@ -118,6 +124,9 @@ export function defaultIntervalUs(thresholdMs: number): number {
   return Math.round(Math.min(5000, Math.max(1000, thresholdMs * 250)));
 }
 
+/** Mean KiB between heap samples by default (see probes/README.md, "Overhead", and BENCHMARKS.md). */
+export const DEFAULT_HEAP_INTERVAL_KB = 128;
+
 export function readConfig(env: NodeJS.ProcessEnv, facts: ProcessFacts): ProbeConfig {
   const presetName = env.LOOPLENS_PRESET?.trim().toLowerCase() || null;
   const badPreset = presetName !== null && !(PRESETS as readonly string[]).includes(presetName);
@@ -142,6 +151,9 @@ export function readConfig(env: NodeJS.ProcessEnv, facts: ProcessFacts): ProbeCo
     tracing,
     cpuProfile,
     cpuProfileIntervalUs: Math.round(num(env.LOOPLENS_CPU_PROFILE_INTERVAL_US, defaultIntervalUs(thresholdMs), 50)),
+    heapProfile: flag(env.LOOPLENS_HEAP_PROFILE, true),
+    heapIntervalBytes: Math.round(num(env.LOOPLENS_HEAP_INTERVAL_KB, DEFAULT_HEAP_INTERVAL_KB, 1) * 1024),
+    runDir: env.LOOPLENS_OUT?.trim() || null,
     serviceName: env.LOOPLENS_SERVICE_NAME || env.OTEL_SERVICE_NAME || 'app',
     otlpEndpoint: env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT || env.OTEL_EXPORTER_OTLP_ENDPOINT || null,
     extraInstrumentations: (env.LOOPLENS_OTEL_INSTRUMENTATIONS ?? '')

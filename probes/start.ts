@@ -36,6 +36,7 @@ import { requestIdentity, workItemIdentity, type RequestIdentity } from './reque
 import { sampledSpansOtlp } from './sampled-traces.js';
 import type { startTracing } from './tracing.js';
 import { MessagePort } from 'node:worker_threads';
+import { THREAD_FINISH_MS, threadCoordinator, threadFinisher } from './threads.js';
 
 const FLUSH_EVERY_MS = 5000;
 /** Request start times kept for recovering the block that armed the detector (a ring; see recoverArmingBlocks). */
@@ -145,7 +146,8 @@ export function startProbes(config: ProbeConfig, tracingModule: TracingModule | 
   if (detector) {
     owners.attach(detector);
     const begin = () => (arming ? arming.start() : detector?.enable());
-    if (config.blockFromStart) begin();
+    // a worker thread serves no connections: its detection starts with it
+    if (config.blockFromStart || config.workerThread) begin();
     else {
       // Start-up (module loading, JIT warm-up before the server takes traffic) is not what the lab looks at:
       // detection starts with the first connection a server accepts.
@@ -275,10 +277,19 @@ export function startProbes(config: ProbeConfig, tracingModule: TracingModule | 
       }, config.rotateS * 1000).unref()
     : undefined;
 
+  // worker threads get no 'exit' when the process ends: the main thread has them write their files (threads.ts)
+  const threads = config.workerThread ? null : threadCoordinator();
+  const finisher = config.workerThread ? threadFinisher(() => finish()) : null;
+
   let finished = false;
   const finish = () => {
     if (finished) return;
     finished = true;
+    threads?.finishAll(THREAD_FINISH_MS);
+    threads?.close();
+    finisher?.close();
+    // the heap first: its full GC and live profile before the probes build their own files
+    const heapFile = heap?.stop(process.pid, cwd) ?? null;
     clearInterval(flushTimer);
     clearInterval(rotateTimer);
     arming?.stop();
@@ -295,7 +306,6 @@ export function startProbes(config: ProbeConfig, tracingModule: TracingModule | 
       process.stderr.write(`looplens probes: could not write the run files in ${out}: ${(err as Error).message}\n`);
     }
     identity?.close();
-    const heapFile = heap?.stop(process.pid, cwd) ?? null;
     try {
       if (heapFile && !primaryOnly) writeTextAtomic(join(out, RUN_FILES.heapProfile), JSON.stringify(heapFile));
     } catch (err) {
@@ -315,8 +325,11 @@ export function startProbes(config: ProbeConfig, tracingModule: TracingModule | 
       else raise();
     }
   };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  // (a worker thread receives no signals; its main thread's probes finish it)
+  if (!config.workerThread) {
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+  }
   process.once('beforeExit', finish);
   process.once('exit', finish);
   return { finish };

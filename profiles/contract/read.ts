@@ -6,19 +6,25 @@ import { Profile as PprofProfile } from 'pprof-format';
 import { RunFolderError } from './errors.js';
 import {
   LAB_FILES,
+  ROUTE_FLAMEGRAPHS,
   RUN_FILES,
   type BlockingFile,
   type CpuProfile,
   type EventLoopSample,
   type FindingsFile,
+  type HeapProfileFile,
+  type HeapProfileNode,
   type JaegerFile,
   type LabFile,
   type ListenFile,
   type LoadFile,
+  type MemorySample,
+  type RouteFlamegraph,
   type RunFileKey,
   type RunInfo,
   type SourceMapsFile,
   type Summary,
+  type ThreadFiles,
 } from './types.js';
 import { validateBlocking, validateLab, validateListen, validateLoad, validateRunInfo, validateSourceMaps, validateSummary } from './validate.js';
 
@@ -115,6 +121,47 @@ export function readEventLoop(dir: string): EventLoopSample[] {
   return samples;
 }
 
+/** memory.jsonl: one MemorySample a line. */
+export function readMemory(dir: string): MemorySample[] {
+  const path = join(dir, RUN_FILES.memory);
+  const lines = readText(path).split('\n');
+  const samples: MemorySample[] = [];
+  lines.forEach((line, i) => {
+    if (line.trim() === '') return;
+    let value: unknown;
+    try {
+      value = JSON.parse(line);
+    } catch {
+      throw new RunFolderError('RUN_FILE_CORRUPT', path, `${path} line ${i + 1} is not valid JSON`);
+    }
+    if (!isObject(value) || typeof value.t !== 'number' || typeof value.heapUsedBytes !== 'number' || !Array.isArray(value.gc)) {
+      throw new RunFolderError('RUN_FILE_INVALID', path, `${path} line ${i + 1} is not a memory sample (expected {t, heapUsedBytes, heapTotalBytes, externalBytes, rssBytes, gc})`);
+    }
+    samples.push(value as unknown as MemorySample);
+  });
+  return samples;
+}
+
+function isHeapNode(v: unknown, depth = 0): v is HeapProfileNode {
+  if (!isObject(v) || typeof v.id !== 'number' || typeof v.selfSize !== 'number' || !isObject(v.callFrame) || !Array.isArray(v.children)) return false;
+  // deep trees are checked at their top: a profile's stack depth is bounded by V8 (128 frames)
+  return depth > 4 || v.children.every((c) => isHeapNode(c, depth + 1));
+}
+
+/** heap.heapprofile: a V8 sampling heap profile ({head, samples}) with the probes' `looplens` field. */
+export function readHeapProfile(dir: string): HeapProfileFile {
+  const path = join(dir, RUN_FILES.heapProfile);
+  const value = readJson(path);
+  if (!isObject(value) || !isHeapNode(value.head) || !Array.isArray(value.samples)) {
+    throw new RunFolderError('RUN_FILE_INVALID', path, `${path} has no "head" node tree and "samples" array (expected a V8 sampling heap profile)`);
+  }
+  const live = isObject(value.looplens) ? value.looplens.live : undefined;
+  if (live !== undefined && live !== null && (!isObject(live) || !isHeapNode(live.head) || !Array.isArray(live.samples))) {
+    throw new RunFolderError('RUN_FILE_INVALID', path, `${path} has a "looplens.live" that is not a sampling heap profile ({head, samples, fromMs, atMs})`);
+  }
+  return value as unknown as HeapProfileFile;
+}
+
 export function readJaeger(dir: string): JaegerFile {
   const path = join(dir, RUN_FILES.tracesJaeger);
   const value = readJson(path) as JaegerFile;
@@ -169,6 +216,46 @@ export function readServingCpuProfiles(dir: string): CpuProfile[] {
     : [];
   if (workerDirs.length > 0) return workerDirs.map(readCpuProfile);
   return existsSync(join(dir, RUN_FILES.cpuprofile)) ? [readCpuProfile(dir)] : [];
+}
+
+/** flamegraphs/routes.json with each file's absolute path; [] when the run has none (no span profile). */
+export function readRouteFlamegraphs(dir: string): (RouteFlamegraph & { path: string })[] {
+  const folder = join(dir, ROUTE_FLAMEGRAPHS.dir);
+  const path = join(folder, ROUTE_FLAMEGRAPHS.index);
+  if (!existsSync(path)) return [];
+  const value = readJson(path);
+  const valid =
+    Array.isArray(value) &&
+    value.every(
+      (r) =>
+        r && typeof r === 'object' && typeof r.route === 'string' && typeof r.file === 'string' && /^[\w.-]+\.html$/.test(r.file) && typeof r.requests === 'number' && typeof r.cpuMsPerRequest === 'number',
+    );
+  if (!valid) throw new RunFolderError('RUN_FILE_INVALID', path, `${path} is not a list of { route, file, requests, cpuMsPerRequest }`);
+  return (value as RouteFlamegraph[]).map((r) => ({ ...r, path: join(folder, r.file) }));
+}
+
+/**
+ * The worker threads' probe files (threads/<pid>-<threadId>/: blocking.json, eventloop.jsonl, profile.cpuprofile),
+ * in pid and thread order; [] when the app ran none. A folder not named <pid>-<threadId> is not a thread's.
+ */
+export function readThreads(dir: string): ThreadFiles[] {
+  const root = join(dir, 'threads');
+  if (!existsSync(root)) return [];
+  const found: ThreadFiles[] = [];
+  for (const name of readdirSync(root)) {
+    const m = /^(\d+)-(\d+)$/.exec(name);
+    const d = join(root, name);
+    if (!m || !statSync(d).isDirectory()) continue;
+    found.push({
+      pid: Number(m[1]),
+      threadId: Number(m[2]),
+      dir: d,
+      blocking: existsSync(join(d, RUN_FILES.blocking)) ? readBlocking(d) : null,
+      eventLoop: existsSync(join(d, RUN_FILES.eventloop)) ? readEventLoop(d) : [],
+      cpuProfile: existsSync(join(d, RUN_FILES.cpuprofile)),
+    });
+  }
+  return found.sort((a, b) => a.pid - b.pid || a.threadId - b.threadId);
 }
 
 /** profile.pprof, decoded (gzipped or not, as pprof readers accept both). */

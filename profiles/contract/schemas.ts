@@ -63,6 +63,24 @@ const processSummary = {
   },
 } as const;
 
+const threadSummary = {
+  type: 'object',
+  required: ['pid', 'threadId', 'blocks', 'blockedMs', 'workItems', 'functions', 'cpuProfile'],
+  properties: {
+    pid: { type: 'integer' },
+    threadId: { type: 'integer', minimum: 0 },
+    blocks: { type: 'integer', minimum: 0 },
+    blockedMs: nonNeg,
+    workItems: { type: 'integer', minimum: 0 },
+    functions: {
+      type: 'array',
+      items: { type: 'object', required: ['topFrame', 'blocks', 'blockedMs'], properties: { topFrame: str, blocks: { type: 'integer', minimum: 0 }, blockedMs: nonNeg } },
+    },
+    eventLoop: processSummary.properties.eventLoop,
+    cpuProfile: { type: 'boolean' },
+  },
+} as const;
+
 const cacheCounts = {
   type: 'object',
   required: ['hits', 'misses', 'stale', 'hitRatio'],
@@ -146,10 +164,40 @@ export const summarySchema = {
     },
     cache: cacheSummary,
     processes: { type: 'array', items: processSummary },
+    threads: { type: 'array', items: threadSummary },
     offloadPool: {
       type: 'object',
       required: [...offloadPoolCounts.required, 'queuedShare', 'waitMsPerQueuedCall', 'meanWaiting'],
       properties: { ...offloadPoolCounts.properties, queuedShare: { type: 'number', minimum: 0, maximum: 1 }, waitMsPerQueuedCall: nonNeg, meanWaiting: nonNeg },
+    },
+    memory: {
+      type: 'object',
+      required: ['heapUsedMb', 'growthMbPer1kRequests', 'allocatedKbPerRequest', 'gc'],
+      properties: {
+        heapUsedMb: { anyOf: [{ type: 'null' }, { type: 'object', required: ['start', 'end'], properties: { start: nonNeg, end: nonNeg } }] },
+        growthMbPer1kRequests: { type: ['number', 'null'] },
+        allocatedKbPerRequest: { type: ['number', 'null'] },
+        gc: {
+          type: 'object',
+          required: ['pauses', 'ms', 'share', 'longestPauseMs', 'longestPauseKind', 'byKind'],
+          properties: {
+            pauses: { type: 'integer', minimum: 0 },
+            ms: nonNeg,
+            share: nonNeg,
+            longestPauseMs: nonNeg,
+            longestPauseKind: { anyOf: [{ type: 'null' }, { enum: ['minor', 'major', 'incremental', 'weakcb'] }] },
+            byKind: { type: 'object', additionalProperties: { type: 'object', required: ['count', 'ms'], properties: { count: { type: 'integer', minimum: 0 }, ms: nonNeg } } },
+          },
+        },
+        routes: {
+          type: 'object',
+          additionalProperties: {
+            type: 'object',
+            required: ['allocatedKbPerRequest', 'growthMbPer1kRequests'],
+            properties: { allocatedKbPerRequest: { type: ['number', 'null'] }, growthMbPer1kRequests: { type: ['number', 'null'] } },
+          },
+        },
+      },
     },
   },
 } as const;

@@ -37,6 +37,22 @@ export const RUN_FILES = {
   heapProfile: 'heap.heapprofile',
 } as const;
 
+/**
+ * The span profile's CPU flamegraph of each route (the samples its requests ran): flamegraphs/<n>-<route>.html, listed
+ * with their routes in flamegraphs/routes.json.
+ */
+export const ROUTE_FLAMEGRAPHS = { dir: 'flamegraphs', index: 'routes.json' } as const;
+
+/** One entry of flamegraphs/routes.json. */
+export interface RouteFlamegraph {
+  route: string;
+  /** The HTML file, relative to the flamegraphs folder. */
+  file: string;
+  /** The route's traced requests of the window, and the CPU they ran per request (summary.json's cpuMsPerRequest). */
+  requests: number;
+  cpuMsPerRequest: number;
+}
+
 export const LAB_FILES = {
   lab: 'lab.json',
   labMd: 'lab.md',
@@ -182,6 +198,12 @@ export interface Summary {
    * runner sampled memory; the evidence's `measured.processes`.
    */
   processes?: ProcessSummary[];
+  /**
+   * Per worker thread of the app (threads/<pid>-<threadId>/), over the measured window: its own loop's blocks — each
+   * charged to the work item (message) that ran it — the functions that blocked, and its loop. Present when a thread
+   * wrote files; the evidence's `threads`.
+   */
+  threads?: ThreadSummary[];
   /** The app's pool for blocking calls over the measured window (target-app's offload pool), when it reports one. */
   offloadPool?: OffloadPoolSummary;
   /** Heap and garbage collection over the measured window (memory.jsonl, heap.heapprofile), when the probes wrote them. */
@@ -230,6 +252,33 @@ export interface ProcessSummary {
   eventLoop?: { delayMs: { p50: number; p99: number; max: number }; utilization: number };
   /** Resident set size in MiB over the window (median and largest sample), when the runner sampled it. */
   rssMb?: { p50: number; max: number };
+}
+
+/** One worker thread over the measured window (Summary.threads). A thread's block stops that thread only. */
+export interface ThreadSummary {
+  pid: number;
+  threadId: number;
+  blocks: number;
+  blockedMs: number;
+  /** Work items (messages) that blocked, and the ms they blocked in all. */
+  workItems: number;
+  /** The functions that blocked (topFrame), most blocked ms first. */
+  functions: { topFrame: string; blocks: number; blockedMs: number }[];
+  /** Its own event-loop samples (as summary `eventLoop`), when it wrote any in the window. */
+  eventLoop?: { delayMs: { p50: number; p99: number; max: number }; utilization: number };
+  /** It wrote profile.cpuprofile (its own CPU profile, in its folder). */
+  cpuProfile: boolean;
+}
+
+/** The probe files of one worker thread, as the contract's reader gives them (threads/<pid>-<threadId>/). */
+export interface ThreadFiles {
+  pid: number;
+  threadId: number;
+  /** Its folder. */
+  dir: string;
+  blocking: BlockingFile | null;
+  eventLoop: EventLoopSample[];
+  cpuProfile: boolean;
 }
 
 /** A pool that runs blocking calls on threads, over the measured window (Summary.offloadPool). */
@@ -355,8 +404,12 @@ export interface HeapProfileFile extends SamplingHeapProfile {
     pid: number;
     cwd: string;
     allocated: TimeWindow;
-    /** Null when the probes never saw the measured window (no run.json: preloaded by hand). */
-    live: (SamplingHeapProfile & { fromMs: number; atMs: number }) | null;
+    /**
+     * Null when the probes never saw the measured window (no run.json: preloaded by hand). `settledOrdinal`: the last
+     * sample taken by `settledAtMs`, two thirds into the live half — samples up to it that are still live at `atMs`
+     * outlived the requests in flight at the end (what grows); absent when the half was too short to note it.
+     */
+    live: (SamplingHeapProfile & { fromMs: number; atMs: number; settledOrdinal?: number; settledAtMs?: number }) | null;
   };
 }
 

@@ -15,6 +15,8 @@ import {
   readServingCpuProfiles,
   readFolded,
   readEventLoop,
+  readHeapProfile,
+  readMemory,
   readLoad,
   readRunInfo,
   readSummary,
@@ -23,6 +25,8 @@ import {
   type BlockingFile,
   type CacheSummary,
   type EventLoopSample,
+  type HeapProfileFile,
+  type MemorySample,
   type LoadFile,
   type LoadRoute,
   type OffloadPoolCounts,
@@ -37,6 +41,7 @@ import {
 import { latencyOf, mergeHistograms } from '../load/histogram.js';
 import { cpuFiguresOf, cpuSamplesOf, type CpuFigures, type CpuSamples } from './cpu.js';
 import { parseFolded } from './fold.js';
+import { gcMsIn, memoryFiguresOf, type MemoryFigures } from './memory.js';
 import { buildRequests, dbQueryOf, httpStatus, isCacheSystem, type DbQuery, type HttpCall, type RequestTrace } from './requests.js';
 import { inferTemplates, loadRouteMatcher, probeRoute } from './routes.js';
 import { runSourceMapper, withSourcePositions } from './sourcemaps.js';
@@ -75,6 +80,8 @@ export interface EvidenceBlock {
   noRequest: NoRequest | null;
   /** ms other requests in flight spent waiting behind this block (each overlap counted once per request). */
   waitersMs: number;
+  /** ms of it GC pauses covered (memory.jsonl); absent without GC entries. A block GC ran most of is shown as GC. */
+  gcMs?: number;
 }
 
 export interface EvidenceRequest extends RequestTrace {
@@ -219,6 +226,8 @@ export interface Evidence {
   eventLoop: EventLoopSample[];
   /** The CPU samples (see CpuFigures.scope), null without a CPU profile. */
   cpu: CpuFigures | null;
+  /** Heap, GC and allocations over the window (./memory.ts), null without memory.jsonl and heap.heapprofile. */
+  memory: MemoryFigures | null;
   /** Every request in the traces, in start order, each with its phase. */
   requests: EvidenceRequest[];
   /** Every block, in start order, each with its phase. */
@@ -236,6 +245,9 @@ export interface EvidenceInput {
   traces: TraceSet;
   eventLoop: readonly EventLoopSample[];
   cpu?: CpuSamples | null;
+  /** memory.jsonl and heap.heapprofile, when the probes wrote them. */
+  memory?: readonly MemorySample[] | null;
+  heap?: HeapProfileFile | null;
   notes?: string[];
 }
 
@@ -533,6 +545,26 @@ export function buildEvidence(input: EvidenceInput): Evidence {
     const f = routes.get(route);
     if (f && c.msPerRequest !== null) f.cpuMsPerRequest = round(c.msPerRequest, 3);
   }
+  // Memory: the heap each second, GC pauses, what was allocated and what stayed live (./memory.ts)
+  const memory =
+    input.memory?.length || input.heap
+      ? memoryFiguresOf({
+          samples: input.memory ?? [],
+          heap: input.heap ?? null,
+          window,
+          requests: measuredRequests,
+          requestCount,
+          routeStacks: cpu?.routes ? new Map([...cpu.routes].map(([r, c]) => [r, c.stacks])) : null,
+        })
+      : null;
+  if (memory && memory.pauses.length > 0) {
+    for (const b of blocks) {
+      b.gcMs = round(gcMsIn(memory.pauses, b.startMs, b.endMs), 2);
+      // a block GC ran most of, charged to no request, is garbage collection's
+      if (b.route === null && b.phase !== 'startup' && b.gcMs >= b.durationMs / 2) b.noRequest = 'garbage collection';
+    }
+  }
+  if (input.heap && !input.heap.looplens?.live) notes.push('heap.heapprofile holds no live half (the probes never saw the measured window: preloaded by hand): memory growth is not known');
   const measured: MeasuredFigures = {
     requests: measuredRequests,
     blocks: measuredBlocks,
@@ -562,6 +594,7 @@ export function buildEvidence(input: EvidenceInput): Evidence {
     offloadPool: load?.offloadPool ?? null,
     eventLoop: [...input.eventLoop],
     cpu,
+    memory,
     requests,
     blocks,
     measured,
@@ -641,7 +674,9 @@ export function loadEvidence(dir: string, options: LoadEvidenceOptions = {}): Ev
         : 'no profile.cpuprofile (another profiler\'s run): CPU figures come from stacks.folded and count the whole run, start-up and warm-up included',
     );
   }
-  return buildEvidence({ dir, info, load, blocking, traces, eventLoop, cpu, notes });
+  const memory = read('memory', readMemory);
+  const heap = read('heapProfile', readHeapProfile);
+  return buildEvidence({ dir, info, load, blocking, traces, eventLoop, cpu, memory, heap, notes });
 }
 
 

@@ -3,8 +3,9 @@
  * the load generator's latencies, the probes' event loop and blocked time, the traces' queries and calls. Every
  * number here is a field of the evidence, so every other view of the run shows the same one.
  */
-import type { EventLoopSample, ProcessSummary, RequestStats, Summary } from '../../profiles/contract/types.js';
+import type { EventLoopSample, MemorySummary, ProcessSummary, RequestStats, Summary } from '../../profiles/contract/types.js';
 import type { Evidence, EvidenceRequest, ProcessFigures } from './evidence.js';
+import type { MemoryFigures } from './memory.js';
 import { summariseOffloadPool } from './offload.js';
 import { isCacheSystem } from './requests.js';
 
@@ -121,7 +122,37 @@ export function summarise(evidence: Evidence): Summary {
   const procs = measured.processes;
   if (procs.filter((p) => p.role === 'server').length > 1 || procs.some((p) => p.rssMb)) summary.processes = procs.map(processSummary);
   if (evidence.offloadPool) summary.offloadPool = summariseOffloadPool(evidence.offloadPool, window.endMs - window.startMs);
+  if (evidence.memory) summary.memory = summariseMemory(evidence.memory);
   return summary;
+}
+
+const MIB = 1024 * 1024;
+
+/** The window's memory figures as summary.json carries them (MiB and KiB, rounded). */
+export function summariseMemory(m: MemoryFigures): MemorySummary {
+  const mb = (b: number | null, d = 2) => (b === null ? null : round(b / MIB, d));
+  const out: MemorySummary = {
+    heapUsedMb: m.heapUsedStartBytes !== null && m.heapUsedEndBytes !== null ? { start: mb(m.heapUsedStartBytes, 1)!, end: mb(m.heapUsedEndBytes, 1)! } : null,
+    growthMbPer1kRequests: mb(m.growthBytesPer1kRequests, 3),
+    allocatedKbPerRequest: m.allocated?.bytesPerRequest != null ? round(m.allocated.bytesPerRequest / 1024, 1) : null,
+    gc: {
+      pauses: m.pauses.length,
+      ms: round(m.gcMs, 1),
+      share: round(m.gcShare, 4),
+      longestPauseMs: round(m.longestPause?.durationMs ?? 0, 2),
+      longestPauseKind: m.longestPause?.kind ?? null,
+      byKind: m.byKind,
+    },
+  };
+  if (m.routes.size > 0) {
+    out.routes = Object.fromEntries(
+      [...m.routes].map(([route, r]) => [
+        route,
+        { allocatedKbPerRequest: r.allocatedBytesPerRequest === null ? null : round(r.allocatedBytesPerRequest / 1024, 1), growthMbPer1kRequests: mb(r.retainedBytesPer1kRequests, 3) },
+      ]),
+    );
+  }
+  return out;
 }
 
 /** A process's figures as summary.json carries them (pid as a number; eventLoop and rssMb when known). */

@@ -1,0 +1,145 @@
+/**
+ * V8's sampling heap profiler through an in-process inspector session (HeapProfiler domain), run in two halves of
+ * the measured window because V8 has one sampler that either keeps the samples of collected objects or drops them:
+ * - from the moment the probes see run.json in phase `load` (checked every second) for half the planned load
+ *   duration, samples of collected objects are kept: what was *allocated* (the allocation flamegraph, GC pressure);
+ * - from then until the app stops, they are dropped, and at the end a full GC runs before the profile is read: what
+ *   was allocated in the second half and is *still live*. Halfway into that half the probes note the last sample
+ *   taken so far (`settledOrdinal`): what was allocated before it and is still live at the end outlived the requests
+ *   that were in flight when the app stopped — what grows (memory growth).
+ * Without run.json (the probes preloaded by hand) the whole run is sampled as allocated and nothing as live.
+ * In-process session calls complete synchronously, so the profile can be read inside a process 'exit' handler.
+ */
+import { Session } from 'node:inspector';
+import type { HeapProfileFile, SamplingHeapProfile } from '../profiles/contract/types.js';
+import { readRunPhase } from '../profiles/contract/run-phase.js';
+
+type State = 'before' | 'allocated' | 'live';
+
+export class HeapSampler {
+  private session: Session | null = null;
+  private state: State = 'before';
+  private allocatedFromMs = Date.now();
+  private halfMs = 0;
+  private allocated: (SamplingHeapProfile & { toMs: number }) | null = null;
+  private liveFromMs = 0;
+  private settled: { ordinal: number; atMs: number } | null = null;
+
+  /** `runDir`: the folder holding run.json (LOOPLENS_OUT), null when not known. */
+  constructor(
+    private readonly intervalBytes: number,
+    private readonly runDir: string | null,
+  ) {}
+
+  start(): boolean {
+    try {
+      const session = new Session();
+      session.connect();
+      this.post(session, 'HeapProfiler.enable');
+      this.session = session;
+      this.begin(true);
+      return true;
+    } catch {
+      // Another inspector client may own the heap profiler: run without a heap profile.
+      this.session = null;
+      return false;
+    }
+  }
+
+  private post(session: Session, method: string, params?: object): unknown {
+    let result: unknown;
+    let error: Error | null = null;
+    session.post(method, params, (err, res) => {
+      error = err;
+      result = res;
+    });
+    if (error) throw error;
+    return result;
+  }
+
+  private begin(keepCollected: boolean): void {
+    this.post(this.session!, 'HeapProfiler.startSampling', {
+      samplingInterval: this.intervalBytes,
+      includeObjectsCollectedByMajorGC: keepCollected,
+      includeObjectsCollectedByMinorGC: keepCollected,
+    });
+  }
+
+  private end(): SamplingHeapProfile {
+    return (this.post(this.session!, 'HeapProfiler.stopSampling') as { profile: SamplingHeapProfile }).profile;
+  }
+
+  /** Called once a second: follows run.json's phase into the two halves of the window. */
+  tick(): void {
+    if (!this.session || !this.runDir || this.state !== 'before') return;
+    const run = readRunPhase(this.runDir);
+    if (!run) return;
+    try {
+      if (this.state === 'before' && run.phase === 'load') {
+        // drop what start-up and warm-up allocated: the profile is the window's
+        this.end();
+        this.begin(true);
+        this.allocatedFromMs = Date.now();
+        this.halfMs = ((run.durationS ?? 10) * 1000) / 2;
+        this.state = 'allocated';
+        // the switch and the settling on timers of their own (a second's tick would overshoot a short window)
+        setTimeout(() => this.toLive(), this.halfMs).unref();
+      }
+    } catch {
+      this.session = null; // the inspector went away: no heap profile
+    }
+  }
+
+  private toLive(): void {
+    if (!this.session || this.state !== 'allocated') return;
+    try {
+      const toMs = Date.now();
+      this.allocated = { ...this.end(), toMs };
+      this.begin(false);
+      this.liveFromMs = toMs;
+      this.state = 'live';
+      setTimeout(() => this.settle(), this.halfMs / 2).unref();
+    } catch {
+      this.session = null;
+    }
+  }
+
+  /** Notes the last sample taken so far (the live profile holds only live samples: small to read). */
+  private settle(): void {
+    if (!this.session || this.state !== 'live') return;
+    try {
+      const { profile } = this.post(this.session!, 'HeapProfiler.getSamplingProfile') as { profile: SamplingHeapProfile };
+      let ordinal = -1;
+      for (const sample of profile.samples) ordinal = Math.max(ordinal, sample.ordinal);
+      this.settled = { ordinal, atMs: Date.now() };
+    } catch {
+      this.settled = null;
+    }
+  }
+
+  /** Stops sampling and returns the file to write, or null when nothing was sampled. */
+  stop(pid: number, cwd: string): HeapProfileFile | null {
+    const session = this.session;
+    if (!session) return null;
+    try {
+      const now = Date.now();
+      let file: HeapProfileFile;
+      const looplens = { intervalBytes: this.intervalBytes, pid, cwd };
+      if (this.state === 'live' && this.allocated) {
+        // what is still referenced, not what merely awaits collection
+        this.post(session, 'HeapProfiler.collectGarbage');
+        const live = this.end();
+        const { toMs, ...allocated } = this.allocated;
+        file = { ...allocated, looplens: { ...looplens, allocated: { startMs: this.allocatedFromMs, endMs: toMs }, live: { ...live, fromMs: this.liveFromMs, atMs: Date.now(), ...(this.settled ? { settledOrdinal: this.settled.ordinal, settledAtMs: this.settled.atMs } : {}) } } };
+      } else {
+        file = { ...this.end(), looplens: { ...looplens, allocated: { startMs: this.allocatedFromMs, endMs: now }, live: null } };
+      }
+      session.disconnect();
+      return file;
+    } catch {
+      return null;
+    } finally {
+      this.session = null;
+    }
+  }
+}

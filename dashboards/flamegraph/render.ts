@@ -24,6 +24,8 @@ export interface FlamegraphOptions {
   base?: string;
   /** Label of the unit (default "samples"). */
   unit?: string;
+  /** How the ms figures are had, for the legend (default: from the profile's mean sampling interval). */
+  msNote?: string;
   /** Milliseconds per sample (head's, or the run's), from its profile.cpuprofile; without it, hover shows no ms. */
   msPerSample?: number;
   baseMsPerSample?: number;
@@ -222,7 +224,9 @@ export function renderFlamegraphHtml(options: FlamegraphOptions): string {
   const diff = options.base !== undefined;
   const title = options.title ?? 'Flamegraph';
   const unit = options.unit ?? 'samples';
-  const msNote = diff
+  const msNote = options.msNote !== undefined
+    ? `; ${options.msNote}`
+    : diff
     ? options.msPerSample === undefined || options.baseMsPerSample === undefined
       ? `; ms unknown for ${options.msPerSample === undefined && options.baseMsPerSample === undefined ? 'both sides' : options.msPerSample === undefined ? 'head' : 'base'} (no profile.cpuprofile to time a sample)`
       : '; ms = samples × the profile\'s mean sampling interval'
@@ -254,5 +258,5 @@ ${changes}<div id="note"></div><div id="wrap"><canvas id="fg"></canvas></div><di
 }
 
 function escapeJsString(s: string): string {
-  return s.replace(/[^A-Za-z0-9 _-]/g, '');
+  return s.replace(/[^\p{L}0-9 _-]/gu, '');
 }

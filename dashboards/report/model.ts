@@ -16,6 +16,7 @@ import {
   listRunFolders,
   readFindings,
   readLab,
+  readRouteFlamegraphs,
   readRunInfo,
   readSummary,
   type FindingsFile,
@@ -105,6 +106,12 @@ function findFlamegraphs(dir: string, info: RunInfo, notes: string[]): Flamegrap
     links.push({ label, path });
   };
   if (hasFile(dir, 'flamegraph')) add(RUN_FILES.flamegraph, join(dir, RUN_FILES.flamegraph));
+  // the span profile's flamegraph of each route (the CPU its requests ran)
+  try {
+    for (const r of readRouteFlamegraphs(dir)) if (existsSync(r.path)) add(`${r.route} · ${r.cpuMsPerRequest} ms CPU per request`, r.path);
+  } catch (err) {
+    notes.push(`the route flamegraphs are not listed: ${(err as Error).message}`);
+  }
   for (const out of info.profilerOutputs ?? []) {
     if (!/\.html?$/i.test(out)) continue;
     const abs = insideRun(dir, out);

@@ -2,9 +2,9 @@
  * Writers for the run folder. Dependency-free on purpose: the probes load this inside the user's app.
  * Writes are atomic (temp file + rename) so a reader never sees half a JSON file, even after Ctrl-C.
  */
-import { appendFileSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { RUN_FILES, type RunFileKey } from './types.js';
+import { ROUTE_FLAMEGRAPHS, RUN_FILES, type RouteFlamegraph, type RunFileKey } from './types.js';
 
 export function runFilePath(dir: string, key: RunFileKey): string {
   return join(dir, RUN_FILES[key]);
@@ -21,6 +21,20 @@ export function writeTextAtomic(path: string, text: string): void {
   const tmp = `${path}.${process.pid}.tmp`;
   writeFileSync(tmp, text);
   renameSync(tmp, path);
+}
+
+/** flamegraphs/: one HTML flamegraph a route and routes.json listing them; what an earlier write left is removed. */
+export function writeRouteFlamegraphs(dir: string, routes: readonly (Omit<RouteFlamegraph, 'file'> & { html: string })[]): void {
+  const folder = join(dir, ROUTE_FLAMEGRAPHS.dir);
+  rmSync(folder, { recursive: true, force: true });
+  if (routes.length === 0) return;
+  mkdirSync(folder, { recursive: true });
+  const index: RouteFlamegraph[] = routes.map(({ html, ...r }, i) => {
+    const file = `${i + 1}-${r.route.replace(/[^A-Za-z0-9]+/g, '-').replace(/^-|-$/g, '').slice(0, 60) || 'route'}.html`;
+    writeTextAtomic(join(folder, file), html);
+    return { ...r, file };
+  });
+  writeJsonAtomic(join(folder, ROUTE_FLAMEGRAPHS.index), index);
 }
 
 /** profile.pprof: the gzipped pprof bytes (scripts/analysis/pprof.ts builds them). */

@@ -6,7 +6,7 @@ import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { readBlocking, readEventLoop, readJaeger, readServingCpuProfiles } from '../../profiles/contract/read.js';
 import { RUN_FILES, type BlockingFile, type Finding, type EventLoopSample, type JaegerFile, type RunInfo, type Summary } from '../../profiles/contract/types.js';
-import { writeJsonAtomic, writePprof, writeTextAtomic } from '../../profiles/contract/write.js';
+import { writeJsonAtomic, writePprof, writeRouteFlamegraphs, writeTextAtomic } from '../../profiles/contract/write.js';
 import { cpuProfilesToPprof } from '../analysis/pprof.js';
 import { msPerSampleOf, renderFlamegraphHtml } from '../../dashboards/flamegraph/render.js';
 import { loadEvidence, type Evidence } from '../analysis/evidence.js';
@@ -141,7 +141,32 @@ export function writeDerived(runDir: string, info: RunInfo, root: string, folded
   // profile.pprof: the samples labelled with the evidence's route of the request that ran them (span profile)
   const routes = new Map(evidence.requests.map((r) => [`${r.traceId}/${r.span.spanId}`, r.route]));
   writePprof(runDir, cpuProfilesToPprof(readServingCpuProfiles(runDir), { routeOf: (t, s) => routes.get(`${t}/${s}`) ?? null }));
+  writeRouteFlamegraphs(runDir, routeFlamegraphs(evidence, info, subtitle));
   return { summary, evidence, notes: unmapped ? [unmapped] : [] };
+}
+
+/**
+ * The span profile's flamegraph of each route, busiest first: the CPU its traced requests of the window ran, by
+ * stack, in µs (the evidence's sample weights), looplens' own measuring left out.
+ */
+function routeFlamegraphs(evidence: Evidence, info: RunInfo, subtitle: string): Parameters<typeof writeRouteFlamegraphs>[1] {
+  const routes = [...(evidence.cpu?.routes ?? new Map())].filter(([, r]) => r.ms > 0).sort((a, b) => b[1].ms - a[1].ms);
+  return routes.map(([route, r]) => {
+    const folded = [...r.stacks].map(([stack, ms]) => `${stack} ${Math.max(1, Math.round(ms * 1000))}`).join('\n') + '\n';
+    return {
+      route,
+      requests: r.requests,
+      cpuMsPerRequest: Math.round(r.msPerRequest * 1000) / 1000,
+      html: renderFlamegraphHtml({
+        folded,
+        title: `looplens — ${info.id} — ${route}`,
+        subtitle: `${route}: the CPU its ${r.requests} traced requests of the window ran (span profile), ${Math.round(r.msPerRequest * 100) / 100} ms per request · ${subtitle}`,
+        unit: 'µs of CPU',
+        msPerSample: 0.001,
+        msNote: 'each CPU sample weighs the time to the next (capped), run-queue wait left out',
+      }),
+    };
+  });
 }
 
 /** summary.md: the numbers, then the top findings. */

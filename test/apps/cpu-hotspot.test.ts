@@ -3,7 +3,9 @@
  * cpu-hotspot/app.cjs (Express + bluebird with long stack traces on) must get a cpu-hotspot finding naming bluebird on
  * its report route — and nothing on its ping route — and the same app with the setting off (FIXED=1) none at all.
  */
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { readRouteFlamegraphs } from '../../profiles/contract/index.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { APPS, SCENARIOS, describeFindings, describeRoutes, ensureFixtures, profile, removeRoot, tempRoot, type Profiled } from './harness.js';
 
@@ -43,6 +45,16 @@ describe('CPU in one library on every request', () => {
     expect(hot.map((f) => `${f.route} ${f.evidence.owner}`), describeFindings(slow.findings)).toEqual([`${REPORT} bluebird`]);
     expect(hot[0]!.title).toMatch(/^the bluebird package takes \d+(\.\d+)? % of the route's CPU, [\d.]+ ms per request$/);
     expect(hot[0]!.savingMsPerRequest).toBeGreaterThan(1);
+  });
+
+  it('draws a flamegraph of each route from its own samples, the busiest first', () => {
+    const graphs = readRouteFlamegraphs(slow.dir);
+    expect(graphs.map((g) => g.route)).toEqual([REPORT, PING]);
+    for (const g of graphs) expect(g.cpuMsPerRequest).toBeCloseTo(slow.summary!.routes[g.route]!.cpuMsPerRequest!, 1);
+    const report = readFileSync(graphs[0]!.path, 'utf8');
+    expect(report).toContain('longStackTracesCaptureStackTrace');
+    // the ping route's own samples hold none of the report route's bluebird work
+    expect(readFileSync(graphs[1]!.path, 'utf8')).not.toContain('longStackTracesCaptureStackTrace');
   });
 
   it('finds no hotspot once the setting is off', () => {

@@ -35,7 +35,7 @@ import { requestChannelOwners, type OwnerModel, type RecordedBlock, type Resolve
 import { requestIdentity, workItemIdentity, type RequestIdentity } from './request-identity.js';
 import { sampledSpansOtlp } from './sampled-traces.js';
 import type { startTracing } from './tracing.js';
-import { MessagePort } from 'node:worker_threads';
+import { MessagePort, threadId } from 'node:worker_threads';
 import { THREAD_FINISH_MS, threadCoordinator, threadFinisher } from './threads.js';
 
 const FLUSH_EVERY_MS = 5000;
@@ -99,7 +99,8 @@ export function startProbes(config: ProbeConfig, tracingModule: TracingModule | 
   /** A block as written: its id, when it started on the clock span times use, and how it was found. */
   const record = (block: Block, found: RecordedBlock['found']): RecordedBlock => ({
     ...block,
-    id: `${process.pid}:${++blockCount}`,
+    // unique in the run folder: a worker thread's say their thread ("<pid>:t<threadId>.<n>")
+    id: config.workerThread ? `${process.pid}:t${threadId}.${++blockCount}` : `${process.pid}:${++blockCount}`,
     startEpochMs: performance.timeOrigin + block.start + clockOffsetMs(),
     found,
   });

@@ -9,6 +9,7 @@ import { barChart, clip, legend, lineChart, niceScale, type BarSeries } from './
 import { esc, html, jsonForScript, raw, type Raw } from './escape.js';
 import { buildWaterfalls, type Waterfall } from './waterfall.js';
 import { processesSection } from './processes.js';
+import { threadsSection } from './threads.js';
 import { storySection } from './story.js';
 import { KIND_LABELS } from '../../scripts/diagnose/render.js';
 import type { FlamegraphLink, IndexEntry, LabModel, RunModel } from './model.js';
@@ -567,7 +568,7 @@ function waterfallsFor(s: StageView, anchorPrefix: string, drawn: Map<string, st
         ? html`<li><span class="ms">${fmtMs(m.durationUs / 1000)} ms</span> blocked the loop at ${m.startUs < 0 ? '−' : '+'}${fmtMs(Math.abs(m.startUs) / 1000)} ms${m.topFrame ? html` in <code>${m.topFrame}</code>` : ''}</li>`
         : html`<li class="waited"><span class="ms">${fmtMs(m.durationUs / 1000)} ms</span> waited at ${m.startUs < 0 ? '−' : '+'}${fmtMs(Math.abs(m.startUs) / 1000)} ms behind ${m.route ? html`<code>${m.route}</code>` : 'work of no request'}${m.topFrame ? html` in <code>${m.topFrame}</code>` : ''}</li>`;
     return html`<div class="wf" id="${anchor}"><h4>${routeCode(w.route)}</h4>
-<div class="sub">slowest of ${fmtNum(w.requests)} traced request${w.requests === 1 ? '' : 's'} in the window: ${fmtMs(w.durationUs / 1000)} ms · trace <span class="mono">${w.traceId}</span> · ${w.spanCount} spans${w.hiddenRows ? ` (first ${w.rows.length} rows drawn)` : ''}${own.length ? html` · <b class="bad">${own.length} blocked stretch${own.length === 1 ? '' : 'es'} of its own, ${fmtMs(blockedMs)} ms</b>` : ''}${w.waitedMs > 0 ? html` · <b class="warn" title="the time other requests (or work of no request) blocked the loop while this one was in flight (looplens.eventloop.waited_ms)">waited ${fmtMs(w.waitedMs)} ms behind other requests' blocks</b>` : ''}</div>
+<div class="sub">slowest of ${fmtNum(w.requests)} traced request${w.requests === 1 ? '' : 's'} in the window: ${fmtMs(w.durationUs / 1000)} ms · trace <span class="mono">${w.traceId}</span> · ${w.spanCount} span${w.spanCount === 1 ? '' : 's'}${w.hiddenRows ? ` (first ${w.rows.length} rows drawn)` : ''}${own.length ? html` · <b class="bad">${own.length} blocked stretch${own.length === 1 ? '' : 'es'} of its own, ${fmtMs(blockedMs)} ms</b>` : ''}${w.waitedMs > 0 ? html` · <b class="warn" title="the time other requests (or work of no request) blocked the loop while this one was in flight (looplens.eventloop.waited_ms)">waited ${fmtMs(w.waitedMs)} ms behind other requests' blocks</b>` : ''}</div>
 <div class="card">${raw(waterfallSvg(w))}</div>
 ${w.marks.length ? html`<ul class="blocks">${own.map(line)}${waited.slice(0, 8).map(line)}${waited.length > 8 ? html`<li class="empty">${waited.length - 8} more blocks it waited behind</li>` : ''}</ul>` : ''}
 </div>`;
@@ -759,9 +760,11 @@ function body(stages: StageView[], links: RenderLinks): { body: Raw; toc: [strin
   if (findings.html) toc.push(['findings', 'Findings']);
   const procs = processesSection(stages);
   if (procs.present) toc.splice(toc.findIndex(([id]) => id === 'blocking'), 0, ['processes', 'Per worker']);
+  const threads = threadsSection(stages);
+  if (threads.present) toc.splice(toc.findIndex(([id]) => id === 'blocking') + 1, 0, ['threads', 'Worker threads']);
   return {
     toc,
-    body: html`${verdict}${overviewSection(stages)}${latencySection(stages)}${eventLoopSection(stages)}${procs.html}${blockingSection(stages, drawn)}${wf}${flameSection(stages, links)}${findings}`,
+    body: html`${verdict}${overviewSection(stages)}${latencySection(stages)}${eventLoopSection(stages)}${procs.html}${blockingSection(stages, drawn)}${threads.html}${wf}${flameSection(stages, links)}${findings}`,
   };
 }
 

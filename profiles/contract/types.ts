@@ -488,7 +488,7 @@ export interface SampleOwner {
 /** One stretch in which the loop did not turn for longer than the threshold, charged to one request. */
 export interface BlockingEvent {
   /**
-   * Unique in the run folder ("<pid>:<n>"); the span event of the block carries it (semconv BLOCKED_EVENT_FIELDS
+   * Unique in the run folder ("<pid>:<n>"; a worker thread's "<pid>:t<threadId>.<n>"); the span event of the block carries it (semconv BLOCKED_EVENT_FIELDS
    * .blockId), so a reader matches the two by identity. Absent in files written before it was recorded.
    */
   id?: string;

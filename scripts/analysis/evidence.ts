@@ -20,6 +20,7 @@ import {
   readLoad,
   readRunInfo,
   readSummary,
+  readThreads,
   readTraces,
   waitedMs,
   type BlockingFile,
@@ -35,9 +36,12 @@ import {
   type RunInfo,
   type Span,
   type StackFrame,
+  type ThreadFiles,
+  type ThreadSummary,
   type TimeWindow,
   type TraceSet,
 } from '../../profiles/contract/index.js';
+import { threadFigures } from './threads.js';
 import { latencyOf, mergeHistograms } from '../load/histogram.js';
 import { cpuFiguresOf, cpuSamplesOf, type CpuFigures, type CpuSamples } from './cpu.js';
 import { parseFolded } from './fold.js';
@@ -233,6 +237,8 @@ export interface Evidence {
   /** Every block, in start order, each with its phase. */
   blocks: EvidenceBlock[];
   measured: MeasuredFigures;
+  /** The app's worker threads over the window (./threads.ts): their own blocks and loops, apart from the main loop's. */
+  threads: ThreadSummary[];
   /** What limits the evidence (missing files, an older run without a window…), one line each. */
   notes: string[];
 }
@@ -248,6 +254,8 @@ export interface EvidenceInput {
   /** memory.jsonl and heap.heapprofile, when the probes wrote them. */
   memory?: readonly MemorySample[] | null;
   heap?: HeapProfileFile | null;
+  /** threads/<pid>-<threadId>/, when the app's worker threads wrote files. */
+  threads?: readonly ThreadFiles[];
   notes?: string[];
 }
 
@@ -598,6 +606,7 @@ export function buildEvidence(input: EvidenceInput): Evidence {
     requests,
     blocks,
     measured,
+    threads: threadFigures(input.threads ?? [], info?.window ?? null),
     notes,
   };
 }
@@ -676,7 +685,15 @@ export function loadEvidence(dir: string, options: LoadEvidenceOptions = {}): Ev
   }
   const memory = read('memory', readMemory);
   const heap = read('heapProfile', readHeapProfile);
-  return buildEvidence({ dir, info, load, blocking, traces, eventLoop, cpu, memory, heap, notes });
+  // worker threads' own files (threads/<pid>-<threadId>/)
+  let threads: ThreadFiles[] = [];
+  try {
+    threads = readThreads(dir);
+  } catch (err) {
+    if (!options.onUnreadable) throw err;
+    options.onUnreadable(err as Error);
+  }
+  return buildEvidence({ dir, info, load, blocking, traces, eventLoop, cpu, memory, heap, threads, notes });
 }
 
 

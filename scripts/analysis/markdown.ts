@@ -61,7 +61,7 @@ export function renderSummaryMd(summary: Summary, run: Pick<RunInfo, 'id' | 'com
     '## Event loop',
     '',
     `- delay p50 ${fmt(summary.eventLoop.delayMs.p50, 2)} ms, p99 ${fmt(summary.eventLoop.delayMs.p99, 2)} ms, max ${fmt(summary.eventLoop.delayMs.max, 2)} ms; utilization ${fmt(summary.eventLoop.utilization * 100)} %`,
-    `- blocking: ${summary.blocking.count} events, ${fmt(summary.blocking.totalMs)} ms in total, ${fmt(summary.blocking.msPerRequest, 2)} ms per request`,
+    `- blocking: ${summary.blocking.count} event${summary.blocking.count === 1 ? '' : 's'}, ${fmt(summary.blocking.totalMs)} ms in total, ${fmt(summary.blocking.msPerRequest, 2)} ms per request`,
   ];
   if (summary.db) lines.push(`- database: ${fmt(summary.db.queriesPerRequest, 2)} queries per request`);
   if (summary.lostContext) {
@@ -85,6 +85,14 @@ export function renderSummaryMd(summary: Summary, run: Pick<RunInfo, 'id' | 'com
     lines.push(`- memory (RSS over the window, MiB): ${procs.filter((p) => p.rssMb).map((p) => `${p.role === 'server' ? 'the app' : `${p.role} ${p.pid}`} ${fmt(p.rssMb!.p50, 0)} (max ${fmt(p.rssMb!.max, 0)})`).join(', ')}`);
   }
   if (!single) lines.push('', '## Per process', '', ...processTable(procs));
+  if (summary.threads?.length) {
+    lines.push('', '## Worker threads', '', "Each worker thread's own loop (threads/<pid>-<threadId>/): its blocks stop that thread only, so they are not in the blocked ms above.", '');
+    lines.push('| thread | blocks | blocked ms | work items | blocked most in | loop delay p99 ms | loop utilization % |', '| --- | --- | --- | --- | --- | --- | --- |');
+    for (const t of summary.threads) {
+      const top = t.functions[0];
+      lines.push(`| ${t.pid}-${t.threadId} | ${fmt(t.blocks, 0)} | ${fmt(t.blockedMs, 1)} | ${fmt(t.workItems, 0)} | ${top ? `\`${top.topFrame}\` (${fmt(top.blockedMs, 1)} ms)` : '–'} | ${t.eventLoop ? fmt(t.eventLoop.delayMs.p99, 2) : '–'} | ${t.eventLoop ? fmt(t.eventLoop.utilization * 100) : '–'} |`);
+    }
+  }
   if (run.notes?.length) lines.push('', '## Notes', '', ...run.notes.map((n) => `- ${n}`));
   if (!run.complete) lines.push('', '> This run is incomplete: see run.json `reason`.');
   return lines.join('\n') + '\n';

@@ -121,6 +121,8 @@ export function summarise(evidence: Evidence): Summary {
   // per process: a cluster's workers, or any run whose memory the runner sampled
   const procs = measured.processes;
   if (procs.filter((p) => p.role === 'server').length > 1 || procs.some((p) => p.rssMb)) summary.processes = procs.map(processSummary);
+  // per worker thread: its own blocks and loop (never counted in the main loop's blocking above)
+  if (evidence.threads.length) summary.threads = evidence.threads;
   if (evidence.offloadPool) summary.offloadPool = summariseOffloadPool(evidence.offloadPool, window.endMs - window.startMs);
   if (evidence.memory) summary.memory = summariseMemory(evidence.memory);
   return summary;

@@ -11,7 +11,8 @@ import { loadScenario, pathsScenario } from '../load/scenario.js';
 import { canConnect, stopApp } from '../profile/process.js';
 import { DEFAULT_DATABASE_URL } from '../lab/seed.js';
 import { DEFAULT_REDIS_URL, pingRedis } from '../services.js';
-import { redactUrl } from '../../target-app/db/connection.js';
+import { connectOnce, redactUrl } from '../../target-app/db/connection.js';
+import { seedInfo } from '../../target-app/db/seed.js';
 import { PROJECT_ROOT, profile, type ProfileOptions, type ProfileResult } from '../profile/run.js';
 import { profileRuns } from '../profile/runs.js';
 import { loadFromFlags } from '../load/flags.js';
@@ -106,6 +107,7 @@ async function checkTargetAppServices(stage: string | undefined, env: NodeJS.Pro
       'start PostgreSQL or set DATABASE_URL to a running one (looplens lab starts an embedded PostgreSQL when none runs)',
     );
   }
+  if (stage) await checkSeeded(dbUrl);
   if (stage === 'cached') {
     const redisUrl = env.REDIS_URL || DEFAULT_REDIS_URL;
     const ping = URL.canParse(redisUrl) ? await pingRedis(redisUrl, 2000) : { ok: false as const, reason: 'not a URL' };
@@ -116,6 +118,31 @@ async function checkTargetAppServices(stage: string | undefined, env: NodeJS.Pro
         'start Redis or set REDIS_URL to a running one',
       );
     }
+  }
+}
+
+/**
+ * A reference-app stage reads the seeded users: on a database that is missing or not seeded every route answers 404,
+ * and the run would end in RUN_EMPTY naming --path. Say what is wrong before anything starts.
+ */
+async function checkSeeded(dbUrl: string): Promise<void> {
+  let seeded = false;
+  try {
+    const db = await connectOnce(dbUrl);
+    try {
+      seeded = (await seedInfo(db)) !== null;
+    } finally {
+      await db.end().catch(() => {});
+    }
+  } catch (err) {
+    if ((err as { code?: string }).code !== '3D000') throw err; // 3D000: the database does not exist yet
+  }
+  if (!seeded) {
+    throw new LooplensError(
+      'DB_NOT_SEEDED',
+      `the database at ${redactUrl(dbUrl)} is not seeded: every target-app route would answer 404 (no users to read)`,
+      'seed it first with looplens db seed (the same DATABASE_URL; npm run lab seeds it too), or point DATABASE_URL at a seeded database',
+    );
   }
 }
 

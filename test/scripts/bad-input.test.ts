@@ -110,6 +110,23 @@ describe('bad input to the CLI', () => {
     oneError(r.stderr, 'OUT_NOT_EMPTY');
   });
 
+  it('profile --stage on a database that is missing or not seeded → DB_NOT_SEEDED before anything starts', async () => {
+    const missing = await runCli(['profile', '--stage', 'async-db', '--duration', '1', '--warmup', '0', '--out', join(tmp, 'unseeded-1')], {
+      DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/looplens_test_cli_never_created',
+    });
+    expect(missing.code).toBe(1);
+    expect(oneError(missing.stderr, 'DB_NOT_SEEDED')).toMatch(/is not seeded: every target-app route would answer 404 .*looplens db seed/);
+    // migrated (the tables exist) but never seeded
+    const migrate = await runCli(['db', 'migrate'], { DATABASE_URL: `postgres://postgres@127.0.0.1:5432/${SVC_DB}` });
+    expect(migrate.code, migrate.stderr).toBe(0);
+    const empty = await runCli(['profile', '--stage', 'async-db', '--duration', '1', '--warmup', '0', '--out', join(tmp, 'unseeded-2')], {
+      DATABASE_URL: `postgres://postgres@127.0.0.1:5432/${SVC_DB}`,
+    });
+    expect(empty.code).toBe(1);
+    oneError(empty.stderr, 'DB_NOT_SEEDED');
+    expect(empty.stderr).not.toContain('RUN_EMPTY');
+  });
+
   it('a database that refuses us → SERVICE_UNAVAILABLE', async () => {
     const r = await runCli(['db', 'migrate'], { DATABASE_URL: 'postgres://looplens_no_such_role@127.0.0.1:5432/looplens_test_cli_nowhere' });
     expect(r.code).toBe(1);

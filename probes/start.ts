@@ -34,6 +34,7 @@ import { writeLoaderSourceMaps } from './source-maps.js';
 import { requestChannelOwners, type OwnerModel, type RecordedBlock, type ResolvedBlock } from './owners.js';
 import { requestIdentity, workItemIdentity, type RequestIdentity } from './request-identity.js';
 import { sampledSpansOtlp } from './sampled-traces.js';
+import { otlpToJaeger } from '../profiles/contract/jaeger.js';
 import type { startTracing } from './tracing.js';
 import { MessagePort, threadId } from 'node:worker_threads';
 import { THREAD_FINISH_MS, threadCoordinator, threadFinisher } from './threads.js';
@@ -248,7 +249,12 @@ export function startProbes(config: ProbeConfig, tracingModule: TracingModule | 
     if (identity) {
       // every block's sampled span stays in the file, even once the ring of recent requests let it go
       const sampledSpans = identity.sampledSpans([...resolvedOwners, ...blocks.map((b) => b.owner)]);
-      writeTextAtomic(join(out, RUN_FILES.tracesOtlp), JSON.stringify(sampledSpansOtlp(sampledSpans.spans, config.serviceName, [...resolvedEvents, ...(final ? events : [])])));
+      const otlp = sampledSpansOtlp(sampledSpans.spans, config.serviceName, [...resolvedEvents, ...(final ? events : [])]);
+      writeTextAtomic(join(out, RUN_FILES.tracesOtlp), JSON.stringify(otlp));
+      // the Jaeger UI's file of the same spans (profiles/contract/jaeger.ts), as with full tracing
+      const jaeger = otlpToJaeger(otlp);
+      if (sampledSpans.dropped > 0) jaeger.looplens = { droppedSpans: sampledSpans.dropped, maxSpans: config.maxSpans };
+      writeTextAtomic(join(out, RUN_FILES.tracesJaeger), JSON.stringify(jaeger));
     }
     if (config.cpuProfile && profile) {
       profile.looplens = { epochOffsetMs: profiler.epochOffsetMs(clockOffsetMs()), cwd, pid: process.pid };

@@ -113,6 +113,15 @@ export const PROFILE_FLAGS = [
   { name: 'ready-timeout', type: 'number', min: 1, default: 30, valueName: 's', description: 'how long to wait for the app to accept connections (on PORT, or on the port it says it listens on)' },
   { name: 'method', type: 'string', default: 'GET', valueName: 'verb', description: 'HTTP method for --path requests' },
   { name: 'no-tracing', type: 'boolean', description: 'do not trace requests (no spans, no per-request queries)' },
+  {
+    name: 'preset',
+    type: 'string',
+    choices: ['lab', 'production'],
+    default: 'lab',
+    valueName: 'name',
+    description:
+      'probe preset: lab (a span per request, every callback timed) or production (LOOPLENS_PRESET=production: no span per request, blocks still charged to their route, function and incoming trace; LOOPLENS_TRACE_SAMPLE_RATE of requests, 1 % by default, as spans)',
+  },
 ] as const satisfies readonly FlagSpec[];
 
 export const LAB_FLAGS = [

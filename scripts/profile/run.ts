@@ -63,6 +63,11 @@ export interface ProfileOptions {
   load: ProfileLoad;
   workers?: number;
   tracing?: boolean;
+  /**
+   * The probes' preset: `lab` (default) or `production` (LOOPLENS_PRESET=production: no span per request, a sampled
+   * share of requests as spans; probes/README.md, "The production preset").
+   */
+  preset?: 'lab' | 'production';
   /** Extra environment for the app (DATABASE_URL, …). */
   env?: NodeJS.ProcessEnv;
   baseEnv?: NodeJS.ProcessEnv;
@@ -196,6 +201,10 @@ export async function profile(options: ProfileOptions, hooks: ProfileHooks): Pro
 
   const run = openRunFolder(options);
   const dir = run.dir;
+  if (options.preset === 'production') {
+    const rate = Number(options.env?.LOOPLENS_TRACE_SAMPLE_RATE ?? options.baseEnv?.LOOPLENS_TRACE_SAMPLE_RATE ?? 0.01);
+    run.note(`production preset: no span per request; blocks charged to their route and function by request identity alone, ${Number.isFinite(rate) ? Math.round(Math.min(1, Math.max(0, rate)) * 1000) / 10 : 1} % of requests sampled as one span each (LOOPLENS_TRACE_SAMPLE_RATE)`);
+  }
 
   const phase = (p: string, detail = '') => {
     progress.enter(p, detail);
@@ -215,6 +224,7 @@ export async function profile(options: ProfileOptions, hooks: ProfileHooks): Pro
       LOOPLENS_OUT: dir,
       LOOPLENS_CPU_PROFILE: '1',
       LOOPLENS_TRACING: options.tracing === false ? '0' : '1',
+      ...(options.preset === 'production' ? { LOOPLENS_PRESET: 'production' } : {}),
       OTEL_SERVICE_NAME: options.env?.OTEL_SERVICE_NAME ?? (options.stage ? `target-app-${options.stage}` : appLabel(options.command)),
       ...(options.stage ? { STAGE: options.stage } : {}),
       ...(options.workers ? { WORKERS: String(options.workers) } : {}),

@@ -11,13 +11,12 @@
  *   npx tsx bench/framework-instrumentation.ts [--runs 5] [--duration 5] [--warmup 2] [--connections 10]
  *     [--app-cpus 1 --load-cpus 0] [--only express,http] [--off-env NAME=VALUE] [--json out.json]
  *
- * "off" needs the probes without the framework instrumentations. With --off-env the probes are told so by that
- * variable; without it, a copy of dist/ is made (under node_modules/.cache, so that its imports resolve) whose
- * DEFAULT_INSTRUMENTATIONS holds the four lab ones only. Either way every "off" run of the Express app is checked to
+ * "off" is the probes told to leave the framework and ORM instrumentations off (LOOPLENS_OTEL_INSTRUMENTATIONS with
+ * "-name" entries, OFF_ENV below; --off-env NAME=VALUE replaces it). Every "off" run of the Express app is checked to
  * have no http.route on its server spans, and every "on" run to have it, so the two are never mixed up silently.
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
@@ -47,30 +46,9 @@ const APPS: Record<string, string> = {
   http: join(ROOT, 'bench/fixtures/http-route.cjs'),
 };
 const PATH = '/users/42';
-const LAB_FOUR = ['http', 'pg', 'ioredis', 'undici'];
 
-/** A copy of dist/ whose probes load only the lab's four instrumentations (see the header). */
-function probesOff(): string {
-  const dir = join(ROOT, 'node_modules/.cache/looplens-bench-off');
-  rmSync(dir, { recursive: true, force: true });
-  mkdirSync(dir, { recursive: true });
-  cpSync(join(ROOT, 'dist'), join(dir, 'dist'), { recursive: true });
-  const file = join(dir, 'dist/probes/tracing.js');
-  const text = readFileSync(file, 'utf8');
-  const start = text.indexOf('const DEFAULT_INSTRUMENTATIONS = {');
-  const end = text.indexOf('};', start);
-  if (start < 0 || end < 0) throw new Error('dist/probes/tracing.js has no DEFAULT_INSTRUMENTATIONS: pass --off-env');
-  const body = text
-    .slice(start, end)
-    .split('\n')
-    .filter((line) => {
-      const key = /^\s+'?([\w-]+)'?:/.exec(line)?.[1];
-      return key === undefined || LAB_FOUR.includes(key);
-    })
-    .join('\n');
-  writeFileSync(file, text.slice(0, start) + body + text.slice(end));
-  return join(dir, 'dist/probes/register.js');
-}
+/** The probes told to leave the framework and ORM instrumentations off: only the lab's four stay. */
+const OFF_ENV = { LOOPLENS_OTEL_INSTRUMENTATIONS: '-express,-koa,-hapi,-restify,-nestjs-core,-mysql2,-knex' };
 
 interface Config {
   name: 'none' | 'off' | 'on';
@@ -80,11 +58,10 @@ interface Config {
 
 function configs(): Config[] {
   const on = join(ROOT, 'dist/probes/register.js');
-  const offEnv = args['off-env'] ? Object.fromEntries([args['off-env'].split('=') as [string, string]]) : null;
-  const off = offEnv ? on : probesOff();
+  const offEnv = args['off-env'] ? Object.fromEntries([args['off-env'].split('=') as [string, string]]) : OFF_ENV;
   return [
     { name: 'none', argv: (app) => [app], env: {} },
-    { name: 'off', argv: (app) => ['--import', off, app], env: offEnv ?? {} },
+    { name: 'off', argv: (app) => ['--import', on, app], env: offEnv },
     { name: 'on', argv: (app) => ['--import', on, app], env: {} },
   ];
 }

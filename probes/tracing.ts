@@ -69,9 +69,12 @@ function loadInstrumentations(config: ProbeConfig): Instrumentation[] {
     return auto.getNodeAutoInstrumentations(config);
   }
   const fromAuto = createRequire(autoPath);
-  const asked = new Set([...extra, ...fromEnv, ...metrics]);
+  // "-name" turns a default instrumentation off (e.g. "-express,-knex": an app that patches them itself, or a cost figure)
+  const off = new Set([...extra].filter((n) => n.startsWith('-')).map((n) => n.slice(1)));
+  const asked = new Set([...extra, ...fromEnv, ...metrics].filter((n) => !n.startsWith('-')));
   const names = new Set([...Object.keys(DEFAULT_INSTRUMENTATIONS), ...asked]);
   names.delete('fastify');
+  for (const name of off) names.delete(name);
   const list: Instrumentation[] = [];
   for (const name of names) {
     let mod: Record<string, unknown>;

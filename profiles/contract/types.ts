@@ -635,7 +635,9 @@ export interface Finding {
     | 'cacheable-reads'
     | 'pool-starvation'
     | 'serial-independent-queries'
-    | 'cpu-hotspot';
+    | 'cpu-hotspot'
+    | 'memory-growth'
+    | 'gc-pressure';
   /** Stable identity across runs ("<kind> <route> <subject>"): compare matches findings of base and head by it. */
   key: string;
   route: string | null;

@@ -50,6 +50,8 @@ export interface HeapPart {
   sites: AllocationSite[];
   /** Bytes charged to each route (known ones only). */
   routes: Map<string, number>;
+  /** Traced requests of each route that started in this part. */
+  requestsByRoute: Map<string, number>;
 }
 
 export interface MemoryFigures {
@@ -135,13 +137,14 @@ export function foldHeapProfile(profile: SamplingHeapProfile, root?: string, ori
 }
 
 /**
- * The samples up to `ordinal` of a profile, as a profile: each node's selfSize re-added from its samples, each scaled
- * as V8 scales them (a sample of `size` bytes stands for size ÷ (1 − e^(−size/interval)) bytes).
+ * The samples up to `ordinal` of a profile, as a profile: each node's selfSize re-added from its samples. A sample's
+ * `size` is already what it stands for (the inspector writes V8's object size × its scaled count: about the interval
+ * for small objects), as each node's selfSize is their sum.
  */
-export function samplesUpTo(profile: SamplingHeapProfile, ordinal: number, intervalBytes: number): SamplingHeapProfile {
+export function samplesUpTo(profile: SamplingHeapProfile, ordinal: number): SamplingHeapProfile {
   const bytes = new Map<number, number>();
   const samples = profile.samples.filter((s) => s.ordinal <= ordinal);
-  for (const s of samples) bytes.set(s.nodeId, (bytes.get(s.nodeId) ?? 0) + s.size / (1 - Math.exp(-s.size / intervalBytes)));
+  for (const s of samples) bytes.set(s.nodeId, (bytes.get(s.nodeId) ?? 0) + s.size);
   const copy = (n: HeapProfileNode): HeapProfileNode => ({ ...n, selfSize: bytes.get(n.id) ?? 0, children: n.children.map(copy) });
   return { head: copy(profile.head), samples };
 }
@@ -150,6 +153,7 @@ function heapPart(
   profile: SamplingHeapProfile,
   window: TimeWindow,
   requests: number,
+  requestsByRoute: Map<string, number>,
   cwd: string | undefined,
   frames: Map<string, Map<string, number>> | null,
   original?: FoldOptions['original'],
@@ -191,7 +195,7 @@ function heapPart(
     return { site, owner: s.owner, bytes: round(s.bytes), share: bytes > 0 ? s.bytes / bytes : 0, route, stack: s.top[0] };
   });
   siteList.sort((a, b) => b.bytes - a.bytes || a.site.localeCompare(b.site));
-  return { window, bytes: round(bytes), measuringBytes: round(measuringBytes), requests, stacks, sites: siteList, routes };
+  return { window, bytes: round(bytes), measuringBytes: round(measuringBytes), requests, stacks, sites: siteList, routes, requestsByRoute };
 }
 
 export function memoryFiguresOf(input: MemoryInput): MemoryFigures {
@@ -219,6 +223,11 @@ export function memoryFiguresOf(input: MemoryInput): MemoryFigures {
     if (traced > 0 || input.requests.length > 0) return traced;
     return Math.round((input.requestCount * Math.max(0, Math.min(w.endMs, window.endMs) - Math.max(w.startMs, window.startMs))) / windowMs);
   };
+  const byRouteIn = (w: TimeWindow) => {
+    const m = new Map<string, number>();
+    for (const r of input.requests) if (r.startMs >= w.startMs && r.startMs <= w.endMs) m.set(r.route, (m.get(r.route) ?? 0) + 1);
+    return m;
+  };
   const frames = input.routeStacks ? frameRoutes(input.routeStacks) : null;
   const heap = input.heap;
   const cwd = heap?.looplens?.cwd;
@@ -226,22 +235,21 @@ export function memoryFiguresOf(input: MemoryInput): MemoryFigures {
   let live: MemoryFigures['live'] = null;
   if (heap) {
     const w = heap.looplens?.allocated ?? window;
-    const part = heapPart(heap, w, requestsIn(w), cwd, frames, input.original);
+    const part = heapPart(heap, w, requestsIn(w), byRouteIn(w), cwd, frames, input.original);
     allocated = { ...part, bytesPerRequest: part.requests > 0 ? round(part.bytes / part.requests) : null };
     const l = heap.looplens?.live;
     if (l) {
       const settled = l.settledOrdinal !== undefined && l.settledAtMs !== undefined;
       const lw = { startMs: l.fromMs, endMs: Math.min(settled ? l.settledAtMs! : l.atMs, window.endMs) };
-      const profile = settled ? samplesUpTo(l, l.settledOrdinal!, heap.looplens?.intervalBytes ?? 524288) : l;
-      const lp = heapPart(profile, lw, requestsIn(lw), cwd, frames, input.original);
+      const profile = settled ? samplesUpTo(l, l.settledOrdinal!) : l;
+      const lp = heapPart(profile, lw, requestsIn(lw), byRouteIn(lw), cwd, frames, input.original);
       live = { ...lp, bytesPer1kRequests: lp.requests > 0 ? round((lp.bytes / lp.requests) * 1000) : null };
     }
   }
   const routes: MemoryFigures['routes'] = new Map();
-  const routeRequests = (w: TimeWindow, route: string) => input.requests.filter((r) => r.route === route && r.startMs >= w.startMs && r.startMs <= w.endMs).length;
   for (const route of new Set([...(allocated?.routes.keys() ?? []), ...(live?.routes.keys() ?? [])])) {
-    const na = allocated ? routeRequests(allocated.window, route) : 0;
-    const nl = live ? routeRequests(live.window, route) : 0;
+    const na = allocated?.requestsByRoute.get(route) ?? 0;
+    const nl = live?.requestsByRoute.get(route) ?? 0;
     routes.set(route, {
       allocatedBytesPerRequest: allocated && na > 0 ? round((allocated.routes.get(route) ?? 0) / na) : null,
       retainedBytesPer1kRequests: live && nl > 0 ? round(((live.routes.get(route) ?? 0) / nl) * 1000) : null,

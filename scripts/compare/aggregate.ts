@@ -115,6 +115,7 @@ export function aggregateSummaries(summaries: readonly Summary[]): Summary {
   const middle = summaries[medianRunIndex(summaries)];
   if (middle.processes) summary.processes = middle.processes;
   if (middle.offloadPool) summary.offloadPool = middle.offloadPool;
+  if (middle.memory) summary.memory = middle.memory;
   for (const m of RUN_METRICS) {
     const values = summaries.map((s) => m.get(s)).filter((v): v is number => v !== undefined);
     if (values.length) record(m.spreadKey, values);

@@ -100,7 +100,30 @@ export const RUN_METRICS: RunMetricDef[] = [
     get: (s) => s.db?.queriesPerRequest,
     spreadKey: 'db.queriesPerRequest',
   },
+  {
+    name: 'heap',
+    label: 'heap growth MiB per 1,000 requests',
+    unit: 'count',
+    better: 'lower',
+    // below the memory-growth rule's floor a run keeps nothing to speak of: the floor, so two runs that keep ~0 compare equal
+    get: (s) => (s.memory?.growthMbPer1kRequests == null ? undefined : Math.max(HEAP_FLOOR_MB_PER_1K, s.memory.growthMbPer1kRequests)),
+    spreadKey: 'memory.growthMbPer1kRequests',
+  },
+  {
+    name: 'gc',
+    label: 'GC share of the window',
+    unit: 'ratio',
+    better: 'lower',
+    // a GC share below the floor counts as the floor (a 0.5 % → 1 % move is not a +100 % regression)
+    get: (s) => (s.memory ? Math.max(GC_FLOOR_SHARE, s.memory.gc.share) : undefined),
+    spreadKey: 'memory.gc.share',
+  },
 ];
+
+/** `heap` counts growth below 1 MiB per 1,000 requests (the memory-growth rule's MIN_BYTES_PER_1K) as 1. */
+export const HEAP_FLOOR_MB_PER_1K = 1;
+/** `gc` counts a GC share below 2 % of the window as 2 %. */
+export const GC_FLOOR_SHARE = 0.02;
 
 /**
  * Shown by compare when both runs carry them (the event-loop table), never gated: not in GATE_METRICS, so `--fail-on`

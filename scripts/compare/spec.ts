@@ -25,7 +25,7 @@ export const COMPARE_SPEC = {
       multiple: true,
       valueName: 'rules',
       description:
-        'exit 1 when a change goes past a rule, e.g. p95:+10%,rps:-10%,blocked:+20% (metrics: p50 p90 p95 p99 max rps errors delay delay-max elu blocked queries)',
+        'exit 1 when a change goes past a rule, e.g. p95:+10%,rps:-10%,blocked:+20% (metrics: p50 p90 p95 p99 max rps errors delay delay-max elu blocked queries heap gc; heap: growth per 1,000 requests, gc: GC share of the window)',
     },
     { name: 'out', short: 'o', type: 'string', valueName: 'dir', description: 'output folder (default: beside head, compare-<base>-vs-<head>)' },
   ],

@@ -15,6 +15,8 @@ export const KIND_LABELS: Record<Finding['kind'], string> = {
   'pool-starvation': 'Pool starvation',
   'serial-independent-queries': 'Serial independent queries',
   'cpu-hotspot': 'CPU hotspot',
+  'memory-growth': 'Memory growth',
+  'gc-pressure': 'GC pressure',
 };
 
 export interface RenderOptions {

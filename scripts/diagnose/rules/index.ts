@@ -9,6 +9,8 @@ import { cacheableReads } from './cacheable-reads.js';
 import { poolStarvation } from './pool-starvation.js';
 import { serialQueries } from './serial-queries.js';
 import { cpuHotspot } from './cpu-hotspot.js';
+import { memoryGrowth } from './memory-growth.js';
+import { gcPressure } from './gc-pressure.js';
 
 export const RULES: readonly Rule[] = [
   blockingCall,
@@ -20,4 +22,6 @@ export const RULES: readonly Rule[] = [
   poolStarvation,
   serialQueries,
   cpuHotspot,
+  memoryGrowth,
+  gcPressure,
 ];

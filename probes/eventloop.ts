@@ -26,6 +26,8 @@ export class EventLoopSampler {
   private readonly histogram = monitorEventLoopDelay({ resolution: RESOLUTION_MS });
   private elu: EventLoopUtilization = performance.eventLoopUtilization();
   private timer: NodeJS.Timeout | undefined;
+  /** The latest sample (live export reads it as gauges). */
+  last: EventLoopSample | null = null;
 
   constructor(
     private readonly file: string,
@@ -52,6 +54,7 @@ export class EventLoopSampler {
       utilization: Math.round(Math.min(1, Math.max(0, delta.utilization)) * 10000) / 10000,
     };
     this.histogram.reset();
+    this.last = line;
     try {
       appendJsonLine(this.file, line);
     } catch {

@@ -10,7 +10,7 @@ import cluster from 'node:cluster';
 import { readConfig, threadFacts } from './config.js';
 import { reportListening } from './listen-report.js';
 import { watchParent } from './parent-watch.js';
-import { startProbes, type TracingModule } from './start.js';
+import { startProbes, type ExportModule, type TracingModule } from './start.js';
 
 // launched by looplens: do not outlive it (./parent-watch.ts), whether or not the probes are on in this process
 if (isMainThread) watchParent(process.env);
@@ -26,7 +26,8 @@ if (config.out) {
   reportListening(config.out);
   // Synchronous on purpose: a --require preload must be fully set up before the app's first require.
   const tracing = config.tracing ? (require('./tracing.js') as TracingModule) : null;
-  startProbes(config, tracing, __dirname);
+  const exporting = config.otlpEndpoint && !config.tracing ? (require('./export.js') as ExportModule) : null;
+  startProbes(config, tracing, __dirname, exporting);
 } else if (config.offReason?.startsWith('LOOPLENS_PRESET=')) {
   process.emitWarning(`looplens probes are off: ${config.offReason}`, { code: 'LOOPLENS_BAD_PRESET' });
 } else if (config.offReason === 'LOOPLENS_OUT is not set' && isMainThread) {

@@ -39,7 +39,9 @@ if (config.out) {
     acknowledged = channel.waitForAllMessagesAcknowledged;
     tracing = await import('./tracing.js');
   }
-  startProbes(config, tracing, dirname(fileURLToPath(import.meta.url)));
+  // live export of blocks and loop metrics without SDK tracing (the production preset): ./export.ts
+  const exporting = config.otlpEndpoint && !config.tracing ? await import('./export.js') : null;
+  startProbes(config, tracing, dirname(fileURLToPath(import.meta.url)), exporting);
   if (acknowledged) await acknowledged();
 } else if (config.offReason?.startsWith('LOOPLENS_PRESET=')) {
   process.emitWarning(`looplens probes are off: ${config.offReason}`, { code: 'LOOPLENS_BAD_PRESET' });

@@ -36,6 +36,7 @@ import { requestIdentity, workItemIdentity, type RequestIdentity } from './reque
 import { sampledSpansOtlp } from './sampled-traces.js';
 import { otlpToJaeger } from '../profiles/contract/jaeger.js';
 import type { startTracing } from './tracing.js';
+import type { LiveExport, startExport } from './export.js';
 import { MessagePort, threadId } from 'node:worker_threads';
 import { THREAD_FINISH_MS, threadCoordinator, threadFinisher } from './threads.js';
 
@@ -45,13 +46,20 @@ const REQUEST_STARTS_KEPT = 4096;
 const PENDING = '(pending: stack resolved at exit)';
 
 export type TracingModule = { startTracing: typeof startTracing };
+/** probes/export.ts: loaded only with an OTLP endpoint and no SDK tracing (the production preset). */
+export type ExportModule = { startExport: typeof startExport };
 
 export interface Probes {
   /** Writes every file now and stops the probes (idempotent). */
   finish(): void;
 }
 
-export function startProbes(config: ProbeConfig, tracingModule: TracingModule | null, probesDir: string): Probes | null {
+export function startProbes(
+  config: ProbeConfig,
+  tracingModule: TracingModule | null,
+  probesDir: string,
+  exportModule: ExportModule | null = null,
+): Probes | null {
   const out = config.out;
   if (!out) return null;
   mkdirSync(out, { recursive: true });
@@ -73,6 +81,9 @@ export function startProbes(config: ProbeConfig, tracingModule: TracingModule | 
   memory.start();
 
   const tracing = tracingModule && config.tracing ? tracingModule.startTracing(config) : null;
+  // live export of blocks and loop metrics when the SDK does not trace (with tracing, NodeSDK exports spans and metrics)
+  const live: LiveExport | null =
+    exportModule && !tracing && config.otlpEndpoint ? exportModule.startExport({ serviceName: config.serviceName, loop: () => sampler.last }) : null;
   // production preset: identity by AsyncLocalStorage, no spans; a worker thread: its work items (request-identity.ts)
   const identity: RequestIdentity | null =
     !tracing && config.preset === 'production' && !config.workerThread
@@ -237,6 +248,7 @@ export function startProbes(config: ProbeConfig, tracingModule: TracingModule | 
       });
       return toEvent(block, stack);
     });
+    for (const e of events) live?.block(e);
     if (!final) {
       // rotation (no tracing): the resolved events, and their owners, are all that is kept of these blocks
       resolvedEvents.push(...events);
@@ -313,6 +325,8 @@ export function startProbes(config: ProbeConfig, tracingModule: TracingModule | 
       process.stderr.write(`looplens probes: could not write the run files in ${out}: ${(err as Error).message}\n`);
     }
     identity?.close();
+    // live export: start sending now — an app with its own SIGINT handler may exit before onSignal could wait
+    void live?.flush(1000);
     try {
       if (heapFile && !primaryOnly) writeTextAtomic(join(out, RUN_FILES.heapProfile), JSON.stringify(heapFile));
     } catch (err) {
@@ -329,6 +343,7 @@ export function startProbes(config: ProbeConfig, tracingModule: TracingModule | 
       process.removeListener(signal, onSignal);
       const raise = () => process.kill(process.pid, signal);
       if (tracing) tracing.flushLive(1000).then(raise, raise);
+      else if (live) live.flush(1000).then(raise, raise);
       else raise();
     }
   };

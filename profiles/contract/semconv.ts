@@ -63,3 +63,31 @@ export function waitedMs(fromMs: number, toMs: number, blocks: readonly BlockExt
   }
   return total;
 }
+
+/**
+ * Live export under the production preset (probes/export.ts): the loop metrics carry OpenTelemetry's semantic-convention
+ * names (those of instrumentation-runtime-node: delay in seconds, utilization as a ratio) and looplens' own blocked
+ * time; every block goes out as one OTLP log record whose event name is BLOCKED_EVENT.
+ */
+export const LOOP_METRICS = {
+  /** Gauges `nodejs.eventloop.delay.{min,max,mean,p50,p90,p99}`, seconds, over the last second. */
+  delayPrefix: 'nodejs.eventloop.delay',
+  /** Gauge, 0–1, over the last second. */
+  utilization: 'nodejs.eventloop.utilization',
+  /** Counter, seconds the loop was blocked, by http.request.method, http.route and code.function.name. */
+  blockedTime: 'looplens.eventloop.blocked.time',
+  /** Counter of blocks, by the same attributes. */
+  blocks: 'looplens.eventloop.blocked.count',
+} as const;
+
+/** Attributes of a block's OTLP log record beside BLOCKED_EVENT_FIELDS (and of the blocked-time metrics). */
+export const BLOCKED_LOG_ATTRIBUTES = {
+  method: 'http.request.method',
+  /** The route template (or path) without the method, as semantic conventions have it. */
+  route: 'http.route',
+  function: 'code.function.name',
+  /** The trace the block belongs to when no span of it was sampled (an incoming traceparent's): hex. */
+  traceId: 'looplens.trace_id',
+  /** In a worker thread: the work item (blocking.json `workItem`). */
+  workItem: 'looplens.work_item',
+} as const;

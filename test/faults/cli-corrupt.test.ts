@@ -32,7 +32,7 @@ beforeAll(async () => {
   // a real run folder with every file of the contract (findings.json included)
   const r = await runCli(['profile', '--path', '/block', '--path', '/', '--warmup', '0', '--duration', '2', '--out', RUN, '--', 'node', FIXTURE], { LOOPLENS_QUIET: '1' });
   expect(r.code, r.stderr).toBe(0);
-  for (const f of ['run.json', 'summary.json', 'load.json', 'blocking.json', 'stacks.folded', 'traces.otlp.json', 'traces.jaeger.json', 'eventloop.jsonl', 'findings.json']) {
+  for (const f of ['run.json', 'summary.json', 'load.json', 'blocking.json', 'stacks.folded', 'traces.otlp.json', 'traces.jaeger.json', 'eventloop.jsonl', 'findings.json', 'memory.jsonl', 'heap.heapprofile']) {
     expect(existsSync(join(RUN, f)), f).toBe(true);
   }
 }, 120_000);
@@ -71,6 +71,9 @@ const USE: Record<Cmd, Record<string, Use>> = {
     // without traces.otlp.json the evidence reads the same spans from traces.jaeger.json
     'traces.otlp.json': { optional: true, missingSays: null },
     'eventloop.jsonl': { optional: true, missingSays: null },
+    // the memory figures and the heap/gc metrics (scripts/analysis/memory.ts)
+    'memory.jsonl': { optional: true, missingSays: null },
+    'heap.heapprofile': { optional: true, missingSays: null },
     'traces.jaeger.json': { unused: true },
   },
   diagnose: {
@@ -83,6 +86,9 @@ const USE: Record<Cmd, Record<string, Use>> = {
     'summary.json': { unused: true },
     // the CPU samples of the cpu-hotspot rule (profile.cpuprofile when there, else stacks.folded)
     'stacks.folded': { optional: true, missingSays: null },
+    // the memory-growth and gc-pressure rules
+    'memory.jsonl': { optional: true, missingSays: null },
+    'heap.heapprofile': { optional: true, missingSays: null },
     'traces.jaeger.json': { unused: true },
     'findings.json': { unused: true },
   },
@@ -94,6 +100,8 @@ const USE: Record<Cmd, Record<string, Use>> = {
     'load.json': { optional: true, missingSays: null, corruptIsNote: true },
     'traces.otlp.json': { optional: true, missingSays: null, corruptIsNote: true },
     'findings.json': { optional: true, missingSays: null, corruptIsNote: true },
+    'memory.jsonl': { optional: true, missingSays: null, corruptIsNote: true },
+    'heap.heapprofile': { optional: true, missingSays: null, corruptIsNote: true },
     'traces.jaeger.json': { unused: true },
     'stacks.folded': { unused: true },
   },

@@ -118,6 +118,8 @@ export interface LineChartSpec {
   bands?: { from: number; to: number; label: string }[];
   /** What a null y means, for its marker's tooltip. */
   noReading?: string;
+  /** Short stretches marked along the bottom of the plot (e.g. GC pauses): x and width in x units, with a tooltip. */
+  marks?: { x: number; w: number; label: string; color: string }[];
 }
 
 /**
@@ -192,6 +194,10 @@ export function lineChart(spec: LineChartSpec): string {
   parts.push(`<text x="${left + plotW / 2}" y="${height - 4}" text-anchor="middle" class="cs">${esc(spec.xLabel)}</text>`);
   parts.push(`<line x1="${left}" x2="${width - right}" y1="${top + plotH}" y2="${top + plotH}" class="axis"/>`);
   if (ys.length === 0) parts.push(`<text x="${left + plotW / 2}" y="${top + plotH / 2}" text-anchor="middle" class="na">no samples</text>`);
+  for (const m of spec.marks ?? []) {
+    const x0 = px(m.x);
+    parts.push(`<rect class="mark" x="${x0.toFixed(1)}" y="${top + plotH - 7}" width="${Math.max(1, px(m.x + m.w) - x0).toFixed(1)}" height="7" fill="${esc(m.color)}" opacity="0.7"><title>${esc(m.label)}</title></rect>`);
+  }
   for (const s of spec.series) {
     if (s.points.length === 0) continue;
     const segments = lineSegments(s.points);

@@ -112,6 +112,9 @@ function findFlamegraphs(dir: string, info: RunInfo, notes: string[]): Flamegrap
   } catch (err) {
     notes.push(`the route flamegraphs are not listed: ${(err as Error).message}`);
   }
+  // the allocation flamegraphs (heap.heapprofile: allocated, and what stayed live)
+  if (hasFile(dir, 'heapFlamegraph')) add(`${RUN_FILES.heapFlamegraph} · allocations`, join(dir, RUN_FILES.heapFlamegraph));
+  if (hasFile(dir, 'heapLiveFlamegraph')) add(`${RUN_FILES.heapLiveFlamegraph} · still live`, join(dir, RUN_FILES.heapLiveFlamegraph));
   for (const out of info.profilerOutputs ?? []) {
     if (!/\.html?$/i.test(out)) continue;
     const abs = insideRun(dir, out);

@@ -10,6 +10,7 @@ import { esc, html, jsonForScript, raw, type Raw } from './escape.js';
 import { buildWaterfalls, type Waterfall } from './waterfall.js';
 import { processesSection } from './processes.js';
 import { threadsSection } from './threads.js';
+import { memorySection } from './memory.js';
 import { storySection } from './story.js';
 import { KIND_LABELS } from '../../scripts/diagnose/render.js';
 import type { FlamegraphLink, IndexEntry, LabModel, RunModel } from './model.js';
@@ -290,16 +291,26 @@ function eventLoopSection(stages: StageView[]): Raw {
     if (same) same.to = Math.max(same.to, to);
     else bands.push({ from, to, label: 'warm-up' });
   });
+  const multi = stages.length > 1;
   const anySamples = stages.some((s) => (s.run?.evidence.eventLoop.length ?? 0) > 0);
   const noReadings = stages.reduce((n, s) => n + (s.run?.evidence.eventLoop.filter(noDelayReading).length ?? 0), 0);
-  const multi = stages.length > 1;
   const charts: string[] = [];
   const common = { xLabel, bands };
+  // every GC pause of the window (memory.jsonl), marked along the bottom of the delay chart
+  const marks = stages.flatMap((s, i) =>
+    (s.run?.evidence.memory?.pauses ?? []).map((p) => ({
+      x: (p.startMs - origins[i]!.t0) / 1000,
+      w: p.durationMs / 1000,
+      label: `${multi ? `${s.name} · ` : ''}GC ${p.kind} ${fmtMs(p.durationMs)} ms`,
+      color: s.color,
+    })),
+  );
   charts.push(
     lineChart({
       title: 'Event-loop delay p99 per second',
       unit: 'ms',
       ...common,
+      ...(marks.length ? { marks } : {}),
       series: series((x) => (noDelayReading(x) ? null : x.delayMs.p99)),
       format: fmtMs,
       noReading: 'the loop never turned in this interval (utilization 100 %), so no delay was measured; it was at least the interval',
@@ -335,7 +346,7 @@ function eventLoopSection(stages: StageView[]): Raw {
     ? one('Queries per request', 'queries', stages.map((s) => s.summary.db?.queriesPerRequest ?? null), (v) => fmtNum(v, 1))
     : '';
   return html`<section id="eventloop"><h2>Event loop</h2>
-<p class="lead">Per-second samples from eventloop.jsonl (delay with the timer resolution subtracted). A blocked loop shows as a delay spike and utilization near 100 %. The shaded band is the warm-up (not in the measured figures); a line breaks where samples are missing (the sampler was held up) rather than drawing values nobody measured${noReadings ? html`, and a red mark at the top is a second the loop never turned in (${fmtNum(noReadings)} in all): no delay reading, not a delay of 0` : ''}.</p>
+<p class="lead">Per-second samples from eventloop.jsonl (delay with the timer resolution subtracted). A blocked loop shows as a delay spike and utilization near 100 %. Marks along the bottom of the delay chart are GC pauses (memory.jsonl; hover for kind and ms). The shaded band is the warm-up (not in the measured figures); a line breaks where samples are missing (the sampler was held up) rather than drawing values nobody measured${noReadings ? html`, and a red mark at the top is a second the loop never turned in (${fmtNum(noReadings)} in all): no delay reading, not a delay of 0` : ''}.</p>
 ${multi ? raw(legend(stages)) : ''}
 ${anySamples ? '' : html`<p class="empty">No eventloop.jsonl in ${multi ? 'any stage' : 'this run'}.</p>`}
 <div class="charts">${charts.map((c) => html`<div class="card">${raw(c)}</div>`)}<div class="card">${raw(blocked)}</div>${queries ? html`<div class="card">${raw(queries)}</div>` : ''}${[blockedByRoute, queriesByRoute].filter(Boolean).map((c) => html`<div class="card">${raw(c)}</div>`)}</div>
@@ -760,11 +771,13 @@ function body(stages: StageView[], links: RenderLinks): { body: Raw; toc: [strin
   if (findings.html) toc.push(['findings', 'Findings']);
   const procs = processesSection(stages);
   if (procs.present) toc.splice(toc.findIndex(([id]) => id === 'blocking'), 0, ['processes', 'Per worker']);
+  const mem = memorySection(stages, (s) => loopOrigin(s as StageView).t0, stages.map(loopOrigin).every((o) => o.fromLoad) ? 's since the load began' : 's since start');
+  if (mem.present) toc.splice(toc.findIndex(([id]) => id === 'blocking'), 0, ['memory', 'Memory']);
   const threads = threadsSection(stages);
   if (threads.present) toc.splice(toc.findIndex(([id]) => id === 'blocking') + 1, 0, ['threads', 'Worker threads']);
   return {
     toc,
-    body: html`${verdict}${overviewSection(stages)}${latencySection(stages)}${eventLoopSection(stages)}${procs.html}${blockingSection(stages, drawn)}${threads.html}${wf}${flameSection(stages, links)}${findings}`,
+    body: html`${verdict}${overviewSection(stages)}${latencySection(stages)}${eventLoopSection(stages)}${mem.html}${procs.html}${blockingSection(stages, drawn)}${threads.html}${wf}${flameSection(stages, links)}${findings}`,
   };
 }
 

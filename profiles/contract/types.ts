@@ -35,6 +35,10 @@ export const RUN_FILES = {
    * live at its end.
    */
   heapProfile: 'heap.heapprofile',
+  /** The allocation flamegraph: heap.heapprofile's allocated half, KiB by stack (derived by the runner). */
+  heapFlamegraph: 'heap-flamegraph.html',
+  /** What stayed live: heap.heapprofile's live half, KiB by stack (derived by the runner). */
+  heapLiveFlamegraph: 'heap-live-flamegraph.html',
 } as const;
 
 /**

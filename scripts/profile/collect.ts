@@ -142,7 +142,44 @@ export function writeDerived(runDir: string, info: RunInfo, root: string, folded
   const routes = new Map(evidence.requests.map((r) => [`${r.traceId}/${r.span.spanId}`, r.route]));
   writePprof(runDir, cpuProfilesToPprof(readServingCpuProfiles(runDir), { routeOf: (t, s) => routes.get(`${t}/${s}`) ?? null }));
   writeRouteFlamegraphs(runDir, routeFlamegraphs(evidence, info, subtitle));
+  writeHeapFlamegraphs(runDir, evidence, info, subtitle);
   return { summary, evidence, notes: unmapped ? [unmapped] : [] };
+}
+
+/**
+ * heap-flamegraph.html (what the app allocated in the heap profile's allocated half) and heap-live-flamegraph.html
+ * (what its live half kept), KiB by stack, looplens' own measuring left out — the evidence's memory figures.
+ */
+function writeHeapFlamegraphs(runDir: string, evidence: Evidence, info: RunInfo, subtitle: string): void {
+  const m = evidence.memory;
+  const kib = (stacks: Map<string, number>) => [...stacks].map(([stack, bytes]) => `${stack} ${Math.max(1, Math.round(bytes / 1024))}`).join('\n') + '\n';
+  const span = (w: { startMs: number; endMs: number }) => `${Math.round((w.endMs - w.startMs) / 100) / 10} s`;
+  if (m?.allocated) {
+    const a = m.allocated;
+    writeTextAtomic(
+      join(runDir, RUN_FILES.heapFlamegraph),
+      renderFlamegraphHtml({
+        folded: kib(a.stacks),
+        title: `looplens — ${info.id} — allocations`,
+        subtitle: `what the app allocated in ${span(a.window)} of the window (heap.heapprofile, sampled)${a.bytesPerRequest !== null ? `, ${Math.round(a.bytesPerRequest / 102.4) / 10} KiB per request` : ''} · ${subtitle}`,
+        unit: 'KiB allocated',
+        msNote: 'bytes, not time: V8\'s sampling heap profiler, collected and live alike',
+      }),
+    );
+  }
+  if (m?.live && m.live.bytes > 0) {
+    const l = m.live;
+    writeTextAtomic(
+      join(runDir, RUN_FILES.heapLiveFlamegraph),
+      renderFlamegraphHtml({
+        folded: kib(l.stacks),
+        title: `looplens — ${info.id} — still live`,
+        subtitle: `what was allocated in ${span(l.window)} of the window and still live when the app stopped (after a full GC)${l.bytesPer1kRequests !== null ? `, ${Math.round(l.bytesPer1kRequests / 104857.6) / 10} MiB per 1,000 requests` : ''} · ${subtitle}`,
+        unit: 'KiB live',
+        msNote: 'bytes, not time: V8\'s sampling heap profiler',
+      }),
+    );
+  }
 }
 
 /**

@@ -257,6 +257,27 @@ export function buildDashboard(): Record<string, unknown> {
     ),
   );
   y += 8;
+  // what diagnose's gc-pressure and memory-growth rules read from a run, live: GC's share of the time, heap growth
+  panels.push(
+    timeseries(
+      'GC share of the time',
+      'seconds of GC per second (rate of v8js.gc.duration sum) per process: looplens diagnose names the top allocators (gc-pressure) at 20 % of a run.',
+      'percentunit',
+      [{ expr: `sum by (job, instance) (rate(${gcSum}{${SEL}}[${RATE}]))`, legend: '{{job}} {{instance}}' }],
+      0,
+      12,
+      { max: 1 },
+    ),
+    timeseries(
+      'Heap used growth per second',
+      'deriv of v8js.memory.heap.used summed over spaces, over 5 minutes: a heap that keeps growing under steady load is what memory-growth names (its allocation site is in the run\'s heap.heapprofile).',
+      'bytes',
+      [{ expr: `deriv(sum by (job, instance) (${prom('v8js.memory.heap.used')}{${SEL}})[5m:])`, legend: '{{job}} {{instance}}' }],
+      12,
+      12,
+    ),
+  );
+  y += 8;
 
   return {
     uid: DASHBOARD_UID,

@@ -110,6 +110,26 @@ const CONFIGS: Config[] = [
     wrap: probes({ LOOPLENS_TRACING: '0', LOOPLENS_BLOCK_DETECT: 'always' }),
   },
   {
+    name: 'production',
+    armed: true,
+    label: '**production preset** (LOOPLENS_PRESET=production: ALS request identity, detector on demand, 5 ms profile, 1 % of requests as spans, files)',
+    spans: 'file',
+    wrap: probes({ LOOPLENS_PRESET: 'production' }),
+  },
+  {
+    name: 'production-noheap',
+    armed: true,
+    label: 'production preset without the heap profiler (LOOPLENS_HEAP_PROFILE=0)',
+    spans: 'file',
+    wrap: probes({ LOOPLENS_PRESET: 'production', LOOPLENS_HEAP_PROFILE: '0' }),
+  },
+  {
+    name: 'production-otlp',
+    armed: true,
+    label: 'production preset, also exporting blocks and loop metrics live over OTLP/HTTP (10 s metric interval)',
+    wrap: (argv, out) => probes({ LOOPLENS_PRESET: 'production', OTEL_EXPORTER_OTLP_ENDPOINT: sinkUrl })(argv, out),
+  },
+  {
     name: 'tracing',
     armed: true,
     label: '+ tracing (looplens defaults: detector, 5 ms profile, http/pg/ioredis/undici, files)',

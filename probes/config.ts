@@ -160,7 +160,7 @@ export function readConfig(env: NodeJS.ProcessEnv, facts: ProcessFacts): ProbeCo
       .split(',')
       .map((s) => s.trim())
       .filter(Boolean),
-    maxSpans: Math.round(num(env.LOOPLENS_MAX_SPANS, production ? 10_000 : 50_000, 0)),
+    maxSpans: Math.round(num(env.LOOPLENS_MAX_SPANS, production ? 2_000 : 50_000, 0)),
     preset: production ? 'production' : null,
     traceSampleRate: Math.min(1, num(env.LOOPLENS_TRACE_SAMPLE_RATE, 0.01, 0)),
     rotateS: num(env.LOOPLENS_ROTATE_S, production ? 60 : 0, 0),

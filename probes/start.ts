@@ -256,9 +256,11 @@ export function startProbes(
       blocks.length = 0;
       written = 0;
     }
-    if (detector) writeBlocking(final ? [...resolvedEvents, ...events] : resolvedEvents);
+    // a cut that resolved nothing new rewrites neither blocking.json nor the traces (both can be megabytes)
+    const changed = final || events.length > 0;
+    if (detector && changed) writeBlocking(final ? [...resolvedEvents, ...events] : resolvedEvents);
     tracing?.writeFiles(resolved, join(out, RUN_FILES.tracesOtlp), join(out, RUN_FILES.tracesJaeger), writeTextAtomic);
-    if (identity) {
+    if (identity && changed) {
       // every block's sampled span stays in the file, even once the ring of recent requests let it go
       const sampledSpans = identity.sampledSpans([...resolvedOwners, ...blocks.map((b) => b.owner)]);
       const otlp = sampledSpansOtlp(sampledSpans.spans, config.serviceName, [...resolvedEvents, ...(final ? events : [])]);
@@ -286,6 +288,8 @@ export function startProbes(
     ? setInterval(() => {
         ownWork();
         if (finished || cluster.isPrimary && forked) return;
+        // the run the detector is building ended before this timer: reported now, it is resolved with this cut
+        detector?.flush();
         const profile = profiler.stop();
         try {
           resolveWith(profile, false);

@@ -39,7 +39,7 @@ describe('readConfig', () => {
   });
   it('the production preset: no OpenTelemetry SDK, on-demand detection, 1 % sampled, bounded', () => {
     const c = readConfig({ LOOPLENS_OUT: '/r', LOOPLENS_PRESET: 'production', LOOPLENS_TRACING: '1' }, facts);
-    expect(c).toMatchObject({ preset: 'production', tracing: false, spanProfile: false, blockDetect: 'auto', traceSampleRate: 0.01, rotateS: 60, maxBlocks: 10_000, maxSpans: 10_000 });
+    expect(c).toMatchObject({ preset: 'production', tracing: false, spanProfile: false, blockDetect: 'auto', traceSampleRate: 0.01, rotateS: 60, maxBlocks: 10_000, maxSpans: 2_000 });
     expect(readConfig({ LOOPLENS_OUT: '/r', LOOPLENS_PRESET: 'production', LOOPLENS_TRACE_SAMPLE_RATE: '0.5' }, facts).traceSampleRate).toBe(0.5);
     expect(readConfig({ LOOPLENS_OUT: '/r' }, facts)).toMatchObject({ preset: null, rotateS: 0 });
   });

@@ -68,6 +68,7 @@ export function startExport(options: ExportOptions): LiveExport {
   const blockedTime = meter.createCounter(LOOP_METRICS.blockedTime, { unit: 's', description: 'Time the event loop was blocked, by the route and function that blocked it' });
   const blocks = meter.createCounter(LOOP_METRICS.blocks, { unit: '{block}', description: 'Blocks of the event loop, by route and function' });
 
+  let flushing: Promise<void> | null = null;
   return {
     block(e) {
       const r = splitRoute(e.route);
@@ -94,8 +95,12 @@ export function startExport(options: ExportOptions): LiveExport {
       logger.emit({ eventName: BLOCKED_EVENT, body: BLOCKED_EVENT, attributes: record, timestamp: e.startMs, context: ctx });
     },
     async flush(timeoutMs) {
-      const done = Promise.allSettled([logs.forceFlush(), meters.forceFlush()]);
-      await Promise.race([done, new Promise((r) => setTimeout(r, timeoutMs).unref())]);
+      // one flush at a time, and a second caller waits for it: the SDK's processor returns at once from a forceFlush
+      // made while another runs, and the process would end before the first one's records went out
+      flushing ??= Promise.allSettled([logs.forceFlush(), meters.forceFlush()]).then(() => {
+        flushing = null;
+      });
+      await Promise.race([flushing, new Promise((r) => setTimeout(r, timeoutMs).unref())]);
     },
   };
 }

@@ -290,13 +290,14 @@ export function startProbes(
         if (finished || cluster.isPrimary && forked) return;
         // the run the detector is building ended before this timer: reported now, it is resolved with this cut
         detector?.flush();
-        const profile = profiler.stop();
+        // the next profile starts before this one stops (cpu-profiler.ts rotate)
+        const profile = profiler.rotate(intervalUs);
+        if (!profile) return;
         try {
           resolveWith(profile, false);
         } catch (err) {
           process.stderr.write(`looplens probes: could not write the run files in ${out}: ${(err as Error).message}\n`);
         }
-        profiler.start(intervalUs);
       }, config.rotateS * 1000).unref()
     : undefined;
 

@@ -31,6 +31,16 @@ describe('parseCLI', () => {
     expect(p.appCommand).toEqual(['node', 'app.js', '--x']);
   });
 
+  it('profile --preset: lab by default, production, and a one-line error for anything else', () => {
+    const lab = parseCLI(['profile', '--', 'node', 'app.js']);
+    expect(lab.kind === 'run' && lab.options.preset).toBe('lab');
+    const prod = parseCLI(['profile', '--preset', 'production', '--', 'node', 'app.js']);
+    expect(prod.kind === 'run' && prod.options.preset).toBe('production');
+    const err = parseError(['profile', '--preset', 'prod', '--', 'node', 'app.js']);
+    expect(err.code).toBe('USAGE_BAD_VALUE');
+    expect(formatError(err)).toBe('looplens: unknown preset "prod" — use one of: lab, production [USAGE_BAD_VALUE]');
+  });
+
   it('resolves two-word commands and defaults', () => {
     const p = parseCLI(['db', 'seed', '--scale', '500']);
     expect(p.kind === 'run' && p.entry.spec.name).toBe('db seed');

@@ -10,7 +10,7 @@ import { checkStages, stageNames, targetAppMain } from '../lab/stages.js';
 import { loadScenario, pathsScenario } from '../load/scenario.js';
 import { canConnect, stopApp } from '../profile/process.js';
 import { DEFAULT_DATABASE_URL } from '../lab/seed.js';
-import { DEFAULT_REDIS_URL, pingRedis } from '../services.js';
+import { DEFAULT_REDIS_URL, describeRefusal, pingRedis } from '../services.js';
 import { connectOnce, redactUrl } from '../../target-app/db/connection.js';
 import { seedInfo } from '../../target-app/db/seed.js';
 import { PROJECT_ROOT, profile, type ProfileOptions, type ProfileResult } from '../profile/run.js';
@@ -136,7 +136,11 @@ async function checkSeeded(dbUrl: string): Promise<void> {
       await db.end().catch(() => {});
     }
   } catch (err) {
-    if ((err as { code?: string }).code !== '3D000') throw err; // 3D000: the database does not exist yet
+    // 3D000: the database does not exist yet (not seeded); any other refusal (a wrong role or password) says what it is
+    if ((err as { code?: string }).code !== '3D000') {
+      const refusal = describeRefusal(err, dbUrl);
+      throw new LooplensError('SERVICE_UNAVAILABLE', `PostgreSQL at ${redactUrl(dbUrl)} refused: ${refusal.what}`, refusal.fix, { cause: err });
+    }
   }
   if (!seeded) {
     throw new LooplensError(

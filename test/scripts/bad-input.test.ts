@@ -125,6 +125,12 @@ describe('bad input to the CLI', () => {
     expect(empty.code).toBe(1);
     oneError(empty.stderr, 'DB_NOT_SEEDED');
     expect(empty.stderr).not.toContain('RUN_EMPTY');
+    // a role the server does not know: the refusal, said plainly (not INTERNAL, not "28000")
+    const role = await runCli(['profile', '--stage', 'async-db', '--duration', '1', '--warmup', '0', '--out', join(tmp, 'unseeded-3')], {
+      DATABASE_URL: 'postgres://looplens_no_such_role@127.0.0.1:5432/looplens',
+    });
+    expect(role.code).toBe(1);
+    expect(oneError(role.stderr, 'SERVICE_UNAVAILABLE')).toMatch(/refused: role "looplens_no_such_role" does not exist/);
   });
 
   it('a database that refuses us → SERVICE_UNAVAILABLE', async () => {

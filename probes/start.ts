@@ -72,7 +72,7 @@ export function startProbes(
   const sampler = new EventLoopSampler(join(out, RUN_FILES.eventloop), ownWork);
   sampler.start();
   // memory.jsonl every second; heap.heapprofile at exit, its sampler following run.json into the window (heap-profiler.ts)
-  const heap = config.heapProfile ? new HeapSampler(config.heapIntervalBytes, config.runDir) : null;
+  const heap = config.heapProfile ? new HeapSampler(config.heapIntervalBytes, config.runDir, ownWork) : null;
   if (heap && !heap.start()) process.stderr.write('looplens probes: the heap profiler is in use by another inspector client: no heap.heapprofile\n');
   const memory = new MemorySampler(join(out, RUN_FILES.memory), clockOffsetMs, () => {
     ownWork();

@@ -403,8 +403,11 @@ export interface SamplingHeapProfile {
  */
 export interface HeapProfileFile extends SamplingHeapProfile {
   looplens?: {
-    /** Mean bytes between samples. */
+    /** Mean bytes between samples of the live half, and of the allocated half (coarser: see probes/heap-profiler.ts). */
     intervalBytes: number;
+    allocatedIntervalBytes?: number;
+    /** ms the switch from the allocated to the live half held the loop (the sampler handing over its samples). */
+    switchMs?: number;
     pid: number;
     cwd: string;
     allocated: TimeWindow;

@@ -572,6 +572,8 @@ export function buildEvidence(input: EvidenceInput): Evidence {
       if (b.route === null && b.phase !== 'startup' && b.gcMs >= b.durationMs / 2) b.noRequest = 'garbage collection';
     }
   }
+  const switchMs = input.heap?.looplens?.switchMs;
+  if (switchMs !== undefined && switchMs >= 20) notes.push(`the heap profiler's switch from its allocated to its live half held the loop ${switchMs} ms once, halfway into the window (the sampler handing over its samples; LOOPLENS_HEAP_INTERVAL_KB larger, or LOOPLENS_HEAP_PROFILE=0, avoids it)`);
   if (input.heap && !input.heap.looplens?.live) notes.push('heap.heapprofile holds no live half (the probes never saw the measured window: preloaded by hand): memory growth is not known');
   const measured: MeasuredFigures = {
     requests: measuredRequests,

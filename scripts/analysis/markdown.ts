@@ -71,6 +71,12 @@ export function renderSummaryMd(summary: Summary, run: Pick<RunInfo, 'id' | 'com
     );
   }
   if (summary.upstream) lines.push(`- external calls: ${summary.upstream.calls}, failed ${summary.upstream.failures}`);
+  if (summary.memory) {
+    const m = summary.memory;
+    lines.push(
+      `- memory: heap used ${m.heapUsedMb ? `${fmt(m.heapUsedMb.start)} → ${fmt(m.heapUsedMb.end)} MiB` : '–'} over the window; kept ${m.growthMbPer1kRequests === null ? '– (no live heap profile)' : `${fmt(m.growthMbPer1kRequests, 2)} MiB per 1,000 requests`}; allocated ${m.allocatedKbPerRequest === null ? '–' : `${fmt(m.allocatedKbPerRequest)} KiB per request`}; GC ${fmt(m.gc.ms, 0)} ms (${fmt(m.gc.share * 100, 1)} % of the window, ${fmt(m.gc.pauses, 0)} pauses, longest ${fmt(m.gc.longestPauseMs, 1)} ms${m.gc.longestPauseKind ? ` ${m.gc.longestPauseKind}` : ''})`,
+    );
+  }
   if (cache) {
     lines.push(
       `- cache: hit ratio ${pct(cache)} — ${fmt(cache.hits, 0)} hits, ${fmt(cache.misses, 0)} misses (${fmt(cache.stale, 0)} of them stale: entries retired by a write)${
@@ -271,6 +277,14 @@ export function renderLabMd(lab: LabMdInput): string {
     if (stages.some((s) => s.summary.cache)) {
       // the cache's evidence beside the latencies: – for stages without a cache
       lines.push(row(['cache hit ratio', ...stages.map((s) => pct(s.summary.cache)), change(base.summary.cache?.hitRatio, last.summary.cache?.hitRatio)]));
+    }
+    if (stages.some((s) => s.summary.memory)) {
+      // memory: what the heap kept per 1,000 requests (heap.heapprofile's live half), GC's share of the window
+      const kept = (s: Summary) => s.memory?.growthMbPer1kRequests ?? undefined;
+      const gc = (s: Summary) => (s.memory ? s.memory.gc.share * 100 : undefined);
+      lines.push(row(['heap kept MiB/1,000 requests', ...stages.map((s) => fmt(kept(s.summary), 2)), change(kept(base.summary), kept(last.summary))]));
+      lines.push(row(['GC % of the window', ...stages.map((s) => fmt(gc(s.summary), 1)), change(gc(base.summary), gc(last.summary))]));
+      lines.push(row(['KiB allocated/request', ...stages.map((s) => fmt(s.summary.memory?.allocatedKbPerRequest ?? undefined)), change(base.summary.memory?.allocatedKbPerRequest ?? undefined, last.summary.memory?.allocatedKbPerRequest ?? undefined)]));
     }
     lines.push('');
   }

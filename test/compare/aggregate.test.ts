@@ -6,10 +6,16 @@ import { diffSummaries } from '../../scripts/compare/summary-diff.js';
 import { REQUEST_METRICS, RUN_METRICS, routeSpreadKey } from '../../scripts/compare/metrics.js';
 import { stats, summary } from './helpers.js';
 
+const memory = (growth: number, share: number) => ({
+  heapUsedMb: { start: 40, end: 60 },
+  growthMbPer1kRequests: growth,
+  allocatedKbPerRequest: 100,
+  gc: { pauses: 10, ms: 100, share, longestPauseMs: 5, longestPauseKind: 'minor' as const, byKind: {} },
+});
 const runs = [
-  summary({ overall: stats(100, 200, 2000), blocking: { count: 10, totalMs: 50, msPerRequest: 0.025 }, db: { queriesPerRequest: 3 } }),
-  summary({ overall: stats(300, 100, 1000, 4), blocking: { count: 30, totalMs: 90, msPerRequest: 0.09 }, db: { queriesPerRequest: 2 } }),
-  summary({ overall: stats(200, 150, 1500, 1), blocking: { count: 20, totalMs: 70, msPerRequest: 0.05 }, db: { queriesPerRequest: 4 } }),
+  summary({ overall: stats(100, 200, 2000), blocking: { count: 10, totalMs: 50, msPerRequest: 0.025 }, db: { queriesPerRequest: 3 }, memory: memory(2, 0.05) }),
+  summary({ overall: stats(300, 100, 1000, 4), blocking: { count: 30, totalMs: 90, msPerRequest: 0.09 }, db: { queriesPerRequest: 2 }, memory: memory(4, 0.1) }),
+  summary({ overall: stats(200, 150, 1500, 1), blocking: { count: 20, totalMs: 70, msPerRequest: 0.05 }, db: { queriesPerRequest: 4 }, memory: memory(3, 0.07) }),
 ];
 
 describe('aggregateSummaries', () => {

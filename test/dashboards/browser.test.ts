@@ -136,6 +136,12 @@ describe('the report in Chromium', () => {
     expect(await w.page.locator('#eventloop svg.chart g.band').count()).toBe(2);
     expect(await w.page.locator('#eventloop svg.chart g.band title').first().textContent()).toMatch(/^warm-up: /);
     expect(await w.page.locator('#eventloop').innerText()).toContain('s since the load began');
+    // the probes name outgoing calls by their target (POST /posts calls the stand-in's /images, /notify, /index)
+    const labels = await w.page
+      .locator('#waterfalls details[open] svg.waterfall text.wl')
+      .evaluateAll((ts) => ts.map((t) => [...t.childNodes].filter((n) => n.nodeName !== 'title').map((n) => n.textContent).join('').trim()));
+    expect(labels).toEqual(expect.arrayContaining(['POST /images', 'POST /notify', 'POST /index']));
+    expect(labels).not.toContain('POST');
     await sound(w, 'real-lab');
   });
 

@@ -4,9 +4,11 @@
  * - from the moment the probes see run.json in phase `load` (checked every second) for half the planned load
  *   duration, samples of collected objects are kept: what was *allocated* (the allocation flamegraph, GC pressure);
  * - from then until the app stops, they are dropped, and at the end a full GC runs before the profile is read: what
- *   was allocated in the second half and is *still live*. Halfway into that half the probes note the last sample
- *   taken so far (`settledOrdinal`): what was allocated before it and is still live at the end outlived the requests
- *   that were in flight when the app stopped — what grows (memory growth).
+ *   was allocated in the second half and is *still live*. Halfway into that half the probes mark where the sampler
+ *   is (`settledOrdinal`, see settle()): what was allocated before it and is still live at the end outlived the
+ *   requests that were in flight when the app stopped — what grows (memory growth).
+ * Every read of the profile through the inspector forces a full GC first (V8's kSamplingForceGC): the probes read it
+ * twice, at the switch and at the end.
  * Nothing is sampled before the window (start-up and warm-up cost nothing). Without run.json (the probes preloaded by
  * hand) the whole run is sampled as allocated and nothing as live. The switch between the halves stops the sampler,
  * which hands over the allocated half's samples (about 1 µs each; 30 ms for 25,000): that time is the probes' own
@@ -27,6 +29,32 @@ type State = 'before' | 'allocated' | 'live';
  */
 export const ALLOCATED_COARSER = 4;
 
+/** The settling marker: this many sampling intervals of small objects (see HeapSampler.settle). */
+const MARKER_INTERVALS = 8;
+/** About what one marker object ({ i } in an array slot) takes on the heap. */
+const MARKER_OBJECT_BYTES = 32;
+
+/** Allocates n small objects: the function name marks their samples in the profile. */
+function looplensHeapMarker(n: number): unknown[] {
+  const out: unknown[] = new Array(n);
+  for (let i = 0; i < n; i++) out[i] = { i };
+  return out;
+}
+
+/** The last ordinal among the samples of looplensHeapMarker in a profile; null when V8 sampled none of them. */
+function markerOrdinal(profile: SamplingHeapProfile): number | null {
+  const ids = new Set<number>();
+  const walk = (n: SamplingHeapProfile['head'], inMarker: boolean) => {
+    const here = inMarker || n.callFrame.functionName === 'looplensHeapMarker';
+    if (here) ids.add(n.id);
+    for (const c of n.children) walk(c, here);
+  };
+  walk(profile.head, false);
+  let ordinal: number | null = null;
+  for (const s of profile.samples) if (ids.has(s.nodeId) && (ordinal === null || s.ordinal > ordinal)) ordinal = s.ordinal;
+  return ordinal;
+}
+
 export class HeapSampler {
   private session: Session | null = null;
   private state: State = 'before';
@@ -35,7 +63,10 @@ export class HeapSampler {
   private allocated: (SamplingHeapProfile & { toMs: number }) | null = null;
   private liveFromMs = 0;
   private settled: { ordinal: number; atMs: number } | null = null;
+  private marker: unknown[] | null = null;
+  private settledAtMs = 0;
   private switchMs: number | null = null;
+  private switchCpuMs: number | null = null;
 
   /** `runDir`: the folder holding run.json (LOOPLENS_OUT), null when not known; `ownWork` marks the probes' own callbacks. */
   constructor(
@@ -111,9 +142,12 @@ export class HeapSampler {
     try {
       const toMs = Date.now();
       const t0 = performance.now();
+      const cpu0 = process.cpuUsage();
       this.allocated = { ...this.end(), toMs };
       this.begin(false);
       this.switchMs = Math.round((performance.now() - t0) * 100) / 100;
+      const cpu = process.cpuUsage(cpu0);
+      this.switchCpuMs = Math.round((cpu.user + cpu.system) / 10) / 100;
       this.liveFromMs = Date.now();
       this.state = 'live';
       setTimeout(() => {
@@ -125,17 +159,16 @@ export class HeapSampler {
     }
   }
 
-  /** Notes the last sample taken so far (the live profile holds only live samples: small to read). */
+  /**
+   * Marks where the sampler is now without reading it (the inspector's every read of the profile forces a full GC):
+   * allocates MARKER_INTERVALS × the interval in small objects from looplensHeapMarker, kept until the end — V8 samples
+   * some of them (all but e^−8 of the time), and the last such sample's ordinal is where the sampler was. The markers
+   * are the probes' own bytes (left out of every figure).
+   */
   private settle(): void {
     if (!this.session || this.state !== 'live') return;
-    try {
-      const { profile } = this.post(this.session!, 'HeapProfiler.getSamplingProfile') as { profile: SamplingHeapProfile };
-      let ordinal = -1;
-      for (const sample of profile.samples) ordinal = Math.max(ordinal, sample.ordinal);
-      this.settled = { ordinal, atMs: Date.now() };
-    } catch {
-      this.settled = null;
-    }
+    this.marker = looplensHeapMarker(Math.ceil((MARKER_INTERVALS * this.intervalBytes) / MARKER_OBJECT_BYTES));
+    this.settledAtMs = Date.now();
   }
 
   /** Stops sampling and returns the file to write, or null when nothing was sampled. */
@@ -145,11 +178,13 @@ export class HeapSampler {
     try {
       const now = Date.now();
       let file: HeapProfileFile;
-      const looplens = { intervalBytes: this.intervalBytes, allocatedIntervalBytes: this.intervalBytes * ALLOCATED_COARSER, pid, cwd, ...(this.switchMs !== null ? { switchMs: this.switchMs } : {}) };
+      const looplens = { intervalBytes: this.intervalBytes, allocatedIntervalBytes: this.intervalBytes * ALLOCATED_COARSER, pid, cwd, ...(this.switchMs !== null ? { switchMs: this.switchMs, switchCpuMs: this.switchCpuMs ?? 0 } : {}) };
       if (this.state === 'live' && this.allocated) {
-        // what is still referenced, not what merely awaits collection
-        this.post(session, 'HeapProfiler.collectGarbage');
+        // stopping forces a full GC first (the inspector does): what is still referenced, not what awaits collection
         const live = this.end();
+        const ordinal = this.marker ? markerOrdinal(live) : null;
+        this.settled = ordinal !== null ? { ordinal, atMs: this.settledAtMs } : null;
+        this.marker = null;
         const { toMs, ...allocated } = this.allocated;
         file = { ...allocated, looplens: { ...looplens, allocated: { startMs: this.allocatedFromMs, endMs: toMs }, live: { ...live, fromMs: this.liveFromMs, atMs: Date.now(), ...(this.settled ? { settledOrdinal: this.settled.ordinal, settledAtMs: this.settled.atMs } : {}) } } };
       } else {

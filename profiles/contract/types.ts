@@ -408,6 +408,8 @@ export interface HeapProfileFile extends SamplingHeapProfile {
     allocatedIntervalBytes?: number;
     /** ms the switch from the allocated to the live half held the loop (the sampler handing over its samples). */
     switchMs?: number;
+    /** The process's CPU ms (all threads) in that switch. */
+    switchCpuMs?: number;
     pid: number;
     cwd: string;
     allocated: TimeWindow;

@@ -20,6 +20,7 @@ import {
 import { LooplensError } from '../errors.js';
 import { loadEvidence } from '../analysis/evidence.js';
 import { diffBlocking, type HotspotDiff } from './blocking-diff.js';
+import { diffAllocations, type AllocationDiff } from './allocation-diff.js';
 import { diffFindings, type FindingDiff } from './findings-diff.js';
 import { diffFunctions, diffStacks, idleSamples, parseFolded, withIdle, type FoldedProfile, type FunctionDiff, type StackDiff } from './folded.js';
 import { diffSummaries, type SummaryDiff } from './summary-diff.js';
@@ -48,6 +49,8 @@ export interface RunComparison {
   stacks: StackDiff | null;
   /** null when either run has no blocking.json. */
   hotspots: HotspotDiff[] | null;
+  /** By allocation site (./allocation-diff.ts); absent when either run has no heap.heapprofile. */
+  allocations?: AllocationDiff[];
   /** null when either run has no findings.json (written by `looplens profile` and `looplens diagnose --write`). */
   findings: FindingDiff[] | null;
   /** Things a reader should know (incomplete runs, missing files), as plain text (they may quote folder names). */
@@ -141,16 +144,19 @@ export function compareRuns(baseDir: string, headDir: string, summaries: { base?
   }
 
   let hotspots: HotspotDiff[] | null = null;
+  // the runs' evidence (read once): the blocks, per-route figures and memory summary.json and findings.json were computed from
+  const evidence = new Map<string, ReturnType<typeof loadEvidence>>();
+  const evidenceOf = (dir: string) => evidence.get(dir) ?? evidence.set(dir, loadEvidence(dir)).get(dir)!;
   if (hasFile(baseDir, 'blocking') && hasFile(headDir, 'blocking')) {
-    // the runs' evidence: the blocks and per-route figures summary.json and findings.json were computed from
-    hotspots = diffBlocking(loadEvidence(baseDir), loadEvidence(headDir), roots);
+    hotspots = diffBlocking(evidenceOf(baseDir), evidenceOf(headDir), roots);
   } else {
     notes.push('No blocking-hotspot diff: blocking.json is missing from ' + missingIn(baseDir, headDir, 'blocking') + '.');
   }
   const findings = hasFile(baseDir, 'findings') && hasFile(headDir, 'findings') ? diffFindings(readFindings(baseDir), readFindings(headDir)) : null;
   if (!findings) notes.push('No findings diff: findings.json is missing from ' + missingIn(baseDir, headDir, 'findings') + ' (looplens diagnose --write adds it).');
+  const allocations = hasFile(baseDir, 'heapProfile') && hasFile(headDir, 'heapProfile') ? diffAllocations(evidenceOf(baseDir), evidenceOf(headDir)) : null;
   const pair = checkPair(baseDir, headDir, baseSummary, headSummary);
-  return { base, head, summary: diffSummaries(baseSummary, headSummary), functions, stacks, hotspots, findings, notes, ...pair };
+  return { base, head, summary: diffSummaries(baseSummary, headSummary), functions, stacks, hotspots, ...(allocations ? { allocations } : {}), findings, notes, ...pair };
 }
 
 /**

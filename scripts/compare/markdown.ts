@@ -13,6 +13,7 @@ import type { FunctionChange } from './folded.js';
 import { describeRule, overallChange, type GateCheck, type GateResult } from './gate.js';
 import { INFO_METRICS, REQUEST_METRICS, runMetric, type Unit } from './metrics.js';
 import type { HotspotDiff } from './blocking-diff.js';
+import type { AllocationDiff } from './allocation-diff.js';
 import type { FindingDiff } from './findings-diff.js';
 import type { RouteDiff } from './summary-diff.js';
 
@@ -386,6 +387,28 @@ function filesSection(c: RunComparison, scope: string, opts: MarkdownOptions): s
   return lines.length ? ['#### Flamegraphs', '', ...lines, ''] : [];
 }
 
+const ALLOCATION_WORD: Record<AllocationDiff['status'], string> = { new: 'new 🔴', gone: 'gone 🟢', grew: 'grew 🔴', shrank: 'shrank 🟢', same: 'same' };
+
+function allocationsSection(c: RunComparison, caps: Caps): string[] {
+  const list = c.allocations;
+  if (!list) return [];
+  if (list.length === 0) return ['#### Allocations', '', 'No allocation sampled in either run.', ''];
+  const kb = (s: AllocationDiff['base']) => (s.kbPerRequest === 0 ? '—' : formatNumber(s.kbPerRequest, 'count'));
+  const kept = (s: AllocationDiff['base']) => (s.keptMbPer1k === 0 ? '—' : formatNumber(s.keptMbPer1k, 'count'));
+  const rows = list
+    .slice(0, caps.hotspots)
+    .map((d) => [code(d.site, 70), d.route ? code(d.route, 50) : '—', kb(d.base), kb(d.head), kept(d.base), kept(d.head), ALLOCATION_WORD[d.status]]);
+  return [
+    '#### Allocations',
+    '',
+    "By allocation site (heap.heapprofile): KiB allocated per request, and MiB still live at the end per 1,000 requests (what the heap kept), looplens' own measuring left out; largest change first.",
+    '',
+    ...table(['site', 'route', 'base KiB/req', 'head KiB/req', 'base kept MiB/1k', 'head kept MiB/1k', 'change'], ['l', 'l', 'r', 'r', 'r', 'r', 'l'], rows),
+    ...cut(Math.min(caps.hotspots, list.length), list.length, 'sites'),
+    '',
+  ];
+}
+
 function runBody(c: RunComparison, scope: string, opts: MarkdownOptions, caps: Caps): string[] {
   const hl = highlights(c);
   return [
@@ -394,6 +417,7 @@ function runBody(c: RunComparison, scope: string, opts: MarkdownOptions, caps: C
     ...eventLoopSection(c),
     ...functionsSection(c, caps),
     ...hotspotsSection(c, caps),
+    ...allocationsSection(c, caps),
     ...findingsSection(c, caps),
     ...filesSection(c, scope, opts),
     ...c.notes.map((n) => `> ${plain(n, 400)}`),

@@ -27,8 +27,11 @@ export interface ProbeConfig {
   tracing: boolean;
   cpuProfile: boolean;
   cpuProfileIntervalUs: number;
-  /** The sampling heap profile (LOOPLENS_HEAP_PROFILE, default on): heap.heapprofile. */
-  heapProfile: boolean;
+  /**
+   * The sampling heap profile (LOOPLENS_HEAP_PROFILE): heap.heapprofile. Unset (`auto`): on under looplens profile
+   * and lab (run.json in LOOPLENS_OUT), off when the probes are preloaded by hand.
+   */
+  heapProfile: boolean | 'auto';
   /** Mean bytes between heap samples (LOOPLENS_HEAP_INTERVAL_KB × 1024; see probes/README.md, "Overhead"). */
   heapIntervalBytes: number;
   /** The folder holding run.json (LOOPLENS_OUT), which the heap profile follows into the measured window. */
@@ -151,7 +154,7 @@ export function readConfig(env: NodeJS.ProcessEnv, facts: ProcessFacts): ProbeCo
     tracing,
     cpuProfile,
     cpuProfileIntervalUs: Math.round(num(env.LOOPLENS_CPU_PROFILE_INTERVAL_US, defaultIntervalUs(thresholdMs), 50)),
-    heapProfile: flag(env.LOOPLENS_HEAP_PROFILE, true),
+    heapProfile: env.LOOPLENS_HEAP_PROFILE === undefined || env.LOOPLENS_HEAP_PROFILE.trim() === '' ? 'auto' : flag(env.LOOPLENS_HEAP_PROFILE, true),
     heapIntervalBytes: Math.round(num(env.LOOPLENS_HEAP_INTERVAL_KB, DEFAULT_HEAP_INTERVAL_KB, 1) * 1024),
     runDir: env.LOOPLENS_OUT?.trim() || null,
     serviceName: env.LOOPLENS_SERVICE_NAME || env.OTEL_SERVICE_NAME || 'app',
@@ -171,6 +174,7 @@ export function readConfig(env: NodeJS.ProcessEnv, facts: ProcessFacts): ProbeCo
   if (!root) return { ...base, out: null, offReason: 'LOOPLENS_OUT is not set' };
   if (badPreset) return { ...base, out: null, offReason: `LOOPLENS_PRESET=${presetName} is not a preset (known: ${PRESETS.join(', ')})` };
   if (facts.isInternalThread) return { ...base, out: null, offReason: 'internal thread' };
+  if (workerThread && !flag(env.LOOPLENS_THREADS, true)) return { ...base, out: null, offReason: 'worker thread (LOOPLENS_THREADS=0)' };
   const script = facts.argv[1] ?? '';
   if (WRAPPERS.some((re) => re.test(script))) return { ...base, out: null, offReason: `launcher process (${script})` };
   let out = root;

@@ -30,6 +30,7 @@ import { OwnerTimeline, ownSamples } from './cpu-owners.js';
 import { EventLoopSampler } from './eventloop.js';
 import { HeapSampler } from './heap-profiler.js';
 import { MemorySampler } from './memory.js';
+import { readRunPhase } from '../profiles/contract/run-phase.js';
 import { writeLoaderSourceMaps } from './source-maps.js';
 import { requestChannelOwners, type OwnerModel, type RecordedBlock, type ResolvedBlock } from './owners.js';
 import { requestIdentity, workItemIdentity, type RequestIdentity } from './request-identity.js';
@@ -72,7 +73,9 @@ export function startProbes(
   const sampler = new EventLoopSampler(join(out, RUN_FILES.eventloop), ownWork);
   sampler.start();
   // memory.jsonl every second; heap.heapprofile at exit, its sampler following run.json into the window (heap-profiler.ts)
-  const heap = config.heapProfile ? new HeapSampler(config.heapIntervalBytes, config.runDir, ownWork) : null;
+  // on by default under looplens profile / lab (run.json beside the files), off when preloaded by hand unless asked for
+  const heapOn = config.heapProfile === 'auto' ? config.runDir !== null && readRunPhase(config.runDir) !== null : config.heapProfile;
+  const heap = heapOn ? new HeapSampler(config.heapIntervalBytes, config.runDir, ownWork) : null;
   if (heap && !heap.start()) process.stderr.write('looplens probes: the heap profiler is in use by another inspector client: no heap.heapprofile\n');
   const memory = new MemorySampler(join(out, RUN_FILES.memory), clockOffsetMs, () => {
     ownWork();

@@ -36,6 +36,7 @@ describe('readConfig', () => {
     expect(threadFacts({ isMainThread: false, threadId: 1, parentPort: null, workerData: null }).isInternalThread).toBe(true);
     expect(threadFacts({ isMainThread: false, threadId: 2, parentPort: {}, workerData: { looplensProbe: true } }).isInternalThread).toBe(true);
     expect(threadFacts({ isMainThread: false, threadId: 2, parentPort: {}, workerData: { task: 1 } }).isInternalThread).toBe(false);
+    expect(readConfig({ LOOPLENS_OUT: '/r', LOOPLENS_THREADS: '0' }, { ...facts, isMainThread: false, threadId: 3 }).out).toBeNull();
   });
   it('the production preset: no OpenTelemetry SDK, on-demand detection, 1 % sampled, bounded', () => {
     const c = readConfig({ LOOPLENS_OUT: '/r', LOOPLENS_PRESET: 'production', LOOPLENS_TRACING: '1' }, facts);

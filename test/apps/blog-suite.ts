@@ -128,10 +128,14 @@ export function blogAppSuite(name: string, appFile: string): void {
       expect(Math.abs(found[0]!.savingMsPerRequest - saving), `finding saves ${found[0]!.savingMsPerRequest} ms, the twin ${saving} ms\n${context()}`).toBeLessThanOrEqual(saving * SAVING_TOLERANCE);
     });
 
-    it('finds the serial independent queries, their saving within 30 % of what the fixed twin saves', () => {
+    // What running the reads together saves, measured without looplens: under the probes every query's span work
+    // runs on the loop and stays one after another when the queries go concurrent, so the twin under looplens saves
+    // less than the same fix does without them (prisma: 8.3 ms against 11.8 without looplens, the finding 11.4).
+    // (The N+1 fix removes the queries, their span work with them: its twin is measured under looplens.)
+    it('finds the serial independent queries, their saving within 30 % of what the fixed twin saves without looplens', () => {
       const found = (bad.findings?.findings ?? []).filter((f) => isSerialQueries(f) && f.route === BLOG_ROUTES.serial);
       expect(found, context()).toHaveLength(1);
-      const saving = twinSaving(BLOG_ROUTES.serial);
+      const saving = plainSaving(BLOG_PATHS.serial);
       expect(Math.abs(found[0]!.savingMsPerRequest - saving), `finding saves ${found[0]!.savingMsPerRequest} ms, the twin ${saving} ms\n${context()}`).toBeLessThanOrEqual(saving * SAVING_TOLERANCE);
     });
 

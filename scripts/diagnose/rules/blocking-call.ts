@@ -191,6 +191,9 @@ function blockingCallsOf(measured: Evidence['measured']): Finding[] {
     const from = callerOf(longest, named);
     const caller = from ? `${from.functionName || '(anonymous)'} (${shortPath(shownAt(from).url)}:${shownAt(from).line})` : null;
     const waitedMsCaused = sum(events.map((e) => e.waitersMs));
+    // where the named function ran, when a source map moved it (the compiled file kept beside the source)
+    const ran = named ?? longest.frames.find((f) => isAppUrl(f.url));
+    const compiledAt = ran?.original ? `${ran.functionName || '(anonymous)'} (${shortPath(ran.url)}:${ran.lineNumber})` : null;
     findings.push({
       kind: 'blocking-call',
       // The group's identity (its top frame), not the display name: which *Sync call is most common varies by run.
@@ -205,6 +208,7 @@ function blockingCallsOf(measured: Evidence['measured']): Finding[] {
         blocker: kind,
         calls,
         caller,
+        ...(compiledAt ? { compiledAt } : {}),
         ...(syncApis.length ? { syncCalls: [...new Set(syncApis.map((f) => f.functionName))] } : {}),
         events: events.length,
         blockedMs: round(blockedMs),

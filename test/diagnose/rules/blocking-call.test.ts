@@ -106,7 +106,10 @@ describe('rule: blocking call', () => {
     const [f] = blockingCall.detect(new TraceBuilder().input({ blocking: { thresholdMs: 20, events }, summary: summaryWith({ 'GET /t': 6 }) }));
     expect(f!.title).toMatch(/^querySync \(db\/sync-client\.ts:101\) blocks the event loop 30 ms per GET \/t/);
     expect(f!.evidence).toMatchObject({ function: 'querySync', file: 'db/sync-client.ts', line: 101, caller: 'findUser (stages/baseline.ts:22)' });
-    expect(JSON.stringify(f)).not.toMatch(/dist\/|\/srv\/app/);
+    // the compiled location is kept beside the source one, in its own field, relative like the rest
+    const { compiledAt, ...rest } = f!.evidence;
+    expect(compiledAt).toBe('querySync (dist/db/sync-client.js:79)');
+    expect(JSON.stringify({ ...f, evidence: rest })).not.toMatch(/dist\/|\/srv\/app/);
   });
 
   it('charges blocks to the route\'s requests as every view counts them: the load generator\'s when it drove the route, else the traced ones', () => {

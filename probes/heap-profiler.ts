@@ -31,13 +31,13 @@ export const ALLOCATED_COARSER = 4;
 
 /** The settling marker: this many sampling intervals of small objects (see HeapSampler.settle). */
 const MARKER_INTERVALS = 8;
-/** About what one marker object ({ i } in an array slot) takes on the heap. */
-const MARKER_OBJECT_BYTES = 32;
+/** What one marker object (an array of 126 small integers) takes on the heap: few objects for every later GC to mark. */
+const MARKER_OBJECT_BYTES = 1024;
 
-/** Allocates n small objects: the function name marks their samples in the profile. */
+/** Allocates n arrays of ~1 KiB: the function name marks their samples in the profile. */
 function looplensHeapMarker(n: number): unknown[] {
   const out: unknown[] = new Array(n);
-  for (let i = 0; i < n; i++) out[i] = { i };
+  for (let i = 0; i < n; i++) out[i] = new Array(126).fill(i);
   return out;
 }
 

@@ -208,7 +208,9 @@ describe('under load against a real server', () => {
     const login = result.routes['POST /login']!;
     expect(articles.requests + profiles.requests).toBeGreaterThan(200);
     expect(api.unauthorized).toBe(api.expired);
-    expect(articles.non2xx + profiles.non2xx).toBe(api.unauthorized);
+    // the client counts every 401 it got; the server may have answered one more per connection as the load stopped
+    expect(articles.non2xx + profiles.non2xx).toBeLessThanOrEqual(api.unauthorized);
+    expect(articles.non2xx + profiles.non2xx).toBeGreaterThanOrEqual(api.unauthorized - connections);
     // one login per connection, then one per expired token (at most one expiry can be in flight when the load stops)
     expect(login.requests).toBeGreaterThanOrEqual(connections);
     expect(api.logins).toBe(login.requests);

@@ -2,13 +2,14 @@
  * Worker threads, through the real `looplens profile` CLI: worker-threads/app.cjs hands each GET /crunch to a worker
  * thread that blocks its own loop ~30 ms in looplensFixtureCrunch. The block is found in that thread's folder
  * (threads/<pid>-<threadId>/), with its function and the work item (message) that ran it; summary.json and
- * summary.md show the thread; the main loop's blocked time stays ~0 (the main thread never blocks).
+ * summary.md and the HTML report show the thread; the main loop's blocked time stays ~0 (the main thread never blocks).
  */
-import { existsSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readBlocking, readThreads } from '../../profiles/contract/index.js';
-import { APPS, profile, removeRoot, tempRoot, type Profiled } from './harness.js';
+import { APPS, CLI, profile, removeRoot, tempRoot, type Profiled } from './harness.js';
 
 let root = '';
 let run: Profiled;
@@ -49,5 +50,13 @@ describe('an app with a worker thread', () => {
     expect(run.summary!.blocking.msPerRequest).toBeLessThan(1);
     expect(run.summaryMd).toMatch(/## Worker threads/);
     expect(run.summaryMd).toMatch(/looplensFixtureCrunch/);
+  });
+
+  it('shows the thread in the HTML report', () => {
+    const index = join(root, 'report', 'index.html');
+    execFileSync(process.execPath, [CLI, 'report', run.dir, '--out', index], { encoding: 'utf8' });
+    const page = readFileSync(join(root, 'report', 'report', 'threads.html'), 'utf8');
+    expect(page).toMatch(/<section id="threads"><h2>Worker threads<\/h2>/);
+    expect(page).toMatch(/looplensFixtureCrunch \(worker-threads\/crunch-worker\.cjs:\d+\)/);
   });
 });

@@ -1,7 +1,7 @@
 /**
  * What the heap profile costs (not a test): the server's CPU time per request of target-app's cached stage under
- * `looplens profile --stage cached`, with the heap profile on (the default: LOOPLENS_HEAP_PROFILE=1, memory.jsonl and
- * heap.heapprofile) and off (LOOPLENS_HEAP_PROFILE=0: memory.jsonl only), everything else as looplens runs it.
+ * `looplens profile --stage cached`, with the heap profile on (`--heap`: LOOPLENS_HEAP_PROFILE=1, memory.jsonl and
+ * heap.heapprofile) and off (the default, LOOPLENS_HEAP_PROFILE=0: memory.jsonl only), everything else as looplens runs it.
  * Runs are interleaved (on off on off …), each a fresh `looplens profile`; the app is pinned to --app-cpus and the
  * CLI (with its load generator) to --load-cpus (taskset). CPU time is the app process's user + system time
  * (/proc/<pid>/stat) between run.json entering `load` and leaving it, ÷ the requests the load generator counted in

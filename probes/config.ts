@@ -28,8 +28,9 @@ export interface ProbeConfig {
   cpuProfile: boolean;
   cpuProfileIntervalUs: number;
   /**
-   * The sampling heap profile (LOOPLENS_HEAP_PROFILE): heap.heapprofile. Unset (`auto`): on under looplens profile
-   * and lab (run.json in LOOPLENS_OUT), off when the probes are preloaded by hand.
+   * The sampling heap profile (LOOPLENS_HEAP_PROFILE=1, `looplens profile --heap`): heap.heapprofile, following
+   * run.json's phase into the measured window under looplens profile (`auto`: that, for callers that set it); off by
+   * default, for its cost (probes/README.md, "Overhead").
    */
   heapProfile: boolean | 'auto';
   /** Mean bytes between heap samples (LOOPLENS_HEAP_INTERVAL_KB × 1024; see probes/README.md, "Overhead"). */
@@ -154,7 +155,8 @@ export function readConfig(env: NodeJS.ProcessEnv, facts: ProcessFacts): ProbeCo
     tracing,
     cpuProfile,
     cpuProfileIntervalUs: Math.round(num(env.LOOPLENS_CPU_PROFILE_INTERVAL_US, defaultIntervalUs(thresholdMs), 50)),
-    heapProfile: env.LOOPLENS_HEAP_PROFILE === undefined || env.LOOPLENS_HEAP_PROFILE.trim() === '' ? 'auto' : flag(env.LOOPLENS_HEAP_PROFILE, true),
+    // off unless asked for (looplens profile --heap): V8's sampler cost 13–32 % CPU a request on the cached stage
+    heapProfile: env.LOOPLENS_HEAP_PROFILE === undefined || env.LOOPLENS_HEAP_PROFILE.trim() === '' ? false : flag(env.LOOPLENS_HEAP_PROFILE, true),
     heapIntervalBytes: Math.round(num(env.LOOPLENS_HEAP_INTERVAL_KB, DEFAULT_HEAP_INTERVAL_KB, 1) * 1024),
     runDir: env.LOOPLENS_OUT?.trim() || null,
     serviceName: env.LOOPLENS_SERVICE_NAME || env.OTEL_SERVICE_NAME || 'app',

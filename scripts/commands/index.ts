@@ -114,6 +114,12 @@ export const PROFILE_FLAGS = [
   { name: 'method', type: 'string', default: 'GET', valueName: 'verb', description: 'HTTP method for --path requests' },
   { name: 'no-tracing', type: 'boolean', description: 'do not trace requests (no spans, no per-request queries)' },
   {
+    name: 'heap',
+    type: 'boolean',
+    description:
+      'also take a sampling heap profile (heap.heapprofile: allocation sites, memory growth per route, the allocation flamegraph; LOOPLENS_HEAP_PROFILE=1). Off by default: it cost 13–32 % more CPU a request on the cached stage (BENCHMARKS.md); memory.jsonl (heap, RSS, GC pauses) is always written',
+  },
+  {
     name: 'preset',
     type: 'string',
     choices: ['lab', 'production'],

@@ -62,6 +62,7 @@ export const run: CommandHandler = async (input, ctx) => {
       analysisTimeoutS: o['analysis-timeout'],
       workers: o.workers,
       tracing: !o['no-tracing'],
+      heap: o.heap === true,
       preset: o.preset as ProfileOptions['preset'],
       load: { ...loadFromFlags(o, scenario, scenarioName, paths), ids: { default: o.ids } },
       baseEnv: ctx.env,

@@ -68,6 +68,8 @@ export interface ProfileOptions {
    * share of requests as spans; probes/README.md, "The production preset").
    */
   preset?: 'lab' | 'production';
+  /** Take the sampling heap profile too (LOOPLENS_HEAP_PROFILE=1); off unless asked (or set in the environment). */
+  heap?: boolean;
   /** Extra environment for the app (DATABASE_URL, …). */
   env?: NodeJS.ProcessEnv;
   baseEnv?: NodeJS.ProcessEnv;
@@ -225,6 +227,7 @@ export async function profile(options: ProfileOptions, hooks: ProfileHooks): Pro
       LOOPLENS_CPU_PROFILE: '1',
       LOOPLENS_TRACING: options.tracing === false ? '0' : '1',
       ...(options.preset === 'production' ? { LOOPLENS_PRESET: 'production' } : {}),
+      ...(options.heap ? { LOOPLENS_HEAP_PROFILE: '1' } : {}),
       OTEL_SERVICE_NAME: options.env?.OTEL_SERVICE_NAME ?? (options.stage ? `target-app-${options.stage}` : appLabel(options.command)),
       ...(options.stage ? { STAGE: options.stage } : {}),
       ...(options.workers ? { WORKERS: String(options.workers) } : {}),

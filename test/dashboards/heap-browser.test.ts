@@ -26,7 +26,7 @@ beforeAll(async () => {
   if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium (.ci/run does it)`);
   root = mkdtempSync(join(tmpdir(), 'looplens-heap-browser-'));
   const run = join(root, 'profiles', 'memory-run');
-  const r = await runCli(['profile', '--path', '/leak', '--path', '/churn', '-c', '4', '-d', '5', '--warmup', '1', '-o', run, '--', process.execPath, APP]);
+  const r = await runCli(['profile', '--heap', '--path', '/leak', '--path', '/churn', '-c', '4', '-d', '5', '--warmup', '1', '-o', run, '--', process.execPath, APP]);
   expect(r.code, r.stderr).toBe(0);
   expect(existsSync(join(run, RUN_FILES.heapFlamegraph))).toBe(true);
   result = writeReport({ profilesDir: join(root, 'profiles') });

@@ -27,7 +27,7 @@ async function profile(paths: string[]): Promise<string> {
   const dir = mkdtempSync(join(tmpdir(), 'looplens-memory-'));
   dirs.push(dir);
   const out = join(dir, 'run');
-  const r = await runCli(['profile', ...paths.flatMap((p) => ['--path', p]), '-c', '4', '-d', '8', '--warmup', '2', '-o', out, '--', process.execPath, APP]);
+  const r = await runCli(['profile', '--heap', ...paths.flatMap((p) => ['--path', p]), '-c', '4', '-d', '8', '--warmup', '2', '-o', out, '--', process.execPath, APP]);
   expect(r.code, r.stderr).toBe(0);
   return out;
 }
@@ -109,7 +109,7 @@ describe('memory', () => {
       const dir = mkdtempSync(join(tmpdir(), 'looplens-memory-fixed-'));
       dirs.push(dir);
       const out = join(dir, 'run');
-      const r = await runCli(['profile', '--path', '/leak', '--path', '/churn', '-c', '4', '-d', '8', '--warmup', '2', '-o', out, '--', process.execPath, APP], { FIXED: '1' });
+      const r = await runCli(['profile', '--heap', '--path', '/leak', '--path', '/churn', '-c', '4', '-d', '8', '--warmup', '2', '-o', out, '--', process.execPath, APP], { FIXED: '1' });
       expect(r.code, r.stderr).toBe(0);
       return out;
     })();

@@ -117,7 +117,7 @@ export const PROFILE_FLAGS = [
     name: 'heap',
     type: 'boolean',
     description:
-      'also take a sampling heap profile (heap.heapprofile: allocation sites, memory growth per route, the allocation flamegraph; LOOPLENS_HEAP_PROFILE=1). Off by default: it cost 13–32 % more CPU a request on the cached stage (BENCHMARKS.md); memory.jsonl (heap, RSS, GC pauses) is always written',
+      'also take a sampling heap profile (heap.heapprofile: allocation sites, memory growth per route, the allocation flamegraph; LOOPLENS_HEAP_PROFILE=1). Off by default in profile (the lab takes it unless LOOPLENS_HEAP_PROFILE=0): it cost 13–32 % more CPU a request on the cached stage (BENCHMARKS.md); memory.jsonl (heap, RSS, GC pauses) is always written',
   },
   {
     name: 'preset',

@@ -101,45 +101,38 @@ function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-export function readEventLoop(dir: string): EventLoopSample[] {
-  const path = join(dir, RUN_FILES.eventloop);
-  const lines = readText(path).split('\n');
-  const samples: EventLoopSample[] = [];
-  lines.forEach((line, i) => {
-    if (line.trim() === '') return;
-    let value: unknown;
-    try {
-      value = JSON.parse(line);
-    } catch {
-      throw new RunFolderError('RUN_FILE_CORRUPT', path, `${path} line ${i + 1} is not valid JSON`);
-    }
-    if (!isObject(value) || typeof value.t !== 'number' || !isObject(value.delayMs)) {
-      throw new RunFolderError('RUN_FILE_INVALID', path, `${path} line ${i + 1} is not an event-loop sample (expected {t, delayMs, utilization})`);
-    }
-    samples.push(value as unknown as EventLoopSample);
-  });
+/** A JSON-lines file of the run folder: every non-empty line parsed and checked by `is` (`what` names the shape). */
+function readJsonLines<T>(dir: string, key: RunFileKey, is: (v: Record<string, unknown>) => boolean, what: string): T[] {
+  const path = join(dir, RUN_FILES[key]);
+  const samples: T[] = [];
+  readText(path)
+    .split('\n')
+    .forEach((line, i) => {
+      if (line.trim() === '') return;
+      let value: unknown;
+      try {
+        value = JSON.parse(line);
+      } catch {
+        throw new RunFolderError('RUN_FILE_CORRUPT', path, `${path} line ${i + 1} is not valid JSON`);
+      }
+      if (!isObject(value) || !is(value)) throw new RunFolderError('RUN_FILE_INVALID', path, `${path} line ${i + 1} is not ${what}`);
+      samples.push(value as unknown as T);
+    });
   return samples;
+}
+
+export function readEventLoop(dir: string): EventLoopSample[] {
+  return readJsonLines<EventLoopSample>(dir, 'eventloop', (v) => typeof v.t === 'number' && isObject(v.delayMs), 'an event-loop sample (expected {t, delayMs, utilization})');
 }
 
 /** memory.jsonl: one MemorySample a line. */
 export function readMemory(dir: string): MemorySample[] {
-  const path = join(dir, RUN_FILES.memory);
-  const lines = readText(path).split('\n');
-  const samples: MemorySample[] = [];
-  lines.forEach((line, i) => {
-    if (line.trim() === '') return;
-    let value: unknown;
-    try {
-      value = JSON.parse(line);
-    } catch {
-      throw new RunFolderError('RUN_FILE_CORRUPT', path, `${path} line ${i + 1} is not valid JSON`);
-    }
-    if (!isObject(value) || typeof value.t !== 'number' || typeof value.heapUsedBytes !== 'number' || !Array.isArray(value.gc)) {
-      throw new RunFolderError('RUN_FILE_INVALID', path, `${path} line ${i + 1} is not a memory sample (expected {t, heapUsedBytes, heapTotalBytes, externalBytes, rssBytes, gc})`);
-    }
-    samples.push(value as unknown as MemorySample);
-  });
-  return samples;
+  return readJsonLines<MemorySample>(
+    dir,
+    'memory',
+    (v) => typeof v.t === 'number' && typeof v.heapUsedBytes === 'number' && Array.isArray(v.gc),
+    'a memory sample (expected {t, heapUsedBytes, heapTotalBytes, externalBytes, rssBytes, gc})',
+  );
 }
 
 function isHeapNode(v: unknown, depth = 0): v is HeapProfileNode {

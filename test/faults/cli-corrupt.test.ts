@@ -30,7 +30,7 @@ const LAB = join(ROOT, 'test/dashboards/fixtures/real-lab');
 
 beforeAll(async () => {
   // a real run folder with every file of the contract (findings.json included)
-  const r = await runCli(['profile', '--path', '/block', '--path', '/', '--warmup', '0', '--duration', '2', '--out', RUN, '--', 'node', FIXTURE], { LOOPLENS_QUIET: '1' });
+  const r = await runCli(['profile', '--heap', '--path', '/block', '--path', '/', '--warmup', '0', '--duration', '2', '--out', RUN, '--', 'node', FIXTURE], { LOOPLENS_QUIET: '1' });
   expect(r.code, r.stderr).toBe(0);
   for (const f of ['run.json', 'summary.json', 'load.json', 'blocking.json', 'stacks.folded', 'traces.otlp.json', 'traces.jaeger.json', 'eventloop.jsonl', 'findings.json', 'memory.jsonl', 'heap.heapprofile']) {
     expect(existsSync(join(RUN, f)), f).toBe(true);

@@ -213,7 +213,9 @@ describe('under load against a real server', () => {
     expect(articles.non2xx + profiles.non2xx).toBeGreaterThanOrEqual(api.unauthorized - connections);
     // one login per connection, then one per expired token (at most one expiry can be in flight when the load stops)
     expect(login.requests).toBeGreaterThanOrEqual(connections);
-    expect(api.logins).toBe(login.requests);
+    // the server may have answered one more login per connection as the load stopped (the client never saw it)
+    expect(api.logins).toBeGreaterThanOrEqual(login.requests);
+    expect(api.logins).toBeLessThanOrEqual(login.requests + connections);
     expect(api.logins - connections).toBeGreaterThanOrEqual(api.expired - connections);
     expect(api.logins - connections).toBeLessThanOrEqual(api.expired);
     expect(api.expired).toBeGreaterThan(connections); // 25 uses a token: tokens did expire and were replaced
